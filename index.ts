@@ -1,0 +1,57 @@
+/**
+ * Composition root: read the stack config, build the component graph, export the outputs. Nothing else.
+ */
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { AppIdentity } from "./components/app-identity";
+import { AppSecrets } from "./components/secrets";
+import { Vps } from "./components/vps";
+import { loadConfig } from "./lib/config";
+
+const cfg = loadConfig();
+const prod = cfg.environment === "prod";
+const namePrefix = `${cfg.project}-${cfg.stack}`;
+const tags = { project: cfg.project, stack: cfg.stack, "managed-by": "pulumi" };
+const usesAws = cfg.provider === "aws" || cfg.secretStore === "aws-secrets-manager" || cfg.offsiteBackup;
+
+const awsProvider = usesAws ? new aws.Provider("aws", { region: cfg.awsRegion, defaultTags: { tags } }) : undefined;
+const identity = cfg.secretStore === "aws-secrets-manager"
+    ? new AppIdentity("app", { kind: cfg.provider === "aws" ? "instance-role" : "access-key", namePrefix, tags }, { provider: awsProvider })
+    : undefined;
+
+const vps = new Vps("web", {
+    provider: cfg.provider,
+    count: cfg.serverCount,
+    namePrefix,
+    adminUser: cfg.adminUser,
+    adminSshPublicKeys: cfg.adminSshPublicKeys,
+    adminCidrs: cfg.adminCidrs,
+    sshPort: cfg.sshPort,
+    sshPrivateKey: cfg.sshPrivateKey,
+    hcloudServerType: cfg.hcloudServerType,
+    hcloudLocation: cfg.hcloudLocation,
+    awsInstanceType: cfg.awsInstanceType,
+    awsInstanceProfile: identity?.instanceProfileName,
+    volumeSizeGb: cfg.volumeSizeGb,
+    protect: cfg.protect,
+    providerBackups: prod,
+    labels: tags,
+}, { provider: awsProvider });
+
+const secrets = new AppSecrets("app", {
+    databaseEngine: cfg.databaseEngine,
+    rotationDays: cfg.secretRotationDays,
+    store: cfg.secretStore,
+    secretNamePrefix: `${cfg.project}/${cfg.stack}`,
+    reader: identity?.target,
+    protect: cfg.protect,
+    tags,
+}, { provider: awsProvider });
+
+export const environment = cfg.environment;
+export const servers = vps.servers;
+export const publicIp = vps.publicIp;
+export const sshCommand = pulumi.interpolate`ssh -p ${cfg.sshPort} ${vps.adminUser}@${vps.publicIp}`;
+export const url = `https://${cfg.domain}`;
+export const secretArns = secrets.secretArns;
+export const nextSecretRotation = secrets.nextRotation;

@@ -1,0 +1,169 @@
+/**
+ * Realistic provider answers for running the program without a cloud account: ids, addresses and ARNs in the
+ * forms the real providers return (documentation address ranges, the AWS example account), and secret outputs
+ * kept secret. Deterministic: the same program and config give the same plan.
+ */
+import * as crypto from "crypto";
+import * as pulumi from "@pulumi/pulumi";
+
+const ACCOUNT = "123456789012";
+const secretSig = pulumi.runtime.specialSigKey;
+const secretValue = pulumi.runtime.specialSecretSig;
+
+/** Wraps a value the way the engine marks a secret output. */
+function secret(value: unknown): Record<string, unknown> {
+    return { [secretSig]: secretValue, value };
+}
+
+function unwrap(value: unknown): unknown {
+    return value && typeof value === "object" && (value as Record<string, unknown>)[secretSig] === secretValue ? (value as { value: unknown }).value : value;
+}
+
+/** Deterministic bytes from a label (HMAC-SHA256 in counter mode). */
+function bytes(label: string, n: number): Buffer {
+    const out: Buffer[] = [];
+    for (let i = 0; Buffer.concat(out).length < n; i++) out.push(crypto.createHmac("sha256", "webapp-plan").update(`${label}/${i}`).digest());
+    return Buffer.concat(out).subarray(0, n);
+}
+
+const hex = (label: string, n: number) => bytes(label, Math.ceil(n / 2)).toString("hex").slice(0, n);
+
+/** A password that honours RandomPassword's inputs (length, classes, minimums, overrideSpecial). */
+function password(label: string, inputs: Record<string, unknown>): string {
+    const length = Number(inputs.length ?? 16);
+    const classes: [string, number][] = [];
+    if (inputs.upper !== false) classes.push(["ABCDEFGHIJKLMNOPQRSTUVWXYZ", Number(inputs.minUpper ?? 0)]);
+    if (inputs.lower !== false) classes.push(["abcdefghijklmnopqrstuvwxyz", Number(inputs.minLower ?? 0)]);
+    if (inputs.numeric !== false) classes.push(["0123456789", Number(inputs.minNumeric ?? 0)]);
+    if (inputs.special !== false) classes.push([String(inputs.overrideSpecial ?? "!@#$%&*()-_=+[]{}<>:?"), Number(inputs.minSpecial ?? 0)]);
+    const all = classes.map(([c]) => c).join("");
+    const rnd = bytes(`${label}/${JSON.stringify(inputs.keepers ?? {})}`, length * 2);
+    const chars: string[] = [];
+    classes.forEach(([set, min]) => {
+        for (let i = 0; i < min; i++) chars.push(set[rnd[chars.length] % set.length]);
+    });
+    while (chars.length < length) chars.push(all[rnd[chars.length] % all.length]);
+    // Fisher-Yates with the second half of the bytes, so the minimum characters are not all at the front.
+    for (let i = chars.length - 1; i > 0; i--) {
+        const j = rnd[length + i] % (i + 1);
+        [chars[i], chars[j]] = [chars[j], chars[i]];
+    }
+    return chars.join("");
+}
+
+/** OpenSSH MD5 fingerprint, as Hetzner reports it for an SSH key. */
+function md5Fingerprint(publicKey: string): string {
+    const blob = Buffer.from(publicKey.trim().split(/\s+/)[1] ?? "", "base64");
+    return (crypto.createHash("md5").update(blob).digest("hex").match(/../g) ?? []).join(":");
+}
+
+export type MockState = { id: string; state: Record<string, unknown> };
+
+/** Creates the mock answers for one program run. `region` is the AWS region the program configures. */
+export function createMocks(region: string): pulumi.runtime.Mocks & { ipOf: Map<string, string> } {
+    let numericId = 4_200_000;
+    let hostOctet = 10;
+    const ipOf = new Map<string, string>();
+    const nextIp = () => `192.0.2.${hostOctet++}`;
+
+    const newResource = (args: pulumi.runtime.MockResourceArgs): MockState => {
+        const inputs = args.inputs as Record<string, unknown>;
+        const label = `${args.type}/${args.name}`;
+        const arn = (service: string, resource: string, regional = true) => `arn:aws:${service}:${regional ? region : ""}:${ACCOUNT}:${resource}`;
+        switch (args.type) {
+            case "random:index/randomPassword:RandomPassword": {
+                const result = password(label, inputs);
+                return { id: "none", state: { ...inputs, result: secret(result), bcryptHash: secret(`$2a$10$${hex(label + "/bcrypt", 53)}`) } };
+            }
+            case "hcloud:index/sshKey:SshKey":
+                return { id: String(numericId++), state: { ...inputs, fingerprint: md5Fingerprint(String(inputs.publicKey)) } };
+            case "hcloud:index/firewall:Firewall":
+                return { id: String(numericId++), state: { ...inputs, applyTos: [] } };
+            case "hcloud:index/primaryIp:PrimaryIp": {
+                const id = String(numericId++);
+                const ip = nextIp();
+                ipOf.set(id, ip);
+                return { id, state: { ...inputs, ipAddress: ip, ipNetwork: null, datacenter: `${inputs.location}-dc14`, assigneeId: 0 } };
+            }
+            case "hcloud:index/server:Server": {
+                const nets = (inputs.publicNets as { ipv4?: number }[] | undefined) ?? [];
+                const ipv4 = nets[0]?.ipv4 !== undefined ? ipOf.get(String(nets[0].ipv4)) ?? nextIp() : nextIp();
+                const id = String(numericId++);
+                return {
+                    id,
+                    state: {
+                        ...inputs,
+                        ipv4Address: ipv4,
+                        ipv6Address: `2001:db8:${(Number(id) % 65535).toString(16)}::1`,
+                        ipv6Network: `2001:db8:${(Number(id) % 65535).toString(16)}::/64`,
+                        datacenter: `${inputs.location}-dc14`,
+                        status: "running",
+                        backupWindow: inputs.backups ? "22-02" : "",
+                        primaryDiskSize: 80,
+                    },
+                };
+            }
+            case "hcloud:index/volume:Volume": {
+                const id = String(numericId++);
+                return { id, state: { ...inputs, linuxDevice: `/dev/disk/by-id/scsi-0HC_Volume_${id}` } };
+            }
+            case "aws:ec2/keyPair:KeyPair":
+                return { id: String(inputs.keyName), state: { ...inputs, arn: arn("ec2", `key-pair/${inputs.keyName}`), keyPairId: `key-${hex(label, 17)}`, fingerprint: md5Fingerprint(String(inputs.publicKey)) } };
+            case "aws:ec2/securityGroup:SecurityGroup": {
+                const id = `sg-${hex(label, 17)}`;
+                return { id, state: { ...inputs, arn: arn("ec2", `security-group/${id}`), vpcId: `vpc-${hex("vpc", 17)}`, ownerId: ACCOUNT } };
+            }
+            case "aws:ec2/instance:Instance": {
+                const id = `i-${hex(label, 17)}`;
+                return {
+                    id,
+                    state: { ...inputs, arn: arn("ec2", `instance/${id}`), availabilityZone: `${region}a`, privateIp: `172.31.${hostOctet}.${hostOctet * 3}`, publicIp: nextIp(), instanceState: "running" },
+                };
+            }
+            case "aws:ec2/eip:Eip": {
+                const id = `eipalloc-${hex(label, 17)}`;
+                return { id, state: { ...inputs, allocationId: id, publicIp: nextIp(), arn: arn("ec2", `elastic-ip/${id}`) } };
+            }
+            case "aws:ebs/volume:Volume": {
+                const id = `vol-${hex(label, 17)}`;
+                return { id, state: { ...inputs, arn: arn("ec2", `volume/${id}`) } };
+            }
+            case "aws:iam/role:Role":
+                return { id: String(inputs.name), state: { ...inputs, arn: arn("iam", `role/${inputs.name}`, false), uniqueId: `AROA${hex(label, 17).toUpperCase()}` } };
+            case "aws:iam/instanceProfile:InstanceProfile":
+                return { id: String(inputs.name), state: { ...inputs, arn: arn("iam", `instance-profile/${inputs.name}`, false) } };
+            case "aws:iam/user:User":
+                return { id: String(inputs.name), state: { ...inputs, arn: arn("iam", `user${inputs.path ?? "/"}${inputs.name}`, false), uniqueId: `AIDA${hex(label, 17).toUpperCase()}` } };
+            case "aws:iam/accessKey:AccessKey":
+                return { id: `AKIA${hex(label, 16).toUpperCase()}`, state: { ...inputs, status: "Active", secret: secret(bytes(label, 30).toString("base64")) } };
+            case "aws:iam/policy:Policy": {
+                const policyArn = arn("iam", `policy/${inputs.name}`, false);
+                return { id: policyArn, state: { ...inputs, arn: policyArn, policyId: `ANPA${hex(label, 17).toUpperCase()}` } };
+            }
+            case "aws:secretsmanager/secret:Secret": {
+                const secretArn = arn("secretsmanager", `secret:${inputs.name}-${hex(label, 6)}`);
+                return { id: secretArn, state: { ...inputs, arn: secretArn } };
+            }
+            case "aws:secretsmanager/secretVersion:SecretVersion": {
+                const versionId = [8, 4, 4, 4, 12].map((n, i) => hex(`${label}/${i}`, n)).join("-");
+                return { id: `${inputs.secretId}|${versionId}`, state: { ...inputs, versionId, versionStages: ["AWSCURRENT"], secretString: secret(unwrap(inputs.secretString)) } };
+            }
+            default:
+                return { id: args.custom === false ? "" : `${args.name}-${hex(label, 8)}`, state: { ...inputs } };
+        }
+    };
+
+    const call = (args: pulumi.runtime.MockCallArgs): Record<string, unknown> => {
+        switch (args.token) {
+            case "aws:ec2/getAmi:getAmi": {
+                const name = String((args.inputs.filters as { name: string; values: string[] }[] | undefined)?.find((f) => f.name === "name")?.values[0] ?? "debian-12-amd64-*");
+                const arch = name.includes("arm64") ? "arm64" : "x86_64";
+                return { id: `ami-${hex(name, 17)}`, architecture: arch, name: name.replace("*", "20261101-1950"), ownerId: "136693071363", rootDeviceType: "ebs" };
+            }
+            default:
+                return args.inputs;
+        }
+    };
+
+    return { newResource, call, ipOf };
+}

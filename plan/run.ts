@@ -1,0 +1,145 @@
+/**
+ * Runs the real program for one stack under Pulumi's mock runtime and records what it registers, with the
+ * same request the engine would receive (type, name, parent, inputs with secrets marked, options). Used by the
+ * offline plan and by the graph tests, so both see the program exactly as `pulumi preview` runs it.
+ *
+ * Call it in a fresh module registry (a new process, or `jest.isolateModulesAsync`): the Pulumi runtime keeps
+ * global state per process.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { parse } from "yaml";
+import { createMocks } from "./mocks";
+
+export type RecordedResource = {
+    urn: string;
+    type: string;
+    name: string;
+    /** Parent URN; undefined for the stack itself. */
+    parent?: string;
+    custom: boolean;
+    /** Inputs as sent to the engine; secrets stay wrapped (see {@link isSecretValue}). */
+    inputs: Record<string, unknown>;
+    /** Outputs the (mock) provider returned, or a component's registered outputs. */
+    outputs: Record<string, unknown>;
+    protect: boolean;
+    ignoreChanges: string[];
+    dependencies: string[];
+    additionalSecretOutputs: string[];
+    /** Provider reference (`urn::id`) for custom resources. */
+    provider?: string;
+    deleteBeforeReplace: boolean;
+    retainOnDelete: boolean;
+};
+
+export type RecordedInvoke = { token: string; inputs: Record<string, unknown> };
+
+export type PlanRun = {
+    project: string;
+    stack: string;
+    /** The stack config the program saw (secret values withheld). */
+    config: Record<string, string>;
+    resources: RecordedResource[];
+    invokes: RecordedInvoke[];
+    /** Stack outputs, with secrets wrapped. */
+    outputs: Record<string, unknown>;
+};
+
+export type RunOptions = {
+    stack: string;
+    /** Project directory (holds Pulumi.yaml and the stack files). Default: the repository root. */
+    dir?: string;
+    /** Config changes on top of the stack file: full keys (`webapp:sshPort`), string values, undefined removes. */
+    overrides?: Record<string, string | undefined>;
+};
+
+export const ROOT = path.resolve(__dirname, "..");
+
+/** Marker the Pulumi runtime puts on secret values. */
+export function isSecretValue(v: unknown): v is { value: unknown } {
+    // Read lazily: the runtime module must be the one of the current registry.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const rt = require("@pulumi/pulumi").runtime;
+    return !!v && typeof v === "object" && (v as Record<string, unknown>)[rt.specialSigKey] === rt.specialSecretSig;
+}
+
+/** Reads the stack file into the flat `project:key -> string` form Pulumi passes to programs. */
+export function readStackConfig(dir: string, stack: string): { project: string; config: Record<string, string>; encrypted: string[] } {
+    const project = String(parse(fs.readFileSync(path.join(dir, "Pulumi.yaml"), "utf8")).name);
+    const file = path.join(dir, `Pulumi.${stack}.yaml`);
+    if (!fs.existsSync(file)) {
+        throw new Error(`no stack file ${path.relative(process.cwd(), file) || file}: create it with \`pulumi stack init ${stack}\` and set the required keys (see Pulumi.yaml)`);
+    }
+    const doc = parse(fs.readFileSync(file, "utf8")) ?? {};
+    const config: Record<string, string> = {};
+    const encrypted: string[] = [];
+    for (const [key, value] of Object.entries((doc.config ?? {}) as Record<string, unknown>)) {
+        if (value && typeof value === "object" && "secure" in (value as object)) {
+            // Ciphertext needs the stack's secrets provider, which the offline plan does not have.
+            encrypted.push(key);
+            continue;
+        }
+        config[key] = typeof value === "string" ? value : JSON.stringify(value);
+    }
+    return { project, config, encrypted };
+}
+
+export async function runProgram(options: RunOptions): Promise<PlanRun> {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const pulumi: typeof import("@pulumi/pulumi") = require("@pulumi/pulumi");
+    const dir = options.dir ?? ROOT;
+    const { project, config } = readStackConfig(dir, options.stack);
+    for (const [key, value] of Object.entries(options.overrides ?? {})) {
+        if (value === undefined) delete config[key];
+        else config[key] = value;
+    }
+    pulumi.runtime.setAllConfig(config, []);
+    const mocks = createMocks(config[`${project}:awsRegion`] ?? "eu-central-1");
+    await pulumi.runtime.setMocks(mocks, project, options.stack, true);
+
+    const resources: RecordedResource[] = [];
+    const invokes: RecordedInvoke[] = [];
+    const monitor = pulumi.runtime.getMonitor() as unknown as Record<string, (req: any, cb: (err: any, res: any) => void) => void>;
+    const register = monitor.registerResource.bind(monitor);
+    monitor.registerResource = (req, callback) => {
+        const inputs = pulumi.runtime.deserializeProperties(req.getObject()) as Record<string, unknown>;
+        register(req, (err, res) => {
+            if (!err && res) {
+                resources.push({
+                    urn: res.getUrn(),
+                    type: req.getType(),
+                    name: req.getName(),
+                    parent: req.getParent() || undefined,
+                    custom: req.getCustom(),
+                    inputs,
+                    outputs: pulumi.runtime.deserializeProperties(res.getObject()) as Record<string, unknown>,
+                    protect: req.getProtect() ?? false,
+                    ignoreChanges: req.getIgnorechangesList(),
+                    dependencies: req.getDependenciesList(),
+                    additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
+                    provider: req.getProvider() || undefined,
+                    deleteBeforeReplace: req.getDeletebeforereplace(),
+                    retainOnDelete: req.getRetainondelete() ?? false,
+                });
+            }
+            callback(err, res);
+        });
+    };
+    const registerOutputs = monitor.registerResourceOutputs.bind(monitor);
+    monitor.registerResourceOutputs = (req, callback) => {
+        const found = resources.find((r) => r.urn === req.getUrn());
+        if (found && req.getOutputs()) found.outputs = pulumi.runtime.deserializeProperties(req.getOutputs()) as Record<string, unknown>;
+        registerOutputs(req, callback);
+    };
+    const invoke = monitor.invoke.bind(monitor);
+    monitor.invoke = (req, callback) => {
+        invokes.push({ token: req.getTok(), inputs: pulumi.runtime.deserializeProperties(req.getArgs()) as Record<string, unknown> });
+        invoke(req, callback);
+    };
+
+    const program = path.join(dir, "index.ts");
+    const outputs = (await pulumi.runtime.runInPulumiStack(async () => require(program))) ?? {};
+    await pulumi.runtime.disconnect();
+    const serialized = await pulumi.runtime.serializeProperties("outputs", outputs, { keepOutputValues: false });
+    return { project, stack: options.stack, config, resources, invokes, outputs: serialized };
+}
