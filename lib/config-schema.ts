@@ -247,11 +247,15 @@ export const configSchema = z
                 }
             });
         }
-        if (c.sshPort !== 22 && (c.sshPort < 1024 || RESERVED_PORTS[c.sshPort])) {
+        // Field rules above already reported values that are no port or count at all; judge only the others here.
+        const isPort = (p: number) => Number.isInteger(p) && p >= 1 && p <= 65535;
+        if (isPort(c.sshPort) && c.sshPort !== 22 && (c.sshPort < 1024 || RESERVED_PORTS[c.sshPort])) {
             const what = RESERVED_PORTS[c.sshPort] ? `the ${RESERVED_PORTS[c.sshPort]} port` : "a privileged port other than 22";
             issue(["sshPort"], `${c.sshPort} is ${what}`, { example: "2222" });
         }
-        if (RESERVED_PORTS[c.appPort]) {
+        if (!isPort(c.appPort)) {
+            // reported by the field rule
+        } else if (RESERVED_PORTS[c.appPort]) {
             issue(["appPort"], `${c.appPort} collides with ${RESERVED_PORTS[c.appPort]}`, { example: "8000" });
         } else if (c.appPort < 1024) {
             issue(["appPort"], `${c.appPort} is a privileged port; the app runs without capabilities`, { example: "8000" });
@@ -263,7 +267,7 @@ export const configSchema = z
                 fix: `pulumi config set ${PROJECT}:databaseEngine self-hosted, or pulumi config set ${PROJECT}:provider aws`,
             });
         }
-        if (c.serverCount > 1 && c.databaseEngine !== "rds") {
+        if (c.serverCount > 1 && c.serverCount <= 10 && c.databaseEngine !== "rds") {
             issue(["serverCount"], `${c.serverCount} servers cannot share a ${c.databaseEngine} database that lives on one server`, {
                 fix: `pulumi config set ${PROJECT}:serverCount 1, or use databaseEngine rds with provider aws`,
             });

@@ -1,0 +1,77 @@
+/**
+ * Shared test helpers: run the real program under mocks, read stack files, call real tools.
+ */
+import { spawnSync, SpawnSyncReturns } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import type { PlanRun, RecordedResource } from "../plan/run";
+import { readStackConfig, ROOT } from "../plan/run";
+import { CONFIG_KEYS, ConfigKey, PROJECT, RawConfig } from "../lib/config-schema";
+
+/** Runs index.ts for a stack in a fresh module registry (own Pulumi runtime), with config overrides. */
+export async function runStack(stack: string, overrides: Record<string, string | undefined> = {}): Promise<PlanRun> {
+    let run: PlanRun | undefined;
+    await jest.isolateModulesAsync(async () => {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const { runProgram } = require("../plan/run") as typeof import("../plan/run");
+        run = await runProgram({ stack, overrides });
+    });
+    return run!;
+}
+
+/** Runs index.ts and returns the error it fails with (or throws if it does not fail). */
+export async function runStackError(stack: string, overrides: Record<string, string | undefined>): Promise<Error> {
+    try {
+        await runStack(stack, overrides);
+    } catch (err) {
+        return err as Error;
+    }
+    throw new Error(`stack ${stack} with ${JSON.stringify(overrides)} did not fail`);
+}
+
+export function resource(run: PlanRun, name: string, type?: string): RecordedResource {
+    const found = run.resources.filter((r) => r.name === name && (!type || r.type === type));
+    if (found.length !== 1) throw new Error(`expected one resource named ${name}${type ? ` of ${type}` : ""}, found ${found.length}`);
+    return found[0];
+}
+
+export function ofType(run: PlanRun, type: string): RecordedResource[] {
+    return run.resources.filter((r) => r.type === type);
+}
+
+export function parentOf(run: PlanRun, r: RecordedResource): RecordedResource | undefined {
+    return run.resources.find((p) => p.urn === r.parent);
+}
+
+/** A stack file's project config as lib/config.ts reads it: strings for string keys, parsed JSON otherwise. */
+export function rawConfig(stack: string): RawConfig {
+    const { config } = readStackConfig(ROOT, stack);
+    const raw: RawConfig = {};
+    for (const [full, value] of Object.entries(config)) {
+        const key = full.slice(PROJECT.length + 1) as ConfigKey;
+        if (!full.startsWith(`${PROJECT}:`)) continue;
+        raw[key] = CONFIG_KEYS[key]?.type === "string" ? value : JSON.parse(value);
+    }
+    return raw;
+}
+
+/** Runs a real program; fails the test with its output when it cannot be started. */
+export function run(cmd: string, args: string[], opts: { input?: string; cwd?: string; env?: NodeJS.ProcessEnv } = {}): SpawnSyncReturns<string> {
+    const res = spawnSync(cmd, args, { encoding: "utf8", input: opts.input, cwd: opts.cwd, env: opts.env ?? process.env });
+    if (res.error) throw new Error(`cannot run ${cmd}: ${res.error.message} (.ci/run installs the Debian packages the tests need)`);
+    return res;
+}
+
+/** Generates a key pair with the real ssh-keygen and returns the public key line. */
+export function sshKeygen(type: "ed25519" | "rsa" | "ecdsa", bits?: number): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "keygen-"));
+    try {
+        const file = path.join(dir, "key");
+        const res = run("ssh-keygen", ["-q", "-t", type, ...(bits ? ["-b", String(bits)] : []), "-N", "", "-C", `test-${type}`, "-f", file]);
+        if (res.status !== 0) throw new Error(`ssh-keygen failed: ${res.stderr}`);
+        return fs.readFileSync(`${file}.pub`, "utf8").trim();
+    } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
+}
