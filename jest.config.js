@@ -4,6 +4,6 @@ module.exports = {
     roots: ["<rootDir>/tests"],
     testMatch: ["**/*.test.ts"],
     // Type checking is done once by `tsc --noEmit` in `npm test`; jest only transpiles.
-    transform: { "^.+\\.ts$": ["ts-jest", { isolatedModules: true }] },
+    transform: { "^.+\\.ts$": "ts-jest" },
     testTimeout: 60000,
 };

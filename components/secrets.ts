@@ -54,8 +54,10 @@ export class AppSecrets extends pulumi.ComponentResource {
         this.generation = rotationGeneration(now, rotationDays);
         this.nextRotation = nextRotation(now, rotationDays).toISOString();
 
+        // `result` is secret in the provider schema; marking it here as well keeps the contract independent of
+        // how the provider is run (SEC-5).
         const password = (resourceName: string, spec: SecretSpec, keeper: number) =>
-            new random.RandomPassword(resourceName, passwordArgs(spec, { generation: String(keeper) }), { parent: this }).result;
+            pulumi.secret(new random.RandomPassword(resourceName, passwordArgs(spec, { generation: String(keeper) }), { parent: this }).result);
 
         const generated: { spec: SecretSpec; value: pulumi.Output<string> }[] = [];
         let encryption: KeyPair | undefined;

@@ -36,6 +36,7 @@ async function planOne(stack: string): Promise<number> {
     const started = process.hrtime.bigint();
     try {
         const run = await runProgram({ stack });
+        if (run.error) throw run.error;
         const ms = Number(process.hrtime.bigint() - started) / 1e6;
         const out = [
             `Plan for ${run.project}/${stack}: ${run.resources.length} resources (offline: mock providers, nothing is created) in ${ms.toFixed(0)} ms`,

@@ -13,6 +13,8 @@ import { createMocks } from "./mocks";
 
 export type RecordedResource = {
     urn: string;
+    /** Provider id; empty for components and the stack. */
+    id: string;
     type: string;
     name: string;
     /** Parent URN; undefined for the stack itself. */
@@ -43,6 +45,8 @@ export type PlanRun = {
     invokes: RecordedInvoke[];
     /** Stack outputs, with secrets wrapped. */
     outputs: Record<string, unknown>;
+    /** Why the program failed (for example a rejected configuration); resources holds what it registered before. */
+    error?: Error;
 };
 
 export type RunOptions = {
@@ -51,6 +55,8 @@ export type RunOptions = {
     dir?: string;
     /** Config changes on top of the stack file: full keys (`webapp:sshPort`), string values, undefined removes. */
     overrides?: Record<string, string | undefined>;
+    /** The program to run. Default: `index.ts` of `dir`. Tests pass a function that builds one component. */
+    program?: () => unknown;
 };
 
 export const ROOT = path.resolve(__dirname, "..");
@@ -107,6 +113,7 @@ export async function runProgram(options: RunOptions): Promise<PlanRun> {
             if (!err && res) {
                 resources.push({
                     urn: res.getUrn(),
+                    id: res.getId(),
                     type: req.getType(),
                     name: req.getName(),
                     parent: req.getParent() || undefined,
@@ -137,9 +144,34 @@ export async function runProgram(options: RunOptions): Promise<PlanRun> {
         invoke(req, callback);
     };
 
-    const program = path.join(dir, "index.ts");
-    const outputs = (await pulumi.runtime.runInPulumiStack(async () => require(program))) ?? {};
-    await pulumi.runtime.disconnect();
-    const serialized = await pulumi.runtime.serializeProperties("outputs", outputs, { keepOutputValues: false });
-    return { project, stack: options.stack, config, resources, invokes, outputs: serialized };
+    const program = options.program ?? (() => require(path.join(dir, "index.ts")));
+    let error: Error | undefined;
+    const fail = (err: unknown) => {
+        error ??= err instanceof Error ? err : new Error(String(err));
+    };
+    // A program error also rejects promises inside the runtime that nobody awaits (the stack's registration);
+    // the language host reports such a rejection as the program's failure, and so does this.
+    process.on("unhandledRejection", fail);
+    try {
+        // The program's own throw (a rejected config, at module load) is caught inside the stack, so the stack
+        // completes with no outputs instead of rejecting promises all through the runtime.
+        await pulumi.runtime.runInPulumiStack(async () => {
+            try {
+                return await program();
+            } catch (err) {
+                fail(err);
+                return {};
+            }
+        });
+    } catch (err) {
+        fail(err);
+    }
+    try {
+        await pulumi.runtime.disconnect();
+    } finally {
+        process.off("unhandledRejection", fail);
+    }
+    // The stack's registered outputs, as the engine receives them: secrets stay marked.
+    const outputs = resources.find((r) => r.type === "pulumi:pulumi:Stack")?.outputs ?? {};
+    return { project, stack: options.stack, config, resources, invokes, outputs, error };
 }

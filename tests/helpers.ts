@@ -5,29 +5,32 @@ import { spawnSync, SpawnSyncReturns } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import type { PlanRun, RecordedResource } from "../plan/run";
+import type { PlanRun, RecordedResource, RunOptions } from "../plan/run";
 import { readStackConfig, ROOT } from "../plan/run";
 import { CONFIG_KEYS, ConfigKey, PROJECT, RawConfig } from "../lib/config-schema";
 
-/** Runs index.ts for a stack in a fresh module registry (own Pulumi runtime), with config overrides. */
-export async function runStack(stack: string, overrides: Record<string, string | undefined> = {}): Promise<PlanRun> {
-    let run: PlanRun | undefined;
+// Every isolated Pulumi runtime adds its own process exit hooks; a test file runs a dozen of them.
+process.setMaxListeners(100);
+
+/**
+ * Runs a program (default: index.ts) for a stack in a fresh module registry, so it gets its own Pulumi runtime.
+ * A `program` function runs inside that registry: require components there, not at the top of the test file.
+ */
+export async function runIsolated(options: RunOptions): Promise<PlanRun> {
+    let result: PlanRun | undefined;
     await jest.isolateModulesAsync(async () => {
         // eslint-disable-next-line @typescript-eslint/no-require-imports
         const { runProgram } = require("../plan/run") as typeof import("../plan/run");
-        run = await runProgram({ stack, overrides });
+        result = await runProgram(options);
     });
-    return run!;
+    return result!;
 }
 
-/** Runs index.ts and returns the error it fails with (or throws if it does not fail). */
-export async function runStackError(stack: string, overrides: Record<string, string | undefined>): Promise<Error> {
-    try {
-        await runStack(stack, overrides);
-    } catch (err) {
-        return err as Error;
-    }
-    throw new Error(`stack ${stack} with ${JSON.stringify(overrides)} did not fail`);
+/** Runs index.ts for a stack with config overrides; fails the test if the program fails. */
+export async function runStack(stack: string, overrides: Record<string, string | undefined> = {}): Promise<PlanRun> {
+    const result = await runIsolated({ stack, overrides });
+    if (result.error) throw result.error;
+    return result;
 }
 
 export function resource(run: PlanRun, name: string, type?: string): RecordedResource {
@@ -74,4 +77,20 @@ export function sshKeygen(type: "ed25519" | "rsa" | "ecdsa", bits?: number): str
     } finally {
         fs.rmSync(dir, { recursive: true, force: true });
     }
+}
+
+const SIG_KEY = "4dabf18193072939515e22adb298388d";
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+
+export function isSecret(v: unknown): v is { value: unknown } {
+    return !!v && typeof v === "object" && (v as Record<string, unknown>)[SIG_KEY] === SECRET_SIG;
+}
+
+/** Every string inside a value, split into those under a secret marker and those in plain sight. */
+export function strings(value: unknown, underSecret = false, out: { secret: string[]; plain: string[] } = { secret: [], plain: [] }) {
+    if (isSecret(value)) return strings(value.value, true, out);
+    if (typeof value === "string") (underSecret ? out.secret : out.plain).push(value);
+    else if (Array.isArray(value)) value.forEach((v) => strings(v, underSecret, out));
+    else if (value && typeof value === "object") Object.values(value).forEach((v) => strings(v, underSecret, out));
+    return out;
 }

@@ -1,0 +1,39 @@
+/**
+ * `npm run plan`, the README's main command, as a user runs it.
+ */
+import * as path from "path";
+import { run } from "./helpers";
+
+const ROOT = path.join(__dirname, "..");
+const plan = (...args: string[]) => run(process.execPath, [path.join(ROOT, "node_modules", ".bin", "ts-node"), "--transpile-only", "plan/cli.ts", ...args], { cwd: ROOT });
+
+describe("npm run plan", () => {
+    test("prints the prod tree with key settings and outputs, secrets hidden", () => {
+        const res = plan("--stack", "prod");
+        expect({ status: res.status, stderr: res.stderr.replace(/^npm warn.*\n/gm, "") }).toEqual({ status: 0, stderr: "" });
+        expect(res.stdout).toMatch(/^Plan for webapp\/prod: 25 resources \(offline: mock providers, nothing is created\)/);
+        expect(res.stdout).toContain("├─ webapp:compute:Vps  web\n");
+        expect(res.stdout).toMatch(/│  ├─ hcloud:index\/server:Server  web-server-0  \[protected\] backups=true deleteProtection=true .*serverType=cpx32 .*ignoreChanges=userData,sshKeys/);
+        expect(res.stdout).toMatch(/hcloud:index\/firewall:Firewall  web-firewall  .*rules=\[in tcp\/80 from 0\.0\.0\.0\/0,::\/0; in tcp\/443 from 0\.0\.0\.0\/0,::\/0; in tcp\/22 from 198\.51\.100\.14\/32,198\.51\.100\.15\/32\]/);
+        expect(res.stdout).toMatch(/SecretVersion  app-db-password-version  .*secretString=\[secret\]/);
+        expect(res.stdout).toContain('  sshCommand: "ssh -p 22 deploy@192.0.2.10"');
+    });
+
+    test("without --stack plans every stack file", () => {
+        const res = plan();
+        expect(res.status).toBe(0);
+        expect(res.stdout.match(/^Plan for webapp\/\w+:/gm)).toEqual(["Plan for webapp/prod:", "Plan for webapp/staging:"]);
+    });
+
+    test("an unknown stack fails with how to create it", () => {
+        const res = plan("--stack", "qa");
+        expect(res.status).toBe(1);
+        expect(res.stderr).toMatch(/no stack file Pulumi\.qa\.yaml: create it with `pulumi stack init qa`/);
+    });
+
+    test("a wrong argument prints the usage", () => {
+        const res = plan("--stak", "prod");
+        expect(res.status).toBe(2);
+        expect(res.stderr).toContain("usage: npm run plan [-- --stack <name>]");
+    });
+});
