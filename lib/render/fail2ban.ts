@@ -1,0 +1,61 @@
+/**
+ * fail2ban: the sshd jail (SSH-4) and the app jail with the filter for seed 000's audit lines (LOG-2).
+ */
+
+export type Fail2banOptions = {
+    /** App name: filter and jail name. */
+    appName: string;
+    /** SSH port the sshd jail watches. Default 22. */
+    sshPort?: number;
+    /** Log files the app writes its `SECURITY[...]` lines to. */
+    appLogFiles: string[];
+    /** Failures before a ban (<= 5). Default 5. */
+    maxRetry?: number;
+    /** Window in seconds (>= 600). Default 600. */
+    findTime?: number;
+    /** Ban length in seconds (>= 3600). Default 3600. */
+    banTime?: number;
+};
+
+export const FAIL2BAN_EVENTS = ["LOGIN_FAILED", "2FA_FAILED", "LOCKOUT"] as const;
+
+const limits = (o: Fail2banOptions) => [`maxretry = ${o.maxRetry ?? 5}`, `findtime = ${o.findTime ?? 600}`, `bantime = ${o.banTime ?? 3600}`];
+
+/**
+ * `/etc/fail2ban/jail.d/sshd.local`. Debian 12 has no /var/log/auth.log without rsyslog, so the jail reads the
+ * journal; with the default file backend fail2ban would not start.
+ */
+export function renderSshdJail(o: Fail2banOptions): string {
+    return ["# Managed by Pulumi (SSH-4).", "[sshd]", "enabled = true", "backend = systemd", `port = ${o.sshPort ?? 22}`, ...limits(o), ""].join("\n");
+}
+
+/**
+ * `/etc/fail2ban/filter.d/<app>.conf`: the app's `SECURITY[LOGIN_FAILED|2FA_FAILED|LOCKOUT]: user=... ip=<HOST>`
+ * lines, dated `YYYY-MM-DD HH:MM:SS` at the start of the line. Success and logout lines never match.
+ */
+export function renderAppFilter(): string {
+    return [
+        "# Managed by Pulumi (LOG-2): the app's audit lines for failed logins, failed 2FA and lockouts.",
+        "[Definition]",
+        `failregex = ^.*?SECURITY\\[(?:${FAIL2BAN_EVENTS.join("|")})\\]: user=\\S+ ip=<HOST>(?:\\s|$)`,
+        "ignoreregex =",
+        "datepattern = {^LN-BEG}%%Y-%%m-%%d %%H:%%M:%%S",
+        "",
+    ].join("\n");
+}
+
+/** `/etc/fail2ban/jail.d/<app>.local`. */
+export function renderAppJail(o: Fail2banOptions): string {
+    if (o.appLogFiles.length === 0) throw new Error("fail2ban: the app jail needs at least one log file");
+    return [
+        "# Managed by Pulumi (LOG-2).",
+        `[${o.appName}]`,
+        "enabled = true",
+        "backend = auto",
+        `filter = ${o.appName}`,
+        "port = http,https",
+        `logpath = ${o.appLogFiles.join("\n          ")}`,
+        ...limits(o),
+        "",
+    ].join("\n");
+}

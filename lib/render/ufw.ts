@@ -1,0 +1,41 @@
+/**
+ * ufw, the host firewall (NET-1, NET-3): the same inbound rules as the cloud firewall, default deny incoming.
+ * The rules are a managed file; the apply commands below reset and reload ufw only when that file differs from
+ * what was last applied, so a second run changes nothing.
+ */
+import { inboundRules } from "../net";
+
+export const UFW_RULES_PATH = "/etc/ufw/pulumi-rules";
+export const UFW_APPLIED_PATH = "/var/lib/ufw/pulumi-rules.applied";
+
+/** One ufw command line (without `ufw`) per rule, in the syntax `ufw` takes. */
+export function renderUfwRules(args: { sshPort: number; adminCidrs: readonly string[] }): string {
+    const lines = inboundRules(args).flatMap((r) =>
+        r.sources.length === 2 && r.sources.includes("0.0.0.0/0") && r.sources.includes("::/0")
+            ? [`allow proto ${r.protocol} to any port ${r.port}`]
+            : r.sources.map((s) => `allow proto ${r.protocol} from ${s} to any port ${r.port}`),
+    );
+    return ["# Managed by Pulumi: host firewall rules (NET-1, NET-3), one `ufw` rule per line.", ...lines, ""].join("\n");
+}
+
+/**
+ * Bash lines that bring ufw to exactly the rules file: defaults deny incoming / allow outgoing / deny routed,
+ * the rules, logging, enabled. Runs only when ufw is inactive or the file changed since the last apply.
+ */
+export const UFW_APPLY: readonly string[] = [
+    `if ! ufw status | grep -q '^Status: active' || ! cmp -s ${UFW_RULES_PATH} ${UFW_APPLIED_PATH}; then`,
+    "    ufw --force reset >/dev/null",
+    "    rm -f /etc/ufw/*.rules.[0-9]* /etc/ufw/*.rules.pulumi-bak",
+    "    ufw default deny incoming >/dev/null",
+    "    ufw default allow outgoing >/dev/null",
+    "    ufw default deny routed >/dev/null",
+    `    grep -v '^#' ${UFW_RULES_PATH} | while read -r -a rule; do`,
+    '        [ "${#rule[@]}" -gt 0 ] && ufw "${rule[@]}" >/dev/null',
+    "    done",
+    "    ufw logging low >/dev/null",
+    "    ufw --force enable >/dev/null",
+    `    cp ${UFW_RULES_PATH} ${UFW_APPLIED_PATH}`,
+    '    log "ufw rules applied"',
+    "    changed+=(ufw)",
+    "fi",
+];
