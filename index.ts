@@ -4,6 +4,9 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { AppIdentity } from "./components/app-identity";
+import { AppService } from "./components/app-service";
+import { HostHardening } from "./components/host-hardening";
+import { ReverseProxy } from "./components/reverse-proxy";
 import { AppSecrets } from "./components/secrets";
 import { Vps } from "./components/vps";
 import { loadConfig } from "./lib/config";
@@ -47,6 +50,45 @@ const secrets = new AppSecrets("app", {
     protect: cfg.protect,
     tags,
 }, { provider: awsProvider });
+
+const uploadsDir = `/var/lib/${cfg.appName}/uploads`;
+const credentials: Record<string, pulumi.Input<string>> = {
+    "app-secret-key": secrets.appSecretKey,
+    "encryption-key": secrets.encryptionKey.current,
+    "encryption-key-previous": secrets.encryptionKey.previous,
+    ...(secrets.dbPassword ? { "db-password": secrets.dbPassword } : {}),
+    ...(identity?.secretAccessKey && identity.accessKeyId ? { "aws-access-key-id": identity.accessKeyId, "aws-secret-access-key": identity.secretAccessKey } : {}),
+};
+
+vps.connections.forEach((connection, i) => {
+    const host = new HostHardening(`host-${i}`, { connection, adminUser: cfg.adminUser, sshPort: cfg.sshPort, adminCidrs: cfg.adminCidrs, appName: cfg.appName });
+    new AppService(`service-${i}`, {
+        connection,
+        appName: cfg.appName,
+        execStart: cfg.appExecStart,
+        port: cfg.appPort,
+        healthPath: cfg.healthPath,
+        credentials,
+        writablePaths: cfg.uploadsMode === "none" ? [] : [uploadsDir],
+        after: cfg.databaseEngine === "self-hosted" ? ["postgresql.service"] : [],
+    }, { dependsOn: [host] });
+    new ReverseProxy(`proxy-${i}`, {
+        connection,
+        proxy: {
+            name: cfg.appName,
+            domains: [cfg.domain, ...cfg.domainAliases],
+            upstreamPort: cfg.appPort,
+            loginPath: cfg.loginPath,
+            apiPrefix: cfg.apiPrefix,
+            contentSecurityPolicy: cfg.contentSecurityPolicy,
+            clientMaxBodySize: cfg.clientMaxBodySize,
+            uploads: cfg.uploadsMode === "none" ? undefined : { path: cfg.uploadsPath, mode: cfg.uploadsMode, directory: uploadsDir },
+        },
+        tlsMode: cfg.tlsMode,
+        acmeEmail: cfg.acmeEmail,
+        acmeStaging: !prod,
+    }, { dependsOn: [host] });
+});
 
 export const environment = cfg.environment;
 export const servers = vps.servers;

@@ -8,6 +8,7 @@
  */
 import { z } from "zod";
 import { isWorldCidr, parseCidr } from "./net";
+import { cspProblems, DEFAULT_CSP } from "./render/nginx";
 import { parsePublicKey } from "./ssh-keys";
 
 export const PROJECT = "webapp";
@@ -16,6 +17,8 @@ export const ENVIRONMENTS = ["staging", "prod"] as const;
 export const PROVIDERS = ["hcloud", "aws"] as const;
 export const DATABASE_ENGINES = ["self-hosted", "rds", "sqlite"] as const;
 export const SECRET_STORES = ["pulumi", "aws-secrets-manager"] as const;
+export const UPLOADS_MODES = ["none", "internal", "static"] as const;
+export const TLS_MODES = ["letsencrypt", "self-signed"] as const;
 
 /** Hetzner Cloud locations (https://docs.hetzner.com/cloud/general/locations/). */
 export const HCLOUD_LOCATIONS = ["fsn1", "nbg1", "hel1", "ash", "hil", "sin"] as const;
@@ -86,6 +89,15 @@ export const CONFIG_KEYS = {
     acmeEmail: { type: "string", description: "Contact e-mail for the Let's Encrypt account (expiry notices)." },
     appName: { type: "string", description: "Short name of the app: its system user, systemd unit and directories.", default: "webapp" },
     appPort: { type: "integer", description: "Port the app listens on at 127.0.0.1 (1024-65535, not 5432 or the SSH port).", default: 8000 },
+    appExecStart: { type: "string", description: "Command line that starts the app (its systemd ExecStart); the first word is an absolute path. The app reads PORT/BIND and its secrets from $CREDENTIALS_DIRECTORY." },
+    healthPath: { type: "string", description: "Health endpoint the health check timer requests.", default: "/health" },
+    loginPath: { type: "string", description: "Login path, rate limited to 5 requests/minute per client.", default: "/login" },
+    apiPrefix: { type: "string", description: "API path prefix, rate limited to 10 requests/second per client (burst 20).", default: "/api/" },
+    contentSecurityPolicy: { type: "string", description: "Content-Security-Policy header.", default: DEFAULT_CSP },
+    clientMaxBodySize: { type: "string", description: "Largest request body nginx accepts (nginx size: 10m, 512k).", default: "10m" },
+    uploadsMode: { type: "string", description: "Uploads location: `none`, `internal` (only via the app's X-Accel-Redirect) or `static` (served as downloads).", default: "none" },
+    uploadsPath: { type: "string", description: "URL path of uploads; the files live in /var/lib/<app>/uploads.", default: "/uploads/" },
+    tlsMode: { type: "string", description: "`letsencrypt` (the staging stack uses Let's Encrypt's staging CA) or `self-signed` for private deployments.", default: "letsencrypt" },
     databaseEngine: { type: "string", description: "`self-hosted` (PostgreSQL on the server), `rds` (provider aws) or `sqlite`.", default: "self-hosted" },
     backupRetentionDailyDays: { type: "integer", description: "Days daily backups are kept (1-3650; the checklist wants >= 30).", default: 30 },
     backupRetentionWeeklyDays: { type: "integer", description: "Days weekly backups are kept (1-3650; the checklist wants >= 90).", default: 90 },
@@ -192,6 +204,19 @@ const port = (example: number) =>
 
 const boolean = z.boolean();
 
+const urlPath = (example: string) =>
+    z.string().superRefine((v, ctx) => {
+        if (!/^\/[A-Za-z0-9._~\-/]*$/.test(v)) {
+            ctx.addIssue({ code: "custom", message: `${show(v)} is not an absolute URL path (letters, digits and . _ ~ - /)`, params: { example } });
+        }
+    });
+
+const execStart = z.string().superRefine((v, ctx) => {
+    if (!/^\/\S+/.test(v) || /[\n%]/.test(v)) {
+        ctx.addIssue({ code: "custom", message: `${show(v)} must start with the absolute path of the program and be one line without %`, params: { example: "'/opt/webapp/venv/bin/gunicorn --config /opt/webapp/gunicorn.conf.py app:app'" } });
+    }
+});
+
 /** An array that must have at least one item; the fix sets item 0. */
 const nonEmpty = (item: z.ZodString, message: string, example: string) =>
     z.array(item).superRefine((v, ctx) => {
@@ -225,6 +250,19 @@ export const configSchema = z
         }),
         appName: unixName("webapp"),
         appPort: port(8000),
+        appExecStart: execStart,
+        healthPath: urlPath("/health"),
+        loginPath: urlPath("/login"),
+        apiPrefix: urlPath("/api/"),
+        contentSecurityPolicy: z.string().superRefine((v, ctx) => {
+            for (const problem of cspProblems(v)) ctx.addIssue({ code: "custom", message: problem.replace(/^contentSecurityPolicy /, ""), params: { example: `"${DEFAULT_CSP}"` } });
+        }),
+        clientMaxBodySize: z.string().superRefine((v, ctx) => {
+            if (!/^[1-9][0-9]*[kmg]?$/.test(v)) ctx.addIssue({ code: "custom", message: `${show(v)} is not an nginx size (10m, 512k, 1g)`, params: { example: "10m" } });
+        }),
+        uploadsMode: enumOf(UPLOADS_MODES, "internal"),
+        uploadsPath: urlPath("/uploads/"),
+        tlsMode: enumOf(TLS_MODES, "letsencrypt"),
         databaseEngine: enumOf(DATABASE_ENGINES, "self-hosted"),
         backupRetentionDailyDays: intIn(1, 3650, 30, "a retention in days"),
         backupRetentionWeeklyDays: intIn(1, 3650, 90, "a retention in days"),

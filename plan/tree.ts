@@ -15,8 +15,8 @@ const HIDDEN = new Set(["labels", "tags", "tagsAll", "description", "publicKey",
 function summarize(key: string, value: unknown): string | undefined {
     if (HIDDEN.has(key) || value === undefined || value === null || value === "") return undefined;
     if (isSecret(value)) return `${key}=[secret]`;
-    if (key === "userData" && typeof value === "string") {
-        return `userData=${Buffer.byteLength(value)}B sha256:${crypto.createHash("sha256").update(value).digest("hex").slice(0, 12)}`;
+    if (typeof value === "string" && (key === "userData" || value.includes("\n"))) {
+        return `${key}=<${value.split("\n").length} lines, ${Buffer.byteLength(value)}B, sha256:${crypto.createHash("sha256").update(value).digest("hex").slice(0, 12)}>`;
     }
     if (key === "rules" || key === "ingress") {
         const rules = value as Record<string, unknown>[];
@@ -30,7 +30,9 @@ function summarize(key: string, value: unknown): string | undefined {
     }
     if (typeof value === "string") return `${key}=${value.length > 60 ? value.slice(0, 57) + "..." : value}`;
     if (typeof value === "number" || typeof value === "boolean") return `${key}=${value}`;
-    if (Array.isArray(value) && value.every((v) => typeof v === "string" || typeof v === "number")) return `${key}=[${value.join(",")}]`;
+    if (Array.isArray(value) && value.every((v) => typeof v === "string" || typeof v === "number")) {
+        return `${key}=[${value.map((v) => (typeof v === "string" && /^[0-9a-f]{64}$/.test(v) ? `sha256:${v.slice(0, 12)}` : v)).join(",")}]`;
+    }
     if (typeof value === "object" && !Array.isArray(value)) {
         const inner = Object.entries(value as Record<string, unknown>)
             .map(([k, v]) => summarize(k, v))

@@ -135,6 +135,16 @@ const cases: Case[] = [
     ["unknown key", "prod", (c) => (c.adminCidr = "198.51.100.14/32"), "adminCidr", /is not a known key/],
     ["missing domain", "prod", (c) => delete c.domain, "domain", /is required/],
     ["missing environment", "staging", (c) => delete c.environment, "environment", /is required/],
+    ["relative app command", "prod", (c) => (c.appExecStart = "gunicorn app:app"), "appExecStart", /must start with the absolute path of the program/],
+    ["app command with a newline", "prod", (c) => (c.appExecStart = "/bin/app\n/bin/other"), "appExecStart", /be one line/],
+    ["login path without a slash", "prod", (c) => (c.loginPath = "login"), "loginPath", /"login" is not an absolute URL path/],
+    ["API prefix with a quote", "prod", (c) => (c.apiPrefix = "/api'/"), "apiPrefix", /not an absolute URL path/],
+    ["CSP with an unknown directive", "prod", (c) => (c.contentSecurityPolicy = "default-src 'self'; scrpt-src 'self'"), "contentSecurityPolicy", /unknown directive "scrpt-src"/],
+    ["CSP without default-src", "prod", (c) => (c.contentSecurityPolicy = "script-src 'self'"), "contentSecurityPolicy", /needs a default-src directive/],
+    ["body size in words", "prod", (c) => (c.clientMaxBodySize = "ten megabytes"), "clientMaxBodySize", /"ten megabytes" is not an nginx size/],
+    ["unknown uploads mode", "prod", (c) => (c.uploadsMode = "public"), "uploadsMode", /"public" is not one of: none, internal, static/],
+    ["unknown TLS mode", "prod", (c) => (c.tlsMode = "acme"), "tlsMode", /"acme" is not one of: letsencrypt, self-signed/],
+    ["missing app command", "prod", (c) => delete c.appExecStart, "appExecStart", /is required/],
     ["string where a number belongs", "prod", (c) => (c.appPort = "8000"), "appPort", /"8000" is invalid/],
 ];
 

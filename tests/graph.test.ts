@@ -19,18 +19,25 @@ const tree = (run: PlanRun) =>
         .sort();
 
 describe("graph shape", () => {
-    test("staging: Vps and AppSecrets with their children, nothing on AWS", () => {
+    test("staging: Vps, AppSecrets and the host components with their children, nothing on AWS", () => {
         expect(tree(staging)).toEqual([
             "app > random:index/randomPassword:RandomPassword app-app-secret-key",
             "app > random:index/randomPassword:RandomPassword app-db-password",
             "app > random:index/randomPassword:RandomPassword app-encryption-key-a",
             "app > random:index/randomPassword:RandomPassword app-encryption-key-b",
+            ...["fail2ban", "firewall", "packages", "ssh", "sysctl", "upgrades", "users"].map((s) => `host-0 > command:remote:Command host-0-${s}`),
+            "proxy-0 > command:remote:Command proxy-0-nginx",
+            "service-0 > command:remote:Command service-0-credentials",
+            "service-0 > command:remote:Command service-0-service",
             "web > hcloud:index/firewall:Firewall web-firewall",
             "web > hcloud:index/primaryIp:PrimaryIp web-ipv4-0",
             "web > hcloud:index/server:Server web-server-0",
             "web > hcloud:index/sshKey:SshKey web-ssh-key",
             "webapp-staging > webapp:compute:Vps web",
             "webapp-staging > webapp:security:AppSecrets app",
+            "webapp-staging > webapp:host:HostHardening host-0",
+            "webapp-staging > webapp:app:AppService service-0",
+            "webapp-staging > webapp:proxy:ReverseProxy proxy-0",
         ].sort());
     });
 

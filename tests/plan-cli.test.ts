@@ -11,12 +11,14 @@ describe("npm run plan", () => {
     test("prints the prod tree with key settings and outputs, secrets hidden", () => {
         const res = plan("--stack", "prod");
         expect({ status: res.status, stderr: res.stderr.replace(/^npm warn.*\n/gm, "") }).toEqual({ status: 0, stderr: "" });
-        expect(res.stdout).toMatch(/^Plan for webapp\/prod: 25 resources \(offline: mock providers, nothing is created\)/);
+        expect(res.stdout).toMatch(/^Plan for webapp\/prod: 38 resources \(offline: mock providers, nothing is created\)/);
         expect(res.stdout).toContain("├─ webapp:compute:Vps  web\n");
         expect(res.stdout).toMatch(/│  ├─ hcloud:index\/server:Server  web-server-0  \[protected\] backups=true deleteProtection=true .*serverType=cpx32 .*ignoreChanges=userData,sshKeys/);
         expect(res.stdout).toMatch(/hcloud:index\/firewall:Firewall  web-firewall  .*rules=\[in tcp\/80 from 0\.0\.0\.0\/0,::\/0; in tcp\/443 from 0\.0\.0\.0\/0,::\/0; in tcp\/22 from 198\.51\.100\.14\/32,198\.51\.100\.15\/32\]/);
         expect(res.stdout).toMatch(/SecretVersion  app-db-password-version  .*secretString=\[secret\]/);
         expect(res.stdout).toContain('  sshCommand: "ssh -p 22 deploy@192.0.2.10"');
+        expect(res.stdout).toMatch(/command:remote:Command  host-0-ssh  connection=\[secret\] create=sudo bash -s .*stdin=<\d+ lines, \d+B, sha256:[0-9a-f]{12}> triggers=\[sha256:[0-9a-f]{12}\]/);
+        expect(res.stdout).toMatch(/command:remote:Command  service-0-credentials  .*stdin=\[secret\] triggers=\[secret\]/);
     });
 
     test("without --stack plans every stack file", () => {

@@ -65,6 +65,12 @@ describe("the apply script", () => {
         expect(fs.readdirSync(path.dirname(target()))).toEqual(["demo.conf"]);
     });
 
+    test("every validation command counts, not only the last one", () => {
+        const res = run("bash", ["-s"], { input: script("a = 2\n", ["false", "true"]) });
+        expect(res.status).toBe(1);
+        expect(fs.readFileSync(target(), "utf8")).toBe("a = 1\n");
+    });
+
     test("a new file that fails validation is removed", () => {
         const other = path.join(dir, "apply", "etc", "new.conf");
         const res = run("bash", ["-s"], { input: renderApplyScript({ name: "demo", files: [{ path: other, content: "x" }], validate: ["false"] }) });

@@ -21,7 +21,7 @@ async function secretsAt(now: string, extra: Record<string, unknown> = {}): Prom
             // eslint-disable-next-line @typescript-eslint/no-require-imports
             const { AppSecrets } = require("../components/secrets") as typeof import("../components/secrets");
             const s = new AppSecrets("app", { rotationDays: 90, now: new Date(now), ...extra });
-            return { dbPassword: s.dbPassword, appSecretKey: s.appSecretKey, current: s.encryptionKey.current, previous: s.encryptionKey.previous, generation: s.generation, nextRotation: s.nextRotation };
+            return { ...(s.dbPassword ? { dbPassword: s.dbPassword } : {}), appSecretKey: s.appSecretKey, current: s.encryptionKey.current, previous: s.encryptionKey.previous, generation: s.generation, nextRotation: s.nextRotation };
         },
     });
     if (run.error) throw run.error;

@@ -28,7 +28,7 @@ export type ApplyScript = {
     /** Commands run first, every time; they must be idempotent (package installs, users, directories). */
     prepare?: string[];
     files: ManagedFile[];
-    /** Commands that must succeed after the files are written; otherwise the files are rolled back. */
+    /** Commands that must all succeed after the files are written; otherwise the files are rolled back. */
     validate?: string[];
     /** Commands run only when a file changed (reloads). */
     activate?: string[];
@@ -104,7 +104,7 @@ export function renderApplyScript(spec: ApplyScript): string {
         "",
         "# validate: on failure, put the previous files back",
         "validate() {",
-        ...(spec.validate?.length ? spec.validate.map((c) => `    ${c}`) : ["    true"]),
+        ...(spec.validate?.length ? spec.validate.map((c) => `    ${c} || return 1`) : ["    true"]),
         "}",
         "if ! validate; then",
         "    log \"validation failed; keeping the previous configuration\"",
@@ -122,4 +122,14 @@ export function renderApplyScript(spec: ApplyScript): string {
         "",
     ];
     return lines.join("\n");
+}
+
+/** The files an apply script writes, read back from its text (for policies that judge what reaches a host). */
+export function parseApplyScript(script: string): ManagedFile[] {
+    const files: ManagedFile[] = [];
+    const re = /^install_file '((?:[^']|'\\'')*)' ([0-7]+) (\S+) <<'PULUMI_B64'\n([\s\S]*?)\nPULUMI_B64$/gm;
+    for (const m of script.matchAll(re)) {
+        files.push({ path: m[1].replace(/'\\''/g, "'"), mode: m[2], owner: m[3], content: Buffer.from(m[4].replace(/\n/g, ""), "base64").toString("utf8") });
+    }
+    return files;
 }

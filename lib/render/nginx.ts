@@ -82,7 +82,8 @@ export function withDefaults(o: ReverseProxyOptions): Required<Omit<ReverseProxy
         clientMaxBodySize: "10m",
         proxyTimeoutSeconds: 60,
         ports: { http: 80, https: 443 },
-        ...o,
+        // An argument passed as undefined takes the default too.
+        ...(Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as ReverseProxyOptions),
     };
 }
 

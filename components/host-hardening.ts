@@ -1,0 +1,116 @@
+/**
+ * HostHardening: one server's base hardening as remote steps, in order: packages, users, SSH (SSH-1..3), host
+ * firewall (NET-1, NET-3), fail2ban (SSH-4, LOG-2), unattended upgrades (HOST-1), sysctl (HOST-2).
+ */
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import { ApplyScript } from "../lib/render/apply-script";
+import { renderAutoUpgrades, renderUnattendedUpgrades } from "../lib/render/apt";
+import { renderAppFilter, renderAppJail, renderSshdJail } from "../lib/render/fail2ban";
+import { DEFAULT_LOG_FILES } from "../lib/render/logrotate";
+import { renderSshdConfig, SSHD_DROPIN_PATH } from "../lib/render/sshd";
+import { renderSysctl } from "../lib/render/sysctl";
+import { renderUfwRules, UFW_APPLY, UFW_RULES_PATH } from "../lib/render/ufw";
+import { remoteStep } from "./remote-step";
+import type { SshConnection } from "./vps";
+
+export interface HostHardeningArgs {
+    /** How to reach the server. Required. */
+    connection: pulumi.Input<SshConnection>;
+    /** The admin user, the only one SSH lets in (SSH-3). Required. */
+    adminUser: string;
+    /** SSH port. Default 22. */
+    sshPort?: number;
+    /** Networks allowed to reach SSH through ufw (NET-1). Required. */
+    adminCidrs: string[];
+    /** The app's name: its system user (HOST-3), log directory and fail2ban jail. Required. */
+    appName: string;
+    /** Log file names under /var/log/<app> with the app's SECURITY[...] lines. Default: those of logrotate's defaults. */
+    appLogFiles?: string[];
+    /** Reboot automatically after upgrades that need it. Default false. */
+    automaticReboot?: boolean;
+}
+
+/** Package installs, skipped when all are installed; they wait for the dpkg lock instead of failing on it. */
+export const aptInstall = (packages: string[]) => [
+    "export DEBIAN_FRONTEND=noninteractive",
+    `installed=$(dpkg-query -W -f='\${Status}\\n' ${packages.join(" ")} 2>/dev/null | grep -c '^install ok installed$' || true)`,
+    `if [ "$installed" -ne ${packages.length} ]; then`,
+    "    apt-get -o DPkg::Lock::Timeout=300 update -q",
+    `    apt-get -o DPkg::Lock::Timeout=300 install -y -q --no-install-recommends ${packages.join(" ")}`,
+    "fi",
+];
+
+/** The scripts of every step, in order. Pure, so tests and policies see exactly what the host gets. */
+export function hostHardeningScripts(a: HostHardeningArgs): ApplyScript[] {
+    const sshPort = a.sshPort ?? 22;
+    const logFiles = (a.appLogFiles ?? DEFAULT_LOG_FILES.map((f) => f.name)).map((f) => `/var/log/${a.appName}/${f}`);
+    const f2b = { appName: a.appName, sshPort, appLogFiles: logFiles };
+    return [
+        {
+            name: "packages",
+            files: [],
+            prepare: [
+                // A new server is still running cloud-init (users, sshd drop-in); wait for it to finish.
+                "if command -v cloud-init >/dev/null; then cloud-init status --wait >/dev/null || true; fi",
+                ...aptInstall(["ufw", "fail2ban", "python3-systemd", "unattended-upgrades", "apt-listchanges", "curl", "openssl", "ca-certificates"]),
+            ],
+        },
+        {
+            name: "users",
+            files: [],
+            prepare: [
+                `id -u ${a.appName} >/dev/null 2>&1 || useradd --system --home-dir /var/lib/${a.appName} --no-create-home --shell /usr/sbin/nologin ${a.appName}`,
+                `install -d -m 0755 -o root -g root /opt/${a.appName}`,
+                `install -d -m 0750 -o ${a.appName} -g ${a.appName} /var/lib/${a.appName} /var/log/${a.appName}`,
+                `install -d -m 0700 -o root -g root /etc/${a.appName} /etc/${a.appName}/credentials`,
+                // fail2ban refuses to start a jail whose log file does not exist yet.
+                ...logFiles.map((f) => `[ -e ${f} ] || install -m 0640 -o ${a.appName} -g ${a.appName} /dev/null ${f}`),
+            ],
+        },
+        {
+            name: "ssh",
+            files: [{ path: SSHD_DROPIN_PATH, content: renderSshdConfig({ adminUser: a.adminUser, port: sshPort }) }],
+            validate: ["sshd -t"],
+            activate: ["systemctl reload ssh"],
+        },
+        { name: "firewall", files: [{ path: UFW_RULES_PATH, content: renderUfwRules({ sshPort, adminCidrs: a.adminCidrs }) }], ensure: [...UFW_APPLY] },
+        {
+            name: "fail2ban",
+            files: [
+                { path: "/etc/fail2ban/jail.d/sshd.local", content: renderSshdJail(f2b) },
+                { path: `/etc/fail2ban/filter.d/${a.appName}.conf`, content: renderAppFilter() },
+                { path: `/etc/fail2ban/jail.d/${a.appName}.local`, content: renderAppJail(f2b) },
+            ],
+            validate: ["fail2ban-client --test >/dev/null"],
+            activate: ["systemctl restart fail2ban"],
+            ensure: ["systemctl enable --now fail2ban >/dev/null 2>&1"],
+        },
+        {
+            name: "upgrades",
+            files: [
+                { path: "/etc/apt/apt.conf.d/20auto-upgrades", content: renderAutoUpgrades() },
+                { path: "/etc/apt/apt.conf.d/52unattended-upgrades-local", content: renderUnattendedUpgrades({ automaticReboot: a.automaticReboot }) },
+            ],
+            validate: ["apt-config dump >/dev/null"],
+            ensure: ["systemctl enable --now apt-daily.timer apt-daily-upgrade.timer >/dev/null 2>&1"],
+        },
+        { name: "sysctl", files: [{ path: "/etc/sysctl.d/60-hardening.conf", content: renderSysctl() }], validate: ["sysctl -q -p /etc/sysctl.d/60-hardening.conf"] },
+    ];
+}
+
+export class HostHardening extends pulumi.ComponentResource {
+    /** The steps in order; the last one finishes the hardening. */
+    public readonly steps: command.remote.Command[];
+
+    constructor(name: string, args: HostHardeningArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("webapp:host:HostHardening", name, args, opts);
+        this.steps = [];
+        for (const script of hostHardeningScripts(args)) {
+            const previous = this.steps[this.steps.length - 1];
+            // The first step carries the component's own dependsOn, which does not reach children by itself.
+            this.steps.push(remoteStep(`${name}-${script.name}`, { connection: args.connection, script }, { parent: this, dependsOn: previous ? [previous] : opts?.dependsOn }));
+        }
+        this.registerOutputs({});
+    }
+}

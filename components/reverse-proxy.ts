@@ -1,0 +1,74 @@
+/**
+ * ReverseProxy: nginx on one server with TLS, security headers, rate limits and the proxy rules (TLS-1..6,
+ * HDR-1..6, RL-1..2, PX-1..3), and its certificate (TLS-5): Let's Encrypt (staging CA for the staging stack)
+ * with renewal, or self-signed for private deployments.
+ */
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import { ApplyScript } from "../lib/render/apply-script";
+import { bootstrapCertificate, CertificateOptions, deployHookPath, issueCertificate, renderDeployHook, tlsDir } from "../lib/render/certbot";
+import { renderNginxHttpConf, renderNginxSite, ReverseProxyOptions, reverseProxyProblems } from "../lib/render/nginx";
+import { aptInstall } from "./host-hardening";
+import { remoteStep } from "./remote-step";
+import type { SshConnection } from "./vps";
+
+export interface ReverseProxyArgs {
+    /** How to reach the server. Required. */
+    connection: pulumi.Input<SshConnection>;
+    /**
+     * The proxy: domains, upstream port, login path, API prefix, rate limits, CSP, frame options, HSTS, body size,
+     * timeouts, uploads (see ReverseProxyOptions for each default). The certificate paths are set here.
+     */
+    proxy: Omit<ReverseProxyOptions, "certificate">;
+    /** Certificate source: `letsencrypt` (default) or `self-signed`. */
+    tlsMode?: "letsencrypt" | "self-signed";
+    /** Let's Encrypt account e-mail. Required for letsencrypt. */
+    acmeEmail?: string;
+    /** Use the Let's Encrypt staging CA. Default false. */
+    acmeStaging?: boolean;
+}
+
+export function reverseProxyScript(a: ReverseProxyArgs): ApplyScript {
+    const cert: CertificateOptions = {
+        appName: a.proxy.name,
+        domains: a.proxy.domains,
+        mode: a.tlsMode ?? "letsencrypt",
+        email: a.acmeEmail,
+        staging: a.acmeStaging,
+        webroot: a.proxy.acmeWebroot,
+    };
+    const options: ReverseProxyOptions = { ...a.proxy, certificate: { fullchain: `${tlsDir(cert.appName)}/fullchain.pem`, privkey: `${tlsDir(cert.appName)}/privkey.pem` } };
+    return {
+        name: "nginx",
+        prepare: [
+            ...aptInstall(["nginx", "certbot", "openssl"]),
+            `install -d -m 0755 ${a.proxy.acmeWebroot ?? "/var/www/acme"}`,
+            ...bootstrapCertificate(cert),
+            // Debian's default site answers any name with its welcome page.
+            "rm -f /etc/nginx/sites-enabled/default",
+        ],
+        files: [
+            { path: `/etc/nginx/conf.d/${a.proxy.name}.conf`, content: renderNginxHttpConf(options) },
+            { path: `/etc/nginx/sites-enabled/${a.proxy.name}`, content: renderNginxSite(options) },
+            { path: deployHookPath(cert.appName), content: renderDeployHook(cert), mode: "0755" },
+        ],
+        validate: ["nginx -t -q"],
+        activate: ["systemctl reload-or-restart nginx"],
+        ensure: ["systemctl enable --now nginx >/dev/null 2>&1", ...issueCertificate(cert)],
+    };
+}
+
+export class ReverseProxy extends pulumi.ComponentResource {
+    public readonly steps: command.remote.Command[];
+
+    constructor(name: string, args: ReverseProxyArgs, opts?: pulumi.ComponentResourceOptions) {
+        // Bad arguments fail before anything is registered.
+        const problems = reverseProxyProblems({ ...args.proxy, certificate: { fullchain: "/", privkey: "/" } });
+        if ((args.tlsMode ?? "letsencrypt") === "letsencrypt" && !args.acmeEmail) problems.push("acmeEmail is required with tlsMode letsencrypt");
+        if (problems.length) throw new Error(`ReverseProxy ${name}: ${problems.join("; ")}`);
+        super("webapp:proxy:ReverseProxy", name, args, opts);
+        // A component's dependsOn does not reach its children: the step carries it.
+        this.steps = [remoteStep(`${name}-nginx`, { connection: args.connection, script: reverseProxyScript(args) }, { parent: this, dependsOn: opts?.dependsOn })];
+        this.registerOutputs({});
+    }
+}
