@@ -1,0 +1,286 @@
+/**
+ * Backups and recovery (BK-1..8): the backup script (PostgreSQL custom-format dump, or SQLite online backup),
+ * verified before it gets its final name, checksummed, rotated by age and optionally copied off-site; the
+ * restore script; the weekly restore drill; the stale-backup check; the uploads backup; and their systemd units.
+ *
+ * Scripts log to stdout/stderr (the journal, under systemd) and exit non-zero on any failure, leaving no file
+ * under a final name and older backups untouched. Connection settings come from libpq's environment (PGHOST,
+ * PGPORT, PGUSER, PGPASSFILE, PGSSLMODE) when set, else the local socket as the unit's user (postgres).
+ */
+import { shq } from "./apply-script";
+
+export type BackupOptions = {
+    appName: string;
+    engine: "postgres" | "sqlite";
+    /** PostgreSQL database (engine postgres). */
+    database?: string;
+    /** Role that owns restored objects (engine postgres). */
+    role?: string;
+    /** SQLite database file (engine sqlite). */
+    sqlitePath?: string;
+    /** Backup root. Default `/var/backups/<app>`. */
+    root?: string;
+    /** Days daily / weekly / uploads backups are kept (BK-2). */
+    retention: { dailyDays: number; weeklyDays: number; uploadsDays: number };
+    /** Uploads directory to back up as files (BK-2). Default none. */
+    uploadsDir?: string;
+    /** Off-site copy (BK-5): bucket and key prefix; credentials arrive as the `backup-aws` credential. */
+    offsite?: { bucket: string; prefix: string; region: string };
+    /** Hours after which the newest daily backup is stale (BK-8). Default 26. */
+    staleAfterHours?: number;
+    /** SQL that must return one row with `t` on a restored database (the drill's sanity query). Default: none. */
+    sanitySql?: string;
+};
+
+export const backupLibDir = (appName: string) => `/usr/local/lib/${appName}`;
+
+function check(o: BackupOptions): void {
+    const r = o.retention;
+    for (const [k, v] of Object.entries(r)) if (!Number.isInteger(v) || v < 1 || v > 3650) throw new Error(`backup: retention ${k} ${v} must be 1-3650 days`);
+    if (o.engine === "postgres" && !(o.database && o.role)) throw new Error("backup: engine postgres needs database and role");
+    if (o.engine === "sqlite" && !o.sqlitePath?.startsWith("/")) throw new Error("backup: engine sqlite needs an absolute sqlitePath");
+    if (o.offsite && !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(o.offsite.bucket)) throw new Error(`backup: bucket ${JSON.stringify(o.offsite.bucket)} is not a valid S3 bucket name`);
+}
+
+const header = (what: string) => ["#!/bin/bash", `# Managed by Pulumi: ${what}`, "set -euo pipefail", "umask 077"];
+
+/** The pattern of this engine's backup files. */
+const pattern = (o: BackupOptions) => (o.engine === "postgres" ? `${o.database}-*.dump` : `${o.appName}-*.db.gz`);
+
+/** `backup daily|weekly`. */
+export function renderBackupScript(o: BackupOptions): string {
+    check(o);
+    const prefix = o.engine === "postgres" ? o.database! : o.appName;
+    const ext = o.engine === "postgres" ? "dump" : "db.gz";
+    const dump =
+        o.engine === "postgres"
+            ? [
+                  `pg_dump --format=custom --compress=6 --dbname=${shq(o.database!)} --file="$tmp" || fail "pg_dump of ${o.database} failed"`,
+                  'pg_restore --list "$tmp" >/dev/null || fail "verification failed: pg_restore cannot read the dump"',
+              ]
+            : [
+                  `sqlite3 ${shq(o.sqlitePath!)} ".backup '$tmp.db'" || fail "sqlite online backup of ${o.sqlitePath} failed"`,
+                  'check=$(sqlite3 "$tmp.db" "PRAGMA integrity_check;") || fail "integrity check could not run"',
+                  '[ "$check" = ok ] || fail "integrity check failed: $check"',
+                  'gzip -6 -c "$tmp.db" > "$tmp" || fail "compression failed"',
+                  'rm -f "$tmp.db"',
+                  'gzip -t "$tmp" || fail "verification failed: gzip -t"',
+              ];
+    const offsite = o.offsite
+        ? [
+              'if [ -n "${CREDENTIALS_DIRECTORY:-}" ] && [ -r "$CREDENTIALS_DIRECTORY/backup-aws" ]; then',
+              '    export AWS_SHARED_CREDENTIALS_FILE="$CREDENTIALS_DIRECTORY/backup-aws"',
+              "fi",
+              `dest="s3://${o.offsite.bucket}/${o.offsite.prefix.replace(/\/+$/, "")}/$tier/$name"`,
+              `aws --region ${shq(o.offsite.region)} \${AWS_ENDPOINT_URL:+--endpoint-url "$AWS_ENDPOINT_URL"} s3 cp --only-show-errors --sse AES256 "$dir/$name" "$dest" || fail "off-site copy to $dest failed (the local backup is kept)"`,
+              `aws --region ${shq(o.offsite.region)} \${AWS_ENDPOINT_URL:+--endpoint-url "$AWS_ENDPOINT_URL"} s3 cp --only-show-errors --sse AES256 "$dir/$name.sha256" "$dest.sha256" || fail "off-site copy of the checksum failed"`,
+              'log "copied off-site to $dest"',
+          ]
+        : [];
+    return [
+        ...header(`${o.engine} backup with verification, checksum, rotation${o.offsite ? " and off-site copy" : ""} (BK-1..5).`),
+        'tier=${1:-}',
+        "case $tier in",
+        `    daily) keep_days=${o.retention.dailyDays} ;;`,
+        `    weekly) keep_days=${o.retention.weeklyDays} ;;`,
+        '    *) echo "usage: backup daily|weekly" >&2; exit 2 ;;',
+        "esac",
+        `root=\${BACKUP_ROOT:-${shq(o.root ?? `/var/backups/${o.appName}`)}}`,
+        'dir="$root/$tier"',
+        'log() { echo "backup[$tier]: $*"; }',
+        'fail() { echo "backup[$tier]: FAILED: $*" >&2; exit 1; }',
+        'mkdir -p "$dir" || fail "cannot create $dir"',
+        `name="${prefix}-$(date -u +%Y%m%dT%H%M%SZ).${ext}"`,
+        'tmp=$(mktemp "$dir/.partial.XXXXXX") || fail "cannot create a file in $dir"',
+        'trap \'rm -f "$tmp" "$tmp.db" "$tmp.sha256"\' EXIT',
+        'log "starting"',
+        ...dump,
+        'sum=$(sha256sum "$tmp" | cut -d" " -f1)',
+        'echo "$sum  $name" > "$tmp.sha256" || fail "cannot write the checksum"',
+        'sync "$tmp" "$tmp.sha256" || fail "sync failed"',
+        'mv "$tmp" "$dir/$name" && mv "$tmp.sha256" "$dir/$name.sha256" || fail "cannot move the backup into place"',
+        'log "wrote $dir/$name ($(stat -c %s "$dir/$name") bytes, sha256 $sum)"',
+        ...offsite,
+        "# Rotation only after a good new backup: never leave the tier without one.",
+        "removed=0",
+        `while IFS= read -r -d '' old; do rm -f "$old" "$old.sha256"; removed=$((removed + 1)); done < <(find "$dir" -maxdepth 1 -name ${shq(pattern(o))} -mmin +$((keep_days * 1440)) -print0)`,
+        'log "done; removed $removed backups older than $keep_days days"',
+        "",
+    ].join("\n");
+}
+
+/** `backup-uploads`: tar.gz of the uploads directory, verified, rotated (BK-2). */
+export function renderUploadsBackupScript(o: BackupOptions): string {
+    check(o);
+    if (!o.uploadsDir) throw new Error("backup: no uploadsDir to back up");
+    return [
+        ...header("file backup of the uploads directory (BK-2, BK-4)."),
+        `root=\${BACKUP_ROOT:-${shq(o.root ?? `/var/backups/${o.appName}`)}}`,
+        'dir="$root/uploads"',
+        'log() { echo "backup[uploads]: $*"; }',
+        'fail() { echo "backup[uploads]: FAILED: $*" >&2; exit 1; }',
+        'mkdir -p "$dir" || fail "cannot create $dir"',
+        `name="uploads-$(date -u +%Y%m%dT%H%M%SZ).tar.gz"`,
+        'tmp=$(mktemp "$dir/.partial.XXXXXX") || fail "cannot create a file in $dir"',
+        'trap \'rm -f "$tmp"\' EXIT',
+        `tar -czf "$tmp" -C ${shq(o.uploadsDir)} . || fail "tar of ${o.uploadsDir} failed"`,
+        'gzip -t "$tmp" || fail "verification failed: gzip -t"',
+        'sync "$tmp" && mv "$tmp" "$dir/$name" || fail "cannot move the backup into place"',
+        'log "wrote $dir/$name ($(stat -c %s "$dir/$name") bytes)"',
+        `find "$dir" -maxdepth 1 -name 'uploads-*.tar.gz' -mmin +${o.retention.uploadsDays * 1440} -delete`,
+        "",
+    ].join("\n");
+}
+
+/** Shell functions shared by restore and drill: restore a dump into a database and check it. */
+function restoreFunctions(o: BackupOptions): string[] {
+    if (o.engine === "sqlite") {
+        return [
+            "# restore_into FILE TARGET: decompress and check a backup into TARGET",
+            "restore_into() {",
+            '    gzip -dc "$1" > "$2.partial" || { rm -f "$2.partial"; fail "cannot decompress $1"; }',
+            '    local check',
+            '    check=$(sqlite3 "$2.partial" "PRAGMA integrity_check;") || { rm -f "$2.partial"; fail "integrity check could not run"; }',
+            '    [ "$check" = ok ] || { rm -f "$2.partial"; fail "integrity check failed: $check"; }',
+            '    mv "$2.partial" "$2"',
+            "}",
+        ];
+    }
+    const sanity = o.sanitySql
+        ? [
+              `    ok=$(psql -X -At -v ON_ERROR_STOP=1 --dbname="$2" -c ${shq(o.sanitySql)}) || fail "sanity query failed on $2"`,
+              '    [ "$ok" = t ] || fail "sanity query on $2 returned ${ok:-nothing}, expected t"',
+          ]
+        : [];
+    return [
+        "# restore_into DUMP DATABASE: restore into a new database owned by the app role and check it",
+        "restore_into() {",
+        '    psql -X -q -v ON_ERROR_STOP=1 --dbname=postgres -c "CREATE DATABASE \\"$2\\" OWNER ' + o.role + '" || fail "cannot create database $2"',
+        `    pg_restore --exit-on-error --no-owner --role=${shq(o.role!)} --dbname="$2" "$1" || fail "pg_restore of $1 into $2 failed"`,
+        "    local want got",
+        "    want=$(pg_restore --list \"$1\" | grep -c ' TABLE public ' || true)",
+        "    got=$(psql -X -At --dbname=\"$2\" -c \"SELECT count(*) FROM pg_tables WHERE schemaname = 'public'\") || fail \"cannot count tables in $2\"",
+        '    [ "$want" = "$got" ] || fail "restored $got tables into $2, the dump has $want"',
+        ...sanity,
+        '    log "restored $1 into $2: $got tables"',
+        "}",
+    ];
+}
+
+/** `restore FILE`: stop the app, restore (keeping the old database aside), verify, start the app (BK-7). */
+export function renderRestoreScript(o: BackupOptions): string {
+    check(o);
+    const unit = `${o.appName}.service`;
+    const swap =
+        o.engine === "postgres"
+            ? [
+                  `db=${shq(o.database!)}`,
+                  'aside="${db}_before_restore_$(date -u +%Y%m%d%H%M%S)"',
+                  'restore_into "$file" "${db}_restoring"',
+                  'psql -X -q -v ON_ERROR_STOP=1 --dbname=postgres -v db="$db" -v aside="$aside" -v restoring="${db}_restoring" <<\'SQL\' || fail "cannot swap the restored database in"',
+                  "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :'db' AND pid <> pg_backend_pid();",
+                  'ALTER DATABASE :"db" RENAME TO :"aside";',
+                  'ALTER DATABASE :"restoring" RENAME TO :"db";',
+                  "SQL",
+                  'log "restored; the previous database is kept as $aside"',
+              ]
+            : [
+                  `db=${shq(o.sqlitePath!)}`,
+                  'restore_into "$file" "$db.restoring"',
+                  '[ -e "$db" ] && cp -p "$db" "$db.before-restore-$(date -u +%Y%m%d%H%M%S)"',
+                  'mv "$db.restoring" "$db"',
+                  'log "restored; the previous file is kept next to it"',
+              ];
+    return [
+        ...header("restore a backup: stop the app, restore, verify, start the app (BK-7)."),
+        'file=${1:-}',
+        '[ -n "$file" ] && [ -r "$file" ] || { echo "usage: restore BACKUP_FILE" >&2; exit 2; }',
+        'log() { echo "restore: $*"; }',
+        'fail() { echo "restore: FAILED: $*" >&2; exit 1; }',
+        ...restoreFunctions(o),
+        'if [ -r "$file.sha256" ]; then',
+        '    (cd "$(dirname "$file")" && sha256sum --check --status "$(basename "$file").sha256") || fail "checksum mismatch for $file"',
+        "fi",
+        `systemctl stop ${unit} || true`,
+        ...swap,
+        `systemctl start ${unit} || fail "the app did not start after the restore"`,
+        "",
+    ].join("\n");
+}
+
+/** `restore-drill`: restore the newest backup into a scratch database, check it, drop it (BK-7). */
+export function renderRestoreDrillScript(o: BackupOptions): string {
+    check(o);
+    const scratch =
+        o.engine === "postgres"
+            ? [
+                  `scratch=${shq(`${o.database}_restore_drill`)}`,
+                  'drop_scratch() { psql -X -q --dbname=postgres -c "DROP DATABASE IF EXISTS \\"$scratch\\"" >/dev/null 2>&1 || true; }',
+                  "drop_scratch",
+                  "trap drop_scratch EXIT",
+                  'restore_into "$newest" "$scratch"',
+              ]
+            : ['scratch=$(mktemp --suffix=.db)', "trap 'rm -f \"$scratch\" \"$scratch.partial\"' EXIT", 'restore_into "$newest" "$scratch"'];
+    return [
+        ...header("weekly restore drill: the newest backup must restore and pass its checks (BK-7)."),
+        `root=\${BACKUP_ROOT:-${shq(o.root ?? `/var/backups/${o.appName}`)}}`,
+        'log() { echo "restore-drill: $*"; }',
+        'fail() { echo "restore-drill: FAILED: $*" >&2; exit 1; }',
+        ...restoreFunctions(o),
+        `newest=$(find "$root/daily" "$root/weekly" -maxdepth 1 -name ${shq(pattern(o))} -printf '%T@ %p\\n' 2>/dev/null | sort -n | tail -n 1 | cut -d' ' -f2-)`,
+        '[ -n "$newest" ] || fail "no backup found under $root"',
+        'log "drilling with $newest"',
+        ...scratch,
+        'log "passed"',
+        "",
+    ].join("\n");
+}
+
+/** `backup-stale-check`: fails when the newest daily backup is older than the limit (BK-8). */
+export function renderStaleCheckScript(o: BackupOptions): string {
+    check(o);
+    const hours = o.staleAfterHours ?? 26;
+    return [
+        ...header(`fail when the newest daily backup is older than ${hours} hours (BK-8).`),
+        `root=\${BACKUP_ROOT:-${shq(o.root ?? `/var/backups/${o.appName}`)}}`,
+        `newest=$(find "$root/daily" -maxdepth 1 -name ${shq(pattern(o))} -printf '%T@\\n' 2>/dev/null | sort -n | tail -n 1)`,
+        'if [ -z "$newest" ]; then echo "backup-stale-check: FAILED: no daily backup in $root/daily" >&2; exit 1; fi',
+        'age=$(( $(date +%s) - ${newest%.*} ))',
+        `if [ "$age" -gt ${hours * 3600} ]; then`,
+        `    echo "backup-stale-check: FAILED: the newest daily backup is $((age / 3600)) hours old (limit ${hours})" >&2`,
+        "    exit 1",
+        "fi",
+        'echo "backup-stale-check: newest daily backup is $((age / 3600)) hours old"',
+        "",
+    ].join("\n");
+}
+
+export type UnitFiles = Record<string, string>;
+
+/** The services and timers: daily 02:00, weekly Sunday 03:00, uploads 02:30, drill Sunday 05:00, stale check hourly (BK-1). */
+export function renderBackupUnits(o: BackupOptions & { daily?: string; weekly?: string }): UnitFiles {
+    check(o);
+    const lib = backupLibDir(o.appName);
+    const user = o.engine === "postgres" ? "postgres" : o.appName;
+    const root = o.root ?? `/var/backups/${o.appName}`;
+    const hardening = ["NoNewPrivileges=yes", "ProtectSystem=strict", `ReadWritePaths=${root}${o.engine === "sqlite" ? ` ${o.sqlitePath!.replace(/\/[^/]+$/, "")}` : ""}`, "ProtectHome=yes", "PrivateTmp=yes", "PrivateDevices=yes"];
+    const service = (description: string, exec: string, extra: string[] = []) =>
+        ["# Managed by Pulumi (BK-1..8).", "[Unit]", `Description=${description}`, ...(o.engine === "postgres" ? ["After=postgresql.service"] : []), "", "[Service]", "Type=oneshot", `User=${user}`, `Group=${user}`, `ExecStart=${exec}`, ...extra, ...hardening, ""].join("\n");
+    const timer = (description: string, unit: string, onCalendar: string) =>
+        ["# Managed by Pulumi (BK-1).", "[Unit]", `Description=${description}`, "", "[Timer]", `OnCalendar=${onCalendar}`, "Persistent=true", `Unit=${unit}`, "", "[Install]", "WantedBy=timers.target", ""].join("\n");
+    const offsiteCredential = o.offsite ? [`LoadCredential=backup-aws:/etc/${o.appName}/credentials/backup-aws`] : [];
+    const units: UnitFiles = {
+        [`${o.appName}-backup@.service`]: service(`${o.appName} %i backup`, `${lib}/backup %i`, offsiteCredential),
+        [`${o.appName}-backup-daily.timer`]: timer(`${o.appName} daily backup`, `${o.appName}-backup@daily.service`, o.daily ?? "*-*-* 02:00:00"),
+        [`${o.appName}-backup-weekly.timer`]: timer(`${o.appName} weekly backup`, `${o.appName}-backup@weekly.service`, o.weekly ?? "Sun *-*-* 03:00:00"),
+        [`${o.appName}-restore-drill.service`]: service(`${o.appName} restore drill`, `${lib}/restore-drill`),
+        [`${o.appName}-restore-drill.timer`]: timer(`${o.appName} weekly restore drill`, `${o.appName}-restore-drill.service`, "Sun *-*-* 05:00:00"),
+        [`${o.appName}-backup-stale-check.service`]: service(`${o.appName} stale backup check`, `${lib}/backup-stale-check`),
+        [`${o.appName}-backup-stale-check.timer`]: timer(`${o.appName} stale backup check`, `${o.appName}-backup-stale-check.service`, "hourly"),
+    };
+    if (o.uploadsDir) {
+        units[`${o.appName}-backup-uploads.service`] = service(`${o.appName} uploads backup`, `${lib}/backup-uploads`).replace(`User=${user}\nGroup=${user}`, "User=root\nGroup=root");
+        units[`${o.appName}-backup-uploads.timer`] = timer(`${o.appName} uploads backup`, `${o.appName}-backup-uploads.service`, "*-*-* 02:30:00");
+    }
+    return units;
+}
