@@ -15,6 +15,7 @@ import { renderSysctl, SYSCTL_HARDENING } from "../lib/render/sysctl";
 import { healthCheckScriptPath, renderAppUnit, renderHealthCheckScript, renderHealthCheckService, renderHealthCheckTimer } from "../lib/render/systemd";
 import { renderUfwRules, UFW_APPLY, UFW_RULES_PATH } from "../lib/render/ufw";
 import { run } from "./helpers";
+import { unitRoot, verifyUnits } from "./support/systemd";
 
 let dir: string;
 beforeAll(() => {
@@ -95,31 +96,20 @@ describe("systemd units (SVC-1..6)", () => {
     });
     const hc = { appName: "webapp", port: 8000, path: "/health" };
 
-    /** A root with Debian's unit tree, the units, and executables where the units expect them. */
-    function unitRoot(units: Record<string, string>): string {
-        const root = fs.mkdtempSync(path.join(dir, "root-"));
-        fs.mkdirSync(path.join(root, "usr/lib/systemd"), { recursive: true });
-        expect(run("cp", ["-a", "/usr/lib/systemd/system", path.join(root, "usr/lib/systemd/")]).status).toBe(0);
-        fs.mkdirSync(path.join(root, "etc/systemd/system"), { recursive: true });
-        for (const [name, text] of Object.entries(units)) fs.writeFileSync(path.join(root, "etc/systemd/system", name), text);
-        for (const exe of ["/opt/webapp/venv/bin/gunicorn", healthCheckScriptPath("webapp")]) {
-            fs.mkdirSync(path.join(root, path.dirname(exe)), { recursive: true });
-            fs.writeFileSync(path.join(root, exe), "#!/bin/sh\n", { mode: 0o755 });
-        }
-        return root;
-    }
-    const verify = (root: string, names: string[]) => run("systemd-analyze", ["verify", `--root=${root}`, ...names.map((n) => path.join(root, "etc/systemd/system", n))]);
+    const executables = ["/opt/webapp/venv/bin/gunicorn", healthCheckScriptPath("webapp")];
+    const verify = (root: string, names: string[]) => verifyUnits(root, names);
+    const root = (units: Record<string, string>) => unitRoot(dir, units, executables);
 
     test("systemd-analyze verify accepts the app unit, the health check service and its timer", () => {
         const units = { "webapp.service": unit, "webapp-healthcheck.service": renderHealthCheckService(hc), "webapp-healthcheck.timer": renderHealthCheckTimer(hc) };
-        const res = verify(unitRoot(units), Object.keys(units));
+        const res = verify(root(units), Object.keys(units));
         expect({ status: res.status, stderr: res.stderr }).toEqual({ status: 0, stderr: "" });
     });
 
     test("systemd-analyze verify fails on a missing binary and warns on an unknown setting, so the check can fail", () => {
-        const root = unitRoot({ "webapp.service": unit.replace("/opt/webapp/venv/bin/gunicorn", "/opt/webapp/missing"), "typo.service": unit.replace("PrivateTmp=yes", "PrivateTemp=yes") });
-        expect(verify(root, ["webapp.service"]).status).not.toBe(0);
-        expect(verify(root, ["typo.service"]).stderr).toMatch(/Unknown key '?PrivateTemp'? in section \[Service\]/);
+        const r = root({ "webapp.service": unit.replace("/opt/webapp/venv/bin/gunicorn", "/opt/webapp/missing"), "typo.service": unit.replace("PrivateTmp=yes", "PrivateTemp=yes") });
+        expect(verify(r, ["webapp.service"]).status).not.toBe(0);
+        expect(verify(r, ["typo.service"]).stderr).toMatch(/Unknown key '?PrivateTemp'? in section \[Service\]/);
     });
 
     test("the sandbox rates OK in systemd-analyze security", () => {
