@@ -5,11 +5,15 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { AppIdentity } from "./components/app-identity";
 import { AppService } from "./components/app-service";
+import { Backups } from "./components/backups";
+import { Database, dbIdentifier } from "./components/database";
 import { HostHardening } from "./components/host-hardening";
+import { OffsiteBucket } from "./components/offsite-bucket";
 import { ReverseProxy } from "./components/reverse-proxy";
 import { AppSecrets } from "./components/secrets";
 import { Vps } from "./components/vps";
 import { loadConfig } from "./lib/config";
+import { serverMemoryMiB } from "./lib/server-types";
 
 const cfg = loadConfig();
 const prod = cfg.environment === "prod";
@@ -60,8 +64,43 @@ const credentials: Record<string, pulumi.Input<string>> = {
     ...(identity?.secretAccessKey && identity.accessKeyId ? { "aws-access-key-id": identity.accessKeyId, "aws-secret-access-key": identity.secretAccessKey } : {}),
 };
 
+const retention = { dailyDays: cfg.backupRetentionDailyDays, weeklyDays: cfg.backupRetentionWeeklyDays, uploadsDays: cfg.uploadsRetentionDays };
+const offsite = cfg.offsiteBackup
+    ? new OffsiteBucket("offsite", { bucketName: cfg.backupBucketName || `${namePrefix}-backups`, retention, protect: cfg.protect, tags }, { provider: awsProvider })
+    : undefined;
+
+const hosts = vps.connections.map((connection, i) =>
+    new HostHardening(`host-${i}`, { connection, adminUser: cfg.adminUser, sshPort: cfg.sshPort, adminCidrs: cfg.adminCidrs, appName: cfg.appName }));
+
+// The database lives on the first server (self-hosted), on RDS, or in a SQLite file next to the app.
+const database = new Database("database", {
+    engine: cfg.databaseEngine,
+    appName: cfg.appName,
+    password: secrets.dbPassword,
+    connection: vps.connections[0],
+    memoryMiB: serverMemoryMiB(cfg.provider, cfg.provider === "hcloud" ? cfg.hcloudServerType : cfg.awsInstanceType),
+    rds: cfg.databaseEngine === "rds" ? { instanceClass: cfg.rdsInstanceClass, allocatedStorageGb: cfg.rdsAllocatedStorageGb, backupRetentionDays: 7, appSecurityGroupId: vps.firewallId, adminPassword: secrets.dbAdminPassword! } : undefined,
+    protect: cfg.protect,
+    tags,
+}, { dependsOn: [hosts[0]], provider: awsProvider });
+
+if (cfg.databaseEngine !== "rds") {
+    new Backups("backups", {
+        connection: vps.connections[0],
+        backup: {
+            appName: cfg.appName,
+            engine: cfg.databaseEngine === "sqlite" ? "sqlite" : "postgres",
+            database: dbIdentifier(cfg.appName),
+            role: dbIdentifier(cfg.appName),
+            sqlitePath: `/var/lib/${cfg.appName}/${cfg.appName}.db`,
+            retention,
+            uploadsDir: cfg.uploadsMode === "none" ? undefined : uploadsDir,
+        },
+        offsite: offsite && { bucket: offsite.bucketName, prefix: offsite.prefix, region: offsite.region, credentials: offsite.writerCredentials },
+    }, { dependsOn: database.steps });
+}
+
 vps.connections.forEach((connection, i) => {
-    const host = new HostHardening(`host-${i}`, { connection, adminUser: cfg.adminUser, sshPort: cfg.sshPort, adminCidrs: cfg.adminCidrs, appName: cfg.appName });
     new AppService(`service-${i}`, {
         connection,
         appName: cfg.appName,
@@ -69,9 +108,10 @@ vps.connections.forEach((connection, i) => {
         port: cfg.appPort,
         healthPath: cfg.healthPath,
         credentials,
+        environment: database.environment,
         writablePaths: cfg.uploadsMode === "none" ? [] : [uploadsDir],
         after: cfg.databaseEngine === "self-hosted" ? ["postgresql.service"] : [],
-    }, { dependsOn: [host] });
+    }, { dependsOn: [hosts[i], ...database.steps] });
     new ReverseProxy(`proxy-${i}`, {
         connection,
         proxy: {
@@ -87,7 +127,7 @@ vps.connections.forEach((connection, i) => {
         tlsMode: cfg.tlsMode,
         acmeEmail: cfg.acmeEmail,
         acmeStaging: !prod,
-    }, { dependsOn: [host] });
+    }, { dependsOn: [hosts[i]] });
 });
 
 export const environment = cfg.environment;
@@ -96,4 +136,5 @@ export const publicIp = vps.publicIp;
 export const sshCommand = pulumi.interpolate`ssh -p ${cfg.sshPort} ${vps.adminUser}@${vps.publicIp}`;
 export const url = `https://${cfg.domain}`;
 export const secretArns = secrets.secretArns;
+export const backupBucket = offsite?.bucketName ?? null;
 export const nextSecretRotation = secrets.nextRotation;

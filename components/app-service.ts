@@ -33,8 +33,8 @@ export interface AppServiceArgs {
     healthPath?: string;
     /** Secrets by credential name (lowercase, digits, -); each becomes a root-owned 0600 file loaded by systemd. Required. */
     credentials: Record<string, pulumi.Input<string>>;
-    /** Non-secret environment. Default: none (production mode variables are always set). */
-    environment?: Record<string, string>;
+    /** Non-secret environment (for example the database settings). Default: none (production mode variables are always set). */
+    environment?: pulumi.Input<Record<string, string>>;
     /** Extra writable directories (for example the uploads directory). Default: none. */
     writablePaths?: string[];
     /** Units the app starts after. Default: none. */
@@ -42,7 +42,7 @@ export interface AppServiceArgs {
 }
 
 /** The service step's script (no secrets in it). */
-export function appServiceScript(a: AppServiceArgs): ApplyScript {
+export function appServiceScript(a: Omit<AppServiceArgs, "environment"> & { environment?: Record<string, string> }): ApplyScript {
     const health = { appName: a.appName, port: a.port, path: a.healthPath };
     const unitDir = "/etc/systemd/system";
     const binary = a.execStart.split(/\s+/)[0];
@@ -92,7 +92,8 @@ export class AppService extends pulumi.ComponentResource {
         );
         // A component's dependsOn does not reach its children: the first step carries it.
         const credentials = remoteStep(`${name}-credentials`, { connection: args.connection, script: credentialScript, secret: true }, { parent: this, dependsOn: opts?.dependsOn });
-        const service = remoteStep(`${name}-service`, { connection: args.connection, script: appServiceScript(args) }, { parent: this, dependsOn: [credentials] });
+        const script = pulumi.output(args.environment ?? {}).apply((environment) => appServiceScript({ ...args, environment }));
+        const service = remoteStep(`${name}-service`, { connection: args.connection, script }, { parent: this, dependsOn: [credentials] });
         this.steps = [credentials, service];
         this.registerOutputs({});
     }

@@ -36,6 +36,8 @@ export type KeyPair = { current: pulumi.Output<string>; previous: pulumi.Output<
 export class AppSecrets extends pulumi.ComponentResource {
     /** Database password (undefined for sqlite). Secret. */
     public readonly dbPassword?: pulumi.Output<string>;
+    /** RDS master password (engine rds only). Secret. */
+    public readonly dbAdminPassword?: pulumi.Output<string>;
     /** App secret key. Secret. */
     public readonly appSecretKey: pulumi.Output<string>;
     /** Encryption key and its predecessor. Secret. */
@@ -75,6 +77,7 @@ export class AppSecrets extends pulumi.ComponentResource {
         if (!encryption) throw new Error("SECRET_SPECS has no dual-slot encryption key");
         const valueOf = (id: SecretSpec["id"]) => generated.find((g) => g.spec.id === id)?.value;
         this.dbPassword = valueOf("db-password");
+        this.dbAdminPassword = valueOf("db-admin-password");
         this.appSecretKey = valueOf("app-secret-key")!;
         this.encryptionKey = encryption;
 

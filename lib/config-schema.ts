@@ -99,6 +99,9 @@ export const CONFIG_KEYS = {
     uploadsPath: { type: "string", description: "URL path of uploads; the files live in /var/lib/<app>/uploads.", default: "/uploads/" },
     tlsMode: { type: "string", description: "`letsencrypt` (the staging stack uses Let's Encrypt's staging CA) or `self-signed` for private deployments.", default: "letsencrypt" },
     databaseEngine: { type: "string", description: "`self-hosted` (PostgreSQL on the server), `rds` (provider aws) or `sqlite`.", default: "self-hosted" },
+    rdsInstanceClass: { type: "string", description: "RDS instance class (databaseEngine rds).", default: "db.t4g.small" },
+    rdsAllocatedStorageGb: { type: "integer", description: "RDS storage in GB (20-1000, databaseEngine rds).", default: 20 },
+    backupBucketName: { type: "string", description: "S3 bucket for off-site backups; empty = `<project>-<stack>-backups`.", default: "" },
     backupRetentionDailyDays: { type: "integer", description: "Days daily backups are kept (1-3650; the checklist wants >= 30).", default: 30 },
     backupRetentionWeeklyDays: { type: "integer", description: "Days weekly backups are kept (1-3650; the checklist wants >= 90).", default: 90 },
     uploadsRetentionDays: { type: "integer", description: "Days file backups of the uploads directory are kept (1-3650; the checklist wants >= 7).", default: 7 },
@@ -264,6 +267,13 @@ export const configSchema = z
         uploadsPath: urlPath("/uploads/"),
         tlsMode: enumOf(TLS_MODES, "letsencrypt"),
         databaseEngine: enumOf(DATABASE_ENGINES, "self-hosted"),
+        rdsInstanceClass: z.string().superRefine((v, ctx) => {
+            if (!/^db\.[a-z0-9]+\.[a-z0-9]+$/.test(v)) ctx.addIssue({ code: "custom", message: `${show(v)} is not an RDS instance class`, params: { example: "db.t4g.small" } });
+        }),
+        rdsAllocatedStorageGb: intIn(20, 1000, 20, "an RDS storage size in GB"),
+        backupBucketName: z.string().superRefine((v, ctx) => {
+            if (v !== "" && !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(v)) ctx.addIssue({ code: "custom", message: `${show(v)} is not a valid S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)`, params: { example: "example-webapp-backups" } });
+        }),
         backupRetentionDailyDays: intIn(1, 3650, 30, "a retention in days"),
         backupRetentionWeeklyDays: intIn(1, 3650, 90, "a retention in days"),
         uploadsRetentionDays: intIn(1, 3650, 7, "a retention in days"),

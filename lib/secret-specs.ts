@@ -5,7 +5,7 @@
 
 export type SecretSpec = {
     /** Logical name, used in resource names, Secrets Manager names and credential file names. */
-    readonly id: "db-password" | "app-secret-key" | "encryption-key";
+    readonly id: "db-password" | "db-admin-password" | "app-secret-key" | "encryption-key";
     readonly description: string;
     /** Characters; SEC-1: >= 32, app secret keys >= 48. */
     readonly length: number;
@@ -15,6 +15,7 @@ export type SecretSpec = {
 
 export const SECRET_SPECS: readonly SecretSpec[] = [
     { id: "db-password", description: "Password of the app's database role", length: 32, dualSlot: false },
+    { id: "db-admin-password", description: "Master password of the RDS instance", length: 40, dualSlot: false },
     { id: "app-secret-key", description: "Secret key the app signs sessions and tokens with", length: 64, dualSlot: false },
     { id: "encryption-key", description: "Key the app encrypts data at rest with (current and previous)", length: 48, dualSlot: true },
 ];
@@ -22,9 +23,9 @@ export const SECRET_SPECS: readonly SecretSpec[] = [
 /** Specials that survive URLs, shells and config files unquoted (RFC 3986 unreserved). */
 export const SPECIAL_CHARACTERS = "-_.~";
 
-/** The secrets a deployment needs: no database password when the app uses SQLite. */
+/** The secrets a deployment needs: no database password with SQLite, an RDS master password only with RDS. */
 export function secretSpecsFor(databaseEngine: "self-hosted" | "rds" | "sqlite"): SecretSpec[] {
-    return SECRET_SPECS.filter((s) => databaseEngine !== "sqlite" || s.id !== "db-password");
+    return SECRET_SPECS.filter((s) => (s.id === "db-password" ? databaseEngine !== "sqlite" : s.id === "db-admin-password" ? databaseEngine === "rds" : true));
 }
 
 /** `random.RandomPassword` arguments for a spec: full alphabet with every class present (SEC-1). */

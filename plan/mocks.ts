@@ -148,6 +148,20 @@ export function createMocks(region: string): pulumi.runtime.Mocks & { ipOf: Map<
                 const versionId = [8, 4, 4, 4, 12].map((n, i) => hex(`${label}/${i}`, n)).join("-");
                 return { id: `${inputs.secretId}|${versionId}`, state: { ...inputs, versionId, versionStages: ["AWSCURRENT"], secretString: secret(unwrap(inputs.secretString)) } };
             }
+            case "aws:s3/bucket:Bucket": {
+                const bucket = String(inputs.bucket ?? `${args.name}-${hex(label, 8)}`);
+                return { id: bucket, state: { ...inputs, bucket, arn: `arn:aws:s3:::${bucket}`, region, bucketDomainName: `${bucket}.s3.amazonaws.com`, bucketRegionalDomainName: `${bucket}.s3.${region}.amazonaws.com` } };
+            }
+            case "aws:rds/instance:Instance": {
+                const identifier = String(inputs.identifier ?? args.name);
+                const address = `${identifier}.c${hex(label, 11)}.${region}.rds.amazonaws.com`;
+                return { id: `db-${hex(label, 26).toUpperCase()}`, state: { ...inputs, address, endpoint: `${address}:5432`, port: 5432, arn: arn("rds", `db:${identifier}`), resourceId: `db-${hex(label, 26).toUpperCase()}` } };
+            }
+            case "aws:rds/subnetGroup:SubnetGroup":
+            case "aws:rds/parameterGroup:ParameterGroup": {
+                const name = String(inputs.name ?? `${args.name}-${hex(label, 7)}`);
+                return { id: name, state: { ...inputs, name, arn: arn("rds", `${args.type.includes("subnet") ? "subgrp" : "pg"}:${name}`) } };
+            }
             default:
                 return { id: args.custom === false ? "" : `${args.name}-${hex(label, 8)}`, state: { ...inputs } };
         }
@@ -160,6 +174,8 @@ export function createMocks(region: string): pulumi.runtime.Mocks & { ipOf: Map<
                 const arch = name.includes("arm64") ? "arm64" : "x86_64";
                 return { id: `ami-${hex(name, 17)}`, architecture: arch, name: name.replace("*", "20261101-1950"), ownerId: "136693071363", rootDeviceType: "ebs" };
             }
+            case "aws:ec2/getSubnets:getSubnets":
+                return { id: region, ids: ["a", "b", "c"].map((az) => `subnet-${hex(`${region}${az}`, 17)}`), filters: args.inputs.filters };
             default:
                 return args.inputs;
         }

@@ -18,7 +18,7 @@ function summarize(key: string, value: unknown): string | undefined {
     if (typeof value === "string" && (key === "userData" || value.includes("\n"))) {
         return `${key}=<${value.split("\n").length} lines, ${Buffer.byteLength(value)}B, sha256:${crypto.createHash("sha256").update(value).digest("hex").slice(0, 12)}>`;
     }
-    if (key === "rules" || key === "ingress") {
+    if ((key === "rules" || key === "ingress") && Array.isArray(value) && value.every((r) => r && typeof r === "object" && "protocol" in r)) {
         const rules = value as Record<string, unknown>[];
         return `${key}=[${rules
             .map((r) => {

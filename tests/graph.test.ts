@@ -25,6 +25,9 @@ describe("graph shape", () => {
             "app > random:index/randomPassword:RandomPassword app-db-password",
             "app > random:index/randomPassword:RandomPassword app-encryption-key-a",
             "app > random:index/randomPassword:RandomPassword app-encryption-key-b",
+            "backups > command:remote:Command backups-timers",
+            "database > command:remote:Command database-postgresql",
+            "database > command:remote:Command database-role",
             ...["fail2ban", "firewall", "packages", "ssh", "sysctl", "upgrades", "users"].map((s) => `host-0 > command:remote:Command host-0-${s}`),
             "proxy-0 > command:remote:Command proxy-0-nginx",
             "service-0 > command:remote:Command service-0-credentials",
@@ -38,6 +41,8 @@ describe("graph shape", () => {
             "webapp-staging > webapp:host:HostHardening host-0",
             "webapp-staging > webapp:app:AppService service-0",
             "webapp-staging > webapp:proxy:ReverseProxy proxy-0",
+            "webapp-staging > webapp:database:Database database",
+            "webapp-staging > webapp:backup:Backups backups",
         ].sort());
     });
 
@@ -168,11 +173,11 @@ describe("provider aws", () => {
         expect(arm.invokes.find((i) => i.token === "aws:ec2/getAmi:getAmi")?.inputs.filters).toContainEqual({ name: "name", values: ["debian-12-arm64-*"] });
     });
 
-    test("N servers of the same kind share one security group and key", async () => {
+    test("N servers of the same kind share one security group and key, and one RDS database", async () => {
         const fleet = await runStack("prod", { "webapp:provider": "aws", "webapp:databaseEngine": "rds", "webapp:serverCount": "3" });
         expect(ofType(fleet, "aws:ec2/instance:Instance").map((r) => r.name)).toEqual(["web-server-0", "web-server-1", "web-server-2"]);
         expect(ofType(fleet, "aws:ec2/eip:Eip")).toHaveLength(3);
-        expect(ofType(fleet, "aws:ec2/securityGroup:SecurityGroup")).toHaveLength(1);
+        expect(ofType(fleet, "aws:ec2/securityGroup:SecurityGroup").map((r) => r.name)).toEqual(["web-security-group", "database-security-group"]);
         expect(ofType(fleet, "aws:ec2/keyPair:KeyPair")).toHaveLength(1);
         expect((fleet.outputs.servers as { name: string }[]).map((s) => s.name)).toEqual(["webapp-prod-0", "webapp-prod-1", "webapp-prod-2"]);
     });

@@ -1,0 +1,174 @@
+/**
+ * Database: the app's PostgreSQL, either on its server (configured by remote steps) or on AWS RDS, or the path
+ * of its SQLite file (seed 000). DB-1..5, NET-2.
+ */
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { ApplyScript } from "../lib/render/apply-script";
+import { pgConfDir, renderPgHba, renderPostgresConf, renderRoleSql, scramVerifier } from "../lib/render/postgres";
+import { aptInstall } from "./host-hardening";
+import { remoteStep } from "./remote-step";
+import type { SshConnection } from "./vps";
+
+export interface DatabaseArgs {
+    /** `self-hosted` (default), `rds` or `sqlite`. */
+    engine?: "self-hosted" | "rds" | "sqlite";
+    /** App name; the database and role are named after it (`-` becomes `_`). Required. */
+    appName: string;
+    /** The app role's password (self-hosted, rds). Required for those engines. */
+    password?: pulumi.Input<string>;
+    /** The server that runs PostgreSQL (self-hosted) or the role SQL against RDS (rds). Required for those engines. */
+    connection?: pulumi.Input<SshConnection>;
+    /** Server memory for sizing (self-hosted). Default 4096. */
+    memoryMiB?: number;
+    /** RDS settings (engine rds). */
+    rds?: {
+        /** Default `db.t4g.small`. */
+        instanceClass?: string;
+        /** GB. Default 20. */
+        allocatedStorageGb?: number;
+        /** Days (DB-5: >= 7). Default 7. */
+        backupRetentionDays?: number;
+        /** Security group of the app servers, the only one allowed to reach 5432 (NET-2). */
+        appSecurityGroupId: pulumi.Input<string>;
+        /** Master password (a secret). */
+        adminPassword: pulumi.Input<string>;
+    };
+    /** Protect the RDS instance and turn on its deletion protection (PROT-1, DB-5). Default false. */
+    protect?: boolean;
+    /** Tags for AWS resources. Default none. */
+    tags?: Record<string, string>;
+}
+
+export const dbIdentifier = (appName: string) => appName.replace(/-/g, "_");
+
+/** The self-hosted server step: packages, settings and pg_hba, checked by the running server before a reload. */
+export function postgresServerScript(a: { appName: string; memoryMiB: number }): ApplyScript {
+    const name = dbIdentifier(a.appName);
+    const opts = { database: name, role: name, memoryMiB: a.memoryMiB };
+    const psql = (q: string) => `runuser -u postgres -- psql -X -At -c ${JSON.stringify(q)}`;
+    return {
+        name: "postgresql",
+        prepare: aptInstall(["postgresql", "ssl-cert"]),
+        files: [
+            { path: `${pgConfDir()}/conf.d/60-${a.appName}.conf`, content: renderPostgresConf(opts), owner: "postgres:postgres" },
+            { path: `${pgConfDir()}/pg_hba.conf`, content: renderPgHba(opts), mode: "0640", owner: "postgres:postgres" },
+        ],
+        // The server parses the files on disk in these views, before anything is reloaded.
+        validate: [
+            `[ "$(${psql("SELECT count(*) FROM pg_file_settings WHERE error IS NOT NULL")})" = 0 ]`,
+            `[ "$(${psql("SELECT count(*) FROM pg_hba_file_rules WHERE error IS NOT NULL")})" = 0 ]`,
+        ],
+        activate: [
+            "systemctl reload postgresql",
+            `if [ "$(${psql("SELECT count(*) FROM pg_settings WHERE pending_restart")})" != 0 ]; then systemctl restart postgresql; log "restarted postgresql"; fi`,
+        ],
+        ensure: ["systemctl enable --now postgresql >/dev/null 2>&1"],
+    };
+}
+
+/** The role step: role, database and grants; the password travels as a SCRAM verifier inside the (secret) script. */
+export function postgresRoleScript(a: { appName: string; password: string; psql: string }): ApplyScript {
+    const name = dbIdentifier(a.appName);
+    return {
+        name: "role",
+        files: [],
+        ensure: [`${a.psql} <<'SQL'`, renderRoleSql({ database: name, role: name, passwordVerifier: scramVerifier(a.password) }).trimEnd(), "SQL", 'log "role and database in place"'],
+    };
+}
+
+export class Database extends pulumi.ComponentResource {
+    /** Environment the app connects with (no secrets: the password is a credential). */
+    public readonly environment: pulumi.Output<Record<string, string>>;
+    /** Steps that must finish before the app starts. */
+    public readonly steps: pulumi.Resource[];
+    /** RDS endpoint address (engine rds). */
+    public readonly address?: pulumi.Output<string>;
+
+    constructor(name: string, args: DatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
+        const engine = args.engine ?? "self-hosted";
+        if (engine !== "sqlite" && (!args.password || !args.connection)) throw new Error(`Database ${name}: engine ${engine} needs password and connection`);
+        if (engine === "rds" && !args.rds) throw new Error(`Database ${name}: engine rds needs rds settings`);
+        if (engine === "rds" && (args.rds!.backupRetentionDays ?? 7) < 7) throw new Error(`Database ${name}: rds.backupRetentionDays must be >= 7 (DB-5)`);
+        super("webapp:database:Database", name, args, opts);
+        const db = dbIdentifier(args.appName);
+        this.steps = [];
+
+        if (engine === "sqlite") {
+            this.environment = pulumi.output<Record<string, string>>({ DATABASE_ENGINE: "sqlite", SQLITE_PATH: `/var/lib/${args.appName}/${args.appName}.db` });
+        } else if (engine === "self-hosted") {
+            const server = remoteStep(`${name}-postgresql`, { connection: args.connection!, script: postgresServerScript({ appName: args.appName, memoryMiB: args.memoryMiB ?? 4096 }) }, { parent: this, dependsOn: opts?.dependsOn });
+            const role = remoteStep(
+                `${name}-role`,
+                { connection: args.connection!, secret: true, script: pulumi.output(args.password!).apply((password) => postgresRoleScript({ appName: args.appName, password, psql: "runuser -u postgres -- psql -X -q -v ON_ERROR_STOP=1 --dbname=postgres" })) },
+                { parent: this, dependsOn: [server] },
+            );
+            this.steps = [server, role];
+            this.environment = pulumi.output<Record<string, string>>({ DATABASE_ENGINE: "postgresql", DATABASE_HOST: "/var/run/postgresql", DATABASE_PORT: "5432", DATABASE_NAME: db, DATABASE_USER: db, DATABASE_SSLMODE: "disable" });
+        } else {
+            const r = args.rds!;
+            const protect = args.protect ?? false;
+            const subnets = aws.ec2.getSubnetsOutput({ filters: [{ name: "default-for-az", values: ["true"] }] }, { parent: this });
+            const subnetGroup = new aws.rds.SubnetGroup(`${name}-subnets`, { subnetIds: subnets.ids, tags: args.tags }, { parent: this });
+            const securityGroup = new aws.ec2.SecurityGroup(
+                `${name}-security-group`,
+                {
+                    description: "PostgreSQL from the app servers only",
+                    ingress: [{ description: "PostgreSQL from the app servers", protocol: "tcp", fromPort: 5432, toPort: 5432, securityGroups: [r.appSecurityGroupId] }],
+                    egress: [],
+                    tags: args.tags,
+                },
+                { parent: this },
+            );
+            const parameters = new aws.rds.ParameterGroup(
+                `${name}-parameters`,
+                { family: "postgres16", description: "TLS only, SCRAM passwords", parameters: [{ name: "rds.force_ssl", value: "1" }, { name: "password_encryption", value: "scram-sha-256" }], tags: args.tags },
+                { parent: this },
+            );
+            const instance = new aws.rds.Instance(
+                `${name}-instance`,
+                {
+                    identifier: args.appName,
+                    engine: "postgres",
+                    engineVersion: "16",
+                    instanceClass: r.instanceClass ?? "db.t4g.small",
+                    allocatedStorage: r.allocatedStorageGb ?? 20,
+                    storageType: "gp3",
+                    storageEncrypted: true,
+                    publiclyAccessible: false,
+                    dbSubnetGroupName: subnetGroup.name,
+                    vpcSecurityGroupIds: [securityGroup.id],
+                    parameterGroupName: parameters.name,
+                    backupRetentionPeriod: r.backupRetentionDays ?? 7,
+                    deletionProtection: protect,
+                    autoMinorVersionUpgrade: true,
+                    copyTagsToSnapshot: true,
+                    skipFinalSnapshot: !protect,
+                    finalSnapshotIdentifier: protect ? `${args.appName}-final` : undefined,
+                    dbName: db,
+                    username: "dbadmin",
+                    password: r.adminPassword,
+                    applyImmediately: !protect,
+                    tags: args.tags,
+                },
+                { parent: this, protect },
+            );
+            this.address = instance.address;
+            const role = remoteStep(
+                `${name}-role`,
+                {
+                    connection: args.connection!,
+                    secret: true,
+                    script: pulumi.all([args.password!, r.adminPassword, instance.address]).apply(([password, admin, host]) => ({
+                        ...postgresRoleScript({ appName: args.appName, password, psql: `PGPASSWORD='${admin}' psql -X -q -v ON_ERROR_STOP=1 "host=${host} port=5432 dbname=postgres user=dbadmin sslmode=require"` }),
+                        prepare: aptInstall(["postgresql-client"]),
+                    })),
+                },
+                { parent: this, dependsOn: [instance, ...(Array.isArray(opts?.dependsOn) ? (opts!.dependsOn as pulumi.Resource[]) : [])] },
+            );
+            this.steps = [instance, role];
+            this.environment = instance.address.apply((host): Record<string, string> => ({ DATABASE_ENGINE: "postgresql", DATABASE_HOST: host, DATABASE_PORT: "5432", DATABASE_NAME: db, DATABASE_USER: db, DATABASE_SSLMODE: "verify-full" }));
+        }
+        this.registerOutputs({ environment: this.environment });
+    }
+}

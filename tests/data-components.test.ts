@@ -1,0 +1,143 @@
+/**
+ * Database, backups and the off-site bucket in the real program under mocks: the S3 protections (BK-6), RDS
+ * (DB-5, NET-2), the backup step's wiring, and each engine's shape.
+ */
+import type { PlanRun } from "../plan/run";
+import { parseApplyScript } from "../lib/render/apply-script";
+import { isSecret, ofType, resource, runIsolated, runStack, strings } from "./helpers";
+
+let prod: PlanRun;
+let staging: PlanRun;
+beforeAll(async () => {
+    prod = await runStack("prod");
+    staging = await runStack("staging");
+});
+
+const unwrap = (v: unknown) => (isSecret(v) ? v.value : v);
+const filesOf = (run: PlanRun, name: string) => Object.fromEntries(parseApplyScript(String(unwrap(resource(run, name).inputs.stdin))).map((f) => [f.path, f.content]));
+
+describe("off-site bucket (BK-5, BK-6)", () => {
+    test("all public access blocked, encrypted, versioned, owner-enforced, protected", () => {
+        expect(resource(prod, "offsite-bucket")).toMatchObject({ protect: true, inputs: expect.objectContaining({ bucket: "webapp-prod-backups", forceDestroy: false }) });
+        expect(resource(prod, "offsite-public-access-block").inputs).toMatchObject({ bucket: "webapp-prod-backups", blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true });
+        expect(resource(prod, "offsite-encryption").inputs.rules).toEqual([{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" }, bucketKeyEnabled: true }]);
+        expect(resource(prod, "offsite-versioning").inputs.versioningConfiguration).toEqual({ status: "Enabled" });
+        expect(resource(prod, "offsite-ownership").inputs.rule).toEqual({ objectOwnership: "BucketOwnerEnforced" });
+    });
+
+    test("the bucket policy refuses every request without TLS", () => {
+        const policy = JSON.parse(String(resource(prod, "offsite-tls-only").inputs.policy));
+        expect(policy.Statement).toEqual([
+            { Sid: "DenyInsecureTransport", Effect: "Deny", Principal: "*", Action: "s3:*", Resource: ["arn:aws:s3:::webapp-prod-backups", "arn:aws:s3:::webapp-prod-backups/*"], Condition: { Bool: { "aws:SecureTransport": "false" } } },
+        ]);
+    });
+
+    test("lifecycle expiry matches the stack's retention per tier", () => {
+        const rules = resource(prod, "offsite-lifecycle").inputs.rules as { id: string; filter: { prefix: string }; expiration: { days: number }; status: string }[];
+        expect(rules.map((r) => [r.id, r.filter.prefix, r.expiration.days, r.status])).toEqual([
+            ["expire-daily", "backups/daily/", 35, "Enabled"],
+            ["expire-weekly", "backups/weekly/", 120, "Enabled"],
+            ["expire-uploads", "backups/uploads/", 14, "Enabled"],
+        ]);
+    });
+
+    test("the writer may only put objects under the backup prefix", () => {
+        const policy = JSON.parse(String(resource(prod, "offsite-writer-policy").inputs.policy));
+        expect(policy.Statement).toEqual([{ Sid: "PutBackupsOnly", Effect: "Allow", Action: ["s3:PutObject"], Resource: ["arn:aws:s3:::webapp-prod-backups/backups/*"] }]);
+    });
+
+    test("its key reaches the host only inside the secret credentials step", () => {
+        const step = resource(prod, "backups-credentials");
+        expect(isSecret(step.inputs.stdin)).toBe(true);
+        const [file] = parseApplyScript(String(unwrap(step.inputs.stdin)));
+        const keyId = resource(prod, "offsite-writer-key").id;
+        expect(file).toMatchObject({ path: "/etc/webapp/credentials/backup-aws", mode: "0600", owner: "root:root" });
+        expect(file.content).toMatch(new RegExp(`^\\[default\\]\\naws_access_key_id = ${keyId}\\naws_secret_access_key = \\S{40}\\n$`));
+    });
+
+    test("the backup job copies to that bucket and region", () => {
+        const backup = filesOf(prod, "backups-timers")["/usr/local/lib/webapp/backup"];
+        expect(backup).toContain('dest="s3://webapp-prod-backups/backups/$tier/$name"');
+        expect(backup).toContain("aws --region 'eu-central-1'");
+        expect(filesOf(prod, "backups-timers")["/etc/systemd/system/webapp-backup@.service"]).toContain("LoadCredential=backup-aws:");
+    });
+
+    test("staging copies nothing off-site and creates nothing on AWS", () => {
+        expect(staging.resources.filter((r) => r.type.startsWith("aws:"))).toEqual([]);
+        expect(filesOf(staging, "backups-timers")["/usr/local/lib/webapp/backup"]).not.toContain("s3://");
+    });
+});
+
+describe("self-hosted PostgreSQL", () => {
+    test("settings sized from the server type, the role step secret, the app pointed at the local socket", () => {
+        expect(filesOf(prod, "database-postgresql")["/etc/postgresql/15/main/conf.d/60-webapp.conf"]).toContain("shared_buffers = '2048MB'"); // cpx32: 8 GiB
+        expect(filesOf(staging, "database-postgresql")["/etc/postgresql/15/main/conf.d/60-webapp.conf"]).toContain("shared_buffers = '1024MB'"); // cx23: 4 GiB
+        expect(isSecret(resource(prod, "database-role").inputs.stdin)).toBe(true);
+        const unit = filesOf(prod, "service-0-service")["/etc/systemd/system/webapp.service"];
+        expect(unit).toContain('Environment="DATABASE_HOST=/var/run/postgresql"');
+        expect(unit).toContain("After=network-online.target postgresql.service");
+    });
+
+    test("the database step runs after the host is hardened, the app after the database", () => {
+        expect(resource(prod, "database-postgresql").dependencies).toContain(resource(prod, "host-0-sysctl").urn);
+        expect(resource(prod, "service-0-credentials").dependencies).toContain(resource(prod, "database-role").urn);
+        expect(resource(prod, "backups-credentials").dependencies).toContain(resource(prod, "database-role").urn);
+    });
+});
+
+describe("RDS (DB-5, NET-2)", () => {
+    let rds: PlanRun;
+    beforeAll(async () => {
+        rds = await runStack("prod", { "webapp:provider": "aws", "webapp:databaseEngine": "rds" });
+    });
+
+    test("encrypted, private, backed up, protected, minor upgrades on", () => {
+        const instance = resource(rds, "database-instance");
+        expect(instance.protect).toBe(true);
+        expect(instance.inputs).toMatchObject({
+            engine: "postgres", storageEncrypted: true, publiclyAccessible: false, backupRetentionPeriod: 7, deletionProtection: true,
+            autoMinorVersionUpgrade: true, skipFinalSnapshot: false, finalSnapshotIdentifier: "webapp-final", instanceClass: "db.t4g.small", allocatedStorage: 20,
+        });
+        expect(isSecret(instance.inputs.password)).toBe(true);
+        expect(resource(rds, "database-parameters").inputs.parameters).toEqual(expect.arrayContaining([{ name: "rds.force_ssl", value: "1" }]));
+    });
+
+    test("5432 is open only to the app servers' security group", () => {
+        const sg = resource(rds, "database-security-group");
+        expect(sg.inputs.ingress).toEqual([{ description: "PostgreSQL from the app servers", protocol: "tcp", fromPort: 5432, toPort: 5432, securityGroups: [resource(rds, "web-security-group").id] }]);
+        expect(sg.inputs.egress).toEqual([]);
+        expect(resource(rds, "database-instance").inputs.vpcSecurityGroupIds).toEqual([sg.id]);
+    });
+
+    test("the app connects to the endpoint with TLS verification; the role step is secret", () => {
+        const unit = filesOf(rds, "service-0-service")["/etc/systemd/system/webapp.service"];
+        expect(unit).toMatch(/Environment="DATABASE_HOST=webapp\.c[0-9a-f]+\.eu-central-1\.rds\.amazonaws\.com"/);
+        expect(unit).toContain('Environment="DATABASE_SSLMODE=verify-full"');
+        expect(isSecret(resource(rds, "database-role").inputs.stdin)).toBe(true);
+        const admin = String(unwrap(resource(rds, "app-db-admin-password").outputs.result));
+        const plain = rds.resources.flatMap((r) => strings(r.inputs).plain);
+        expect(plain.filter((p) => p.includes(admin))).toEqual([]);
+    });
+
+    test("a retention below 7 days is refused before anything is registered", async () => {
+        const result = await runIsolated({
+            stack: "prod",
+            program: () => {
+                // eslint-disable-next-line @typescript-eslint/no-require-imports
+                const { Database } = require("../components/database") as typeof import("../components/database");
+                new Database("db", { engine: "rds", appName: "webapp", password: "x", connection: { host: "h", port: 22, user: "u", dialErrorLimit: 1, perDialTimeout: 1 }, rds: { appSecurityGroupId: "sg-1", adminPassword: "y", backupRetentionDays: 3 } });
+            },
+        });
+        expect(result.error?.message).toMatch(/rds\.backupRetentionDays must be >= 7 \(DB-5\)/);
+        expect(result.resources.map((r) => r.type)).toEqual(["pulumi:pulumi:Stack"]);
+    });
+});
+
+describe("SQLite (seed 000)", () => {
+    test("no database server, a SQLite backup job, the app told where its file is", async () => {
+        const run = await runStack("staging", { "webapp:databaseEngine": "sqlite" });
+        expect(ofType(run, "command:remote:Command").map((r) => r.name)).not.toContain("database-postgresql");
+        expect(filesOf(run, "backups-timers")["/usr/local/lib/webapp/backup"]).toContain("sqlite3 '/var/lib/webapp/webapp.db' \".backup '$tmp.db'\"");
+        expect(filesOf(run, "service-0-service")["/etc/systemd/system/webapp.service"]).toContain('Environment="SQLITE_PATH=/var/lib/webapp/webapp.db"');
+    });
+});
