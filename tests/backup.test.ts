@@ -149,6 +149,15 @@ describe("backup and restore (BK-3, BK-4, BK-7)", () => {
         expect(fs.readFileSync(path.join(stubs, "systemctl.log"), "utf8")).toBe("stop webapp.service\nstart webapp.service\n");
     });
 
+    test("run as root, restore switches to postgres for the database and keeps systemctl for itself", () => {
+        fs.writeFileSync(path.join(stubs, "systemctl.log"), "");
+        const dump = path.join(root, "daily", listing(path.join(root, "daily"))[0]);
+        const res = run("bash", [scripts.restore, dump], { env: { PATH: `${stubs}:${PG_BIN}:/usr/bin:/bin:/usr/sbin:/sbin`, PGHOST: pg.socketDir, PGPORT: String(pg.port) } });
+        expect({ status: res.status, stderr: res.stderr }).toEqual({ status: 0, stderr: "" });
+        expect(fingerprint("webapp")).toBe(original);
+        expect(fs.readFileSync(path.join(stubs, "systemctl.log"), "utf8")).toBe("stop webapp.service\nstart webapp.service\n");
+    });
+
     test("the restore drill restores the newest backup into a scratch database and drops it", () => {
         const res = runScript("drill");
         expect({ status: res.status, stderr: res.stderr }).toEqual({ status: 0, stderr: "" });

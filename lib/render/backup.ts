@@ -150,18 +150,20 @@ function restoreFunctions(o: BackupOptions): string[] {
     }
     const sanity = o.sanitySql
         ? [
-              `    ok=$(psql -X -At -v ON_ERROR_STOP=1 --dbname="$2" -c ${shq(o.sanitySql)}) || fail "sanity query failed on $2"`,
+              `    ok=$(as_pg psql -X -At -v ON_ERROR_STOP=1 --dbname="$2" -c ${shq(o.sanitySql)}) || fail "sanity query failed on $2"`,
               '    [ "$ok" = t ] || fail "sanity query on $2 returned ${ok:-nothing}, expected t"',
           ]
         : [];
     return [
+        "# Database commands run as postgres (peer authentication); run as root, the script switches for them.",
+        'if [ "$(id -u)" = 0 ]; then as_pg() { runuser -u postgres -- "$@"; }; else as_pg() { "$@"; }; fi',
         "# restore_into DUMP DATABASE: restore into a new database owned by the app role and check it",
         "restore_into() {",
-        '    psql -X -q -v ON_ERROR_STOP=1 --dbname=postgres -c "CREATE DATABASE \\"$2\\" OWNER ' + o.role + '" || fail "cannot create database $2"',
-        `    pg_restore --exit-on-error --no-owner --role=${shq(o.role!)} --dbname="$2" "$1" || fail "pg_restore of $1 into $2 failed"`,
+        '    as_pg psql -X -q -v ON_ERROR_STOP=1 --dbname=postgres -c "CREATE DATABASE \\"$2\\" OWNER ' + o.role + '" || fail "cannot create database $2"',
+        `    as_pg pg_restore --exit-on-error --no-owner --role=${shq(o.role!)} --dbname="$2" "$1" || fail "pg_restore of $1 into $2 failed"`,
         "    local want got",
-        "    want=$(pg_restore --list \"$1\" | grep -c ' TABLE public ' || true)",
-        "    got=$(psql -X -At --dbname=\"$2\" -c \"SELECT count(*) FROM pg_tables WHERE schemaname = 'public'\") || fail \"cannot count tables in $2\"",
+        "    want=$(as_pg pg_restore --list \"$1\" | grep -c ' TABLE public ' || true)",
+        "    got=$(as_pg psql -X -At --dbname=\"$2\" -c \"SELECT count(*) FROM pg_tables WHERE schemaname = 'public'\") || fail \"cannot count tables in $2\"",
         '    [ "$want" = "$got" ] || fail "restored $got tables into $2, the dump has $want"',
         ...sanity,
         '    log "restored $1 into $2: $got tables"',
@@ -179,7 +181,7 @@ export function renderRestoreScript(o: BackupOptions): string {
                   `db=${shq(o.database!)}`,
                   'aside="${db}_before_restore_$(date -u +%Y%m%d%H%M%S)"',
                   'restore_into "$file" "${db}_restoring"',
-                  'psql -X -q -v ON_ERROR_STOP=1 --dbname=postgres -v db="$db" -v aside="$aside" -v restoring="${db}_restoring" <<\'SQL\' || fail "cannot swap the restored database in"',
+                  'as_pg psql -X -q -v ON_ERROR_STOP=1 --dbname=postgres -v db="$db" -v aside="$aside" -v restoring="${db}_restoring" <<\'SQL\' || fail "cannot swap the restored database in"',
                   "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :'db' AND pid <> pg_backend_pid();",
                   'ALTER DATABASE :"db" RENAME TO :"aside";',
                   'ALTER DATABASE :"restoring" RENAME TO :"db";',
@@ -217,7 +219,7 @@ export function renderRestoreDrillScript(o: BackupOptions): string {
         o.engine === "postgres"
             ? [
                   `scratch=${shq(`${o.database}_restore_drill`)}`,
-                  'drop_scratch() { psql -X -q --dbname=postgres -c "DROP DATABASE IF EXISTS \\"$scratch\\"" >/dev/null 2>&1 || true; }',
+                  'drop_scratch() { as_pg psql -X -q --dbname=postgres -c "DROP DATABASE IF EXISTS \\"$scratch\\"" >/dev/null 2>&1 || true; }',
                   "drop_scratch",
                   "trap drop_scratch EXIT",
                   'restore_into "$newest" "$scratch"',
