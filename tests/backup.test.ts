@@ -2,6 +2,7 @@
  * The rendered backup, restore, drill and stale-check scripts run for real against a real PostgreSQL 15 (and
  * SQLite), including their failure modes (BK-1..8).
  */
+import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -154,6 +155,18 @@ describe("backup and restore (BK-3, BK-4, BK-7)", () => {
         const dump = path.join(root, "daily", listing(path.join(root, "daily"))[0]);
         const res = run("bash", [scripts.restore, dump], { env: { PATH: `${stubs}:${PG_BIN}:/usr/bin:/bin:/usr/sbin:/sbin`, PGHOST: pg.socketDir, PGPORT: String(pg.port) } });
         expect({ status: res.status, stderr: res.stderr }).toEqual({ status: 0, stderr: "" });
+        expect(fingerprint("webapp")).toBe(original);
+        expect(fs.readFileSync(path.join(stubs, "systemctl.log"), "utf8")).toBe("stop webapp.service\nstart webapp.service\n");
+    });
+
+    test("a restore that fails leaves the live database alone and starts the app again", () => {
+        fs.writeFileSync(path.join(stubs, "systemctl.log"), "");
+        const broken = path.join(dir, "broken.dump");
+        fs.writeFileSync(broken, crypto.randomBytes(8192));
+        run("chmod", ["644", broken]);
+        const res = runScript("restore", [broken]);
+        expect(res.status).toBe(1);
+        expect(res.stderr).toMatch(/restore: FAILED: pg_restore of .*broken\.dump into webapp_restoring failed/);
         expect(fingerprint("webapp")).toBe(original);
         expect(fs.readFileSync(path.join(stubs, "systemctl.log"), "utf8")).toBe("stop webapp.service\nstart webapp.service\n");
     });

@@ -44,6 +44,25 @@ function check(o: BackupOptions): void {
 
 const header = (what: string) => ["#!/bin/bash", `# Managed by Pulumi: ${what}`, "set -euo pipefail", "umask 077"];
 
+const backupRoot = (o: BackupOptions) => `root=\${BACKUP_ROOT:-${shq(o.root ?? `/var/backups/${o.appName}`)}}`;
+
+/**
+ * Lines shared by the backup writers: the target directory, log/fail helpers, a final name with a UTC time
+ * stamp, and a temporary file beside it that is removed on any exit.
+ */
+function writerPreamble(o: BackupOptions, label: string, subdir: string, fileName: string, cleanup: string[]): string[] {
+    return [
+        backupRoot(o),
+        `dir="$root/${subdir}"`,
+        `log() { echo "backup[${label}]: $*"; }`,
+        `fail() { echo "backup[${label}]: FAILED: $*" >&2; exit 1; }`,
+        'mkdir -p "$dir" || fail "cannot create $dir"',
+        `name="${fileName}"`,
+        'tmp=$(mktemp "$dir/.partial.XXXXXX") || fail "cannot create a file in $dir"',
+        `trap 'rm -f ${cleanup.map((c) => `"${c}"`).join(" ")}' EXIT`,
+    ];
+}
+
 /** The pattern of this engine's backup files. */
 const pattern = (o: BackupOptions) => (o.engine === "postgres" ? `${o.database}-*.dump` : `${o.appName}-*.db.gz`);
 
@@ -85,14 +104,7 @@ export function renderBackupScript(o: BackupOptions): string {
         `    weekly) keep_days=${o.retention.weeklyDays} ;;`,
         '    *) echo "usage: backup daily|weekly" >&2; exit 2 ;;',
         "esac",
-        `root=\${BACKUP_ROOT:-${shq(o.root ?? `/var/backups/${o.appName}`)}}`,
-        'dir="$root/$tier"',
-        'log() { echo "backup[$tier]: $*"; }',
-        'fail() { echo "backup[$tier]: FAILED: $*" >&2; exit 1; }',
-        'mkdir -p "$dir" || fail "cannot create $dir"',
-        `name="${prefix}-$(date -u +%Y%m%dT%H%M%SZ).${ext}"`,
-        'tmp=$(mktemp "$dir/.partial.XXXXXX") || fail "cannot create a file in $dir"',
-        'trap \'rm -f "$tmp" "$tmp.db" "$tmp.sha256"\' EXIT',
+        ...writerPreamble(o, "$tier", "$tier", `${prefix}-$(date -u +%Y%m%dT%H%M%SZ).${ext}`, ["$tmp", "$tmp.db", "$tmp.sha256"]),
         'log "starting"',
         ...dump,
         'sum=$(sha256sum "$tmp" | cut -d" " -f1)',
@@ -116,14 +128,7 @@ export function renderUploadsBackupScript(o: BackupOptions): string {
     if (!o.uploadsDir) throw new Error("backup: no uploadsDir to back up");
     return [
         ...header("file backup of the uploads directory (BK-2, BK-4)."),
-        `root=\${BACKUP_ROOT:-${shq(o.root ?? `/var/backups/${o.appName}`)}}`,
-        'dir="$root/uploads"',
-        'log() { echo "backup[uploads]: $*"; }',
-        'fail() { echo "backup[uploads]: FAILED: $*" >&2; exit 1; }',
-        'mkdir -p "$dir" || fail "cannot create $dir"',
-        `name="uploads-$(date -u +%Y%m%dT%H%M%SZ).tar.gz"`,
-        'tmp=$(mktemp "$dir/.partial.XXXXXX") || fail "cannot create a file in $dir"',
-        'trap \'rm -f "$tmp"\' EXIT',
+        ...writerPreamble(o, "uploads", "uploads", "uploads-$(date -u +%Y%m%dT%H%M%SZ).tar.gz", ["$tmp"]),
         `tar -czf "$tmp" -C ${shq(o.uploadsDir)} . || fail "tar of ${o.uploadsDir} failed"`,
         'gzip -t "$tmp" || fail "verification failed: gzip -t"',
         'sync "$tmp" || fail "sync failed"',
@@ -179,7 +184,9 @@ export function renderRestoreScript(o: BackupOptions): string {
         o.engine === "postgres"
             ? [
                   `db=${shq(o.database!)}`,
-                  'aside="${db}_before_restore_$(date -u +%Y%m%d%H%M%S)"',
+                  'aside="${db}_before_restore_$(date -u +%Y%m%d%H%M%S)_$$"',
+                  "# A restore that failed earlier may have left its half-restored database behind.",
+                  'as_pg psql -X -q --dbname=postgres -c "SET client_min_messages TO warning" -c "DROP DATABASE IF EXISTS \\"${db}_restoring\\"" || fail "cannot drop ${db}_restoring"',
                   'restore_into "$file" "${db}_restoring"',
                   'as_pg psql -X -q -v ON_ERROR_STOP=1 --dbname=postgres -v db="$db" -v aside="$aside" -v restoring="${db}_restoring" <<\'SQL\' || fail "cannot swap the restored database in"',
                   "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :'db' AND pid <> pg_backend_pid();",
@@ -205,9 +212,11 @@ export function renderRestoreScript(o: BackupOptions): string {
         'if [ -r "$file.sha256" ]; then',
         '    (cd "$(dirname "$file")" && sha256sum --check --status "$(basename "$file").sha256") || fail "checksum mismatch for $file"',
         "fi",
+        "# Whatever happens from here on, the app is started again on the way out.",
+        `start_app() { systemctl start ${unit} || echo "restore: FAILED: the app did not start" >&2; }`,
+        "trap start_app EXIT",
         `systemctl stop ${unit} || true`,
         ...swap,
-        `systemctl start ${unit} || fail "the app did not start after the restore"`,
         "",
     ].join("\n");
 }
@@ -227,7 +236,7 @@ export function renderRestoreDrillScript(o: BackupOptions): string {
             : ['scratch=$(mktemp --suffix=.db)', "trap 'rm -f \"$scratch\" \"$scratch.partial\"' EXIT", 'restore_into "$newest" "$scratch"'];
     return [
         ...header("weekly restore drill: the newest backup must restore and pass its checks (BK-7)."),
-        `root=\${BACKUP_ROOT:-${shq(o.root ?? `/var/backups/${o.appName}`)}}`,
+        backupRoot(o),
         'log() { echo "restore-drill: $*"; }',
         'fail() { echo "restore-drill: FAILED: $*" >&2; exit 1; }',
         ...restoreFunctions(o),
@@ -247,7 +256,7 @@ export function renderStaleCheckScript(o: BackupOptions): string {
     const hours = o.staleAfterHours ?? 26;
     return [
         ...header(`fail when the newest daily backup is older than ${hours} hours (BK-8).`),
-        `root=\${BACKUP_ROOT:-${shq(o.root ?? `/var/backups/${o.appName}`)}}`,
+        backupRoot(o),
         `newest=$({ find "$root/daily" -maxdepth 1 -name ${shq(pattern(o))} -printf '%T@\\n' 2>/dev/null || true; } | sort -n | tail -n 1)`,
         'if [ -z "$newest" ]; then echo "backup-stale-check: FAILED: no daily backup in $root/daily" >&2; exit 1; fi',
         'age=$(( $(date +%s) - ${newest%.*} ))',
