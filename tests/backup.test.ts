@@ -2,6 +2,7 @@
  * The rendered backup, restore, drill and stale-check scripts run for real against a real PostgreSQL 15 (and
  * SQLite), including their failure modes (BK-1..8).
  */
+import { ChildProcess, spawn, spawnSync } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
@@ -17,7 +18,7 @@ import {
 } from "../lib/render/backup";
 import { renderPgHba, renderPostgresConf, renderRoleSql, scramVerifier } from "../lib/render/postgres";
 import { run } from "./helpers";
-import { freePort } from "./support/nginx";
+import { freePort, waitForPort } from "./support/nginx";
 import { PG_BIN, RunningPostgres, startPostgres } from "./support/postgres";
 import { unitRoot, verifyUnits } from "./support/systemd";
 
@@ -294,28 +295,61 @@ describe("stale-backup check (BK-8)", () => {
     });
 });
 
-describe("off-site copy (BK-5)", () => {
-    test("each backup and its checksum go to the bucket with server-side encryption; a failed copy fails the job and keeps the local file", () => {
-        const withOffsite = { ...options, offsite: { bucket: "webapp-prod-backups", prefix: "db/", region: "eu-central-1" } };
+describe("off-site copy (BK-5), against a real S3 API over TLS", () => {
+    let s3: ChildProcess;
+    let endpoint: string;
+    let caBundle: string;
+    let credentials: string;
+    const s3Data = () => path.join(dir, "s3");
+
+    beforeAll(async () => {
+        // s3rver speaks the S3 REST API; Debian's aws CLI talks to it exactly as to AWS, over HTTPS.
+        const tlsDir = path.join(dir, "s3-tls");
+        fs.mkdirSync(tlsDir);
+        const cert = spawnSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+            "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", path.join(tlsDir, "key.pem"), "-out", path.join(tlsDir, "cert.pem")], { encoding: "utf8" });
+        expect(cert.status).toBe(0);
+        caBundle = path.join(tlsDir, "cert.pem");
+        const port = await freePort();
+        s3 = spawn(path.join(__dirname, "..", "node_modules", ".bin", "s3rver"), ["-d", s3Data(), "-a", "127.0.0.1", "-p", String(port), "--silent",
+            "--key", path.join(tlsDir, "key.pem"), "--cert", caBundle, "--configure-bucket", "webapp-prod-backups"], { stdio: "ignore" });
+        await waitForPort(port);
+        endpoint = `https://127.0.0.1:${port}`;
+        // The writer's credentials file, as the backups-credentials step writes it.
+        const credDir = path.join(dir, "credentials");
+        fs.mkdirSync(credDir);
+        credentials = credDir;
+        fs.writeFileSync(path.join(credDir, "backup-aws"), "[default]\naws_access_key_id = S3RVER\naws_secret_access_key = S3RVER\n", { mode: 0o644 });
+        run("chmod", ["755", dir, tlsDir, credDir]);
+    });
+    afterAll(() => s3?.kill());
+
+    const aws = (...args: string[]) =>
+        run("/usr/bin/aws", ["--region", "eu-central-1", "--endpoint-url", endpoint, ...args], { env: { PATH: "/usr/bin:/bin", HOME: dir, AWS_CA_BUNDLE: caBundle, AWS_SHARED_CREDENTIALS_FILE: path.join(credentials, "backup-aws") } });
+
+    test("each backup and its checksum land in the bucket, byte for byte; a failed copy fails the job and keeps the local file", () => {
+        const withOffsite = { ...options, offsite: { bucket: "webapp-prod-backups", prefix: "backups", region: "eu-central-1" } };
         const file = script("backup-offsite", renderBackupScript(withOffsite));
-        fs.writeFileSync(path.join(stubs, "aws"), `#!/bin/sh\necho "$@" >> ${stubs}/aws.log\nexit \${AWS_STUB_EXIT:-0}\n`, { mode: 0o755 });
-        try {
-            const ok = pg.asPostgres(["bash", file, "daily"], { env: { BACKUP_ROOT: root, PATH: `${stubs}:${PG_BIN}:/usr/bin:/bin` } });
-            expect(ok.status).toBe(0);
-            const calls = fs.readFileSync(path.join(stubs, "aws.log"), "utf8").trim().split("\n");
-            expect(calls).toEqual([
-                expect.stringMatching(/^--region eu-central-1 s3 cp --only-show-errors --sse AES256 .*\/daily\/(webapp-\d{8}T\d{6}Z\.dump) s3:\/\/webapp-prod-backups\/db\/daily\/\1$/),
-                expect.stringMatching(/\.dump\.sha256 s3:\/\/webapp-prod-backups\/db\/daily\/webapp-\d{8}T\d{6}Z\.dump\.sha256$/),
-            ]);
-            const count = listing(path.join(root, "daily")).length;
-            run("sleep", ["1.1"]); // backup names have one-second resolution
-            const failed = pg.asPostgres(["bash", file, "daily"], { env: { BACKUP_ROOT: root, PATH: `${stubs}:${PG_BIN}:/usr/bin:/bin`, AWS_STUB_EXIT: "1" } });
-            expect(failed.status).toBe(1);
-            expect(failed.stderr).toMatch(/FAILED: off-site copy to s3:\/\/webapp-prod-backups\/db\/daily\/.* failed \(the local backup is kept\)/);
-            expect(listing(path.join(root, "daily")).length).toBe(count + 2);
-        } finally {
-            fs.rmSync(path.join(stubs, "aws"));
-        }
+        const env = { BACKUP_ROOT: root, PATH: `${PG_BIN}:/usr/bin:/bin`, HOME: "/tmp", CREDENTIALS_DIRECTORY: credentials, AWS_ENDPOINT_URL: endpoint, AWS_CA_BUNDLE: caBundle };
+        const ok = pg.asPostgres(["bash", file, "daily"], { env });
+        expect({ status: ok.status, stderr: ok.stderr }).toEqual({ status: 0, stderr: "" });
+        const name = /copied off-site to s3:\/\/webapp-prod-backups\/backups\/daily\/(webapp-\d{8}T\d{6}Z\.dump)/.exec(ok.stdout)?.[1];
+        expect(name).toBeDefined();
+        const listing = aws("s3", "ls", "--recursive", "s3://webapp-prod-backups/backups/daily/").stdout;
+        expect(listing).toContain(`backups/daily/${name}`);
+        expect(listing).toContain(`backups/daily/${name}.sha256`);
+        const downloaded = path.join(dir, "downloaded.dump");
+        expect(aws("s3", "cp", "--only-show-errors", `s3://webapp-prod-backups/backups/daily/${name}`, downloaded).status).toBe(0);
+        const sha = (f: string) => crypto.createHash("sha256").update(fs.readFileSync(f)).digest("hex");
+        expect(sha(downloaded)).toBe(sha(path.join(root, "daily", name!)));
+
+        s3.kill();
+        run("sleep", ["1.1"]); // backup names have one-second resolution
+        const count = fs.readdirSync(path.join(root, "daily")).length;
+        const failed = pg.asPostgres(["bash", file, "daily"], { env });
+        expect(failed.status).toBe(1);
+        expect(failed.stderr).toMatch(/FAILED: off-site copy to s3:\/\/webapp-prod-backups\/backups\/daily\/.* failed \(the local backup is kept\)/);
+        expect(fs.readdirSync(path.join(root, "daily")).length).toBe(count + 2);
     });
 });
 
