@@ -327,6 +327,19 @@ describe("off-site copy (BK-5), against a real S3 API over TLS", () => {
     const aws = (...args: string[]) =>
         run("/usr/bin/aws", ["--region", "eu-central-1", "--endpoint-url", endpoint, ...args], { env: { PATH: "/usr/bin:/bin", HOME: dir, AWS_CA_BUNDLE: caBundle, AWS_SHARED_CREDENTIALS_FILE: path.join(credentials, "backup-aws") } });
 
+    test("uploads archives go to the bucket's uploads tier", () => {
+        const uploads = path.join(dir, "uploads-offsite");
+        fs.mkdirSync(uploads);
+        fs.writeFileSync(path.join(uploads, "photo.jpg"), crypto.randomBytes(2048));
+        const o = { ...options, uploadsDir: uploads, offsite: { bucket: "webapp-prod-backups", prefix: "backups", region: "eu-central-1" } };
+        const res = run("bash", ["-s"], {
+            input: renderUploadsBackupScript(o),
+            env: { PATH: "/usr/bin:/bin", HOME: dir, BACKUP_ROOT: path.join(dir, "uploads-offsite-backups"), CREDENTIALS_DIRECTORY: credentials, AWS_ENDPOINT_URL: endpoint, AWS_CA_BUNDLE: caBundle },
+        });
+        expect({ status: res.status, stderr: res.stderr }).toEqual({ status: 0, stderr: "" });
+        expect(aws("s3", "ls", "s3://webapp-prod-backups/backups/uploads/").stdout).toMatch(/uploads-\d{8}T\d{6}Z\.tar\.gz/);
+    });
+
     test("each backup and its checksum land in the bucket, byte for byte; a failed copy fails the job and keeps the local file", () => {
         const withOffsite = { ...options, offsite: { bucket: "webapp-prod-backups", prefix: "backups", region: "eu-central-1" } };
         const file = script("backup-offsite", renderBackupScript(withOffsite));

@@ -57,7 +57,7 @@ describe("off-site bucket (BK-5, BK-6)", () => {
 
     test("the backup job copies to that bucket and region", () => {
         const backup = filesOf(prod, "backups-timers")["/usr/local/lib/webapp/backup"];
-        expect(backup).toContain('dest="s3://webapp-prod-backups/backups/$tier/$name"');
+        expect(backup).toContain('dest="s3://webapp-prod-backups/backups/$tier"');
         expect(backup).toContain("aws --region 'eu-central-1'");
         expect(filesOf(prod, "backups-timers")["/etc/systemd/system/webapp-backup@.service"]).toContain("LoadCredential=backup-aws:");
     });

@@ -66,6 +66,20 @@ function writerPreamble(o: BackupOptions, label: string, subdir: string, fileNam
 /** The pattern of this engine's backup files. */
 const pattern = (o: BackupOptions) => (o.engine === "postgres" ? `${o.database}-*.dump` : `${o.appName}-*.db.gz`);
 
+/** Lines that copy files to `s3://<bucket>/<prefix>/<subdir>/` with the writer's credential (BK-5); none without off-site. */
+function offsiteCopy(o: BackupOptions, subdir: string, files: string[]): string[] {
+    if (!o.offsite) return [];
+    const aws = `aws --region ${shq(o.offsite.region)} \${AWS_ENDPOINT_URL:+--endpoint-url "$AWS_ENDPOINT_URL"} s3 cp --only-show-errors --sse AES256`;
+    return [
+        'if [ -n "${CREDENTIALS_DIRECTORY:-}" ] && [ -r "$CREDENTIALS_DIRECTORY/backup-aws" ]; then',
+        '    export AWS_SHARED_CREDENTIALS_FILE="$CREDENTIALS_DIRECTORY/backup-aws"',
+        "fi",
+        `dest="s3://${o.offsite.bucket}/${o.offsite.prefix.replace(/\/+$/, "")}/${subdir}"`,
+        ...files.map((f) => `${aws} ${f} "$dest/$(basename ${f})" || fail "off-site copy to $dest/$name failed (the local backup is kept)"`),
+        'log "copied off-site to $dest/$name"',
+    ];
+}
+
 /** `backup daily|weekly`. */
 export function renderBackupScript(o: BackupOptions): string {
     check(o);
@@ -85,17 +99,7 @@ export function renderBackupScript(o: BackupOptions): string {
                   'rm -f "$tmp.db"',
                   'gzip -t "$tmp" || fail "verification failed: gzip -t"',
               ];
-    const offsite = o.offsite
-        ? [
-              'if [ -n "${CREDENTIALS_DIRECTORY:-}" ] && [ -r "$CREDENTIALS_DIRECTORY/backup-aws" ]; then',
-              '    export AWS_SHARED_CREDENTIALS_FILE="$CREDENTIALS_DIRECTORY/backup-aws"',
-              "fi",
-              `dest="s3://${o.offsite.bucket}/${o.offsite.prefix.replace(/\/+$/, "")}/$tier/$name"`,
-              `aws --region ${shq(o.offsite.region)} \${AWS_ENDPOINT_URL:+--endpoint-url "$AWS_ENDPOINT_URL"} s3 cp --only-show-errors --sse AES256 "$dir/$name" "$dest" || fail "off-site copy to $dest failed (the local backup is kept)"`,
-              `aws --region ${shq(o.offsite.region)} \${AWS_ENDPOINT_URL:+--endpoint-url "$AWS_ENDPOINT_URL"} s3 cp --only-show-errors --sse AES256 "$dir/$name.sha256" "$dest.sha256" || fail "off-site copy of the checksum failed"`,
-              'log "copied off-site to $dest"',
-          ]
-        : [];
+    const offsite = offsiteCopy(o, "$tier", [`"$dir/$name"`, `"$dir/$name.sha256"`]);
     return [
         ...header(`${o.engine} backup with verification, checksum, rotation${o.offsite ? " and off-site copy" : ""} (BK-1..5).`),
         'tier=${1:-}',
@@ -134,6 +138,7 @@ export function renderUploadsBackupScript(o: BackupOptions): string {
         'sync "$tmp" || fail "sync failed"',
         'mv "$tmp" "$dir/$name" || fail "cannot move the backup into place"',
         'log "wrote $dir/$name ($(stat -c %s "$dir/$name") bytes)"',
+        ...offsiteCopy(o, "uploads", [`"$dir/$name"`]),
         `find "$dir" -maxdepth 1 -name 'uploads-*.tar.gz' -mmin +${o.retention.uploadsDays * 1440} -delete`,
         "",
     ].join("\n");
