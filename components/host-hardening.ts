@@ -1,6 +1,7 @@
 /**
  * HostHardening: one server's base hardening as remote steps, in order: packages, users, SSH (SSH-1..3), host
- * firewall (NET-1, NET-3), fail2ban (SSH-4, LOG-2), unattended upgrades (HOST-1), sysctl (HOST-2).
+ * firewall (NET-1, NET-3), fail2ban (SSH-4, LOG-2), unattended upgrades (HOST-1), sysctl (HOST-2), resource
+ * alerts (MON-1).
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
@@ -9,6 +10,7 @@ import { renderAutoUpgrades, renderUnattendedUpgrades } from "../lib/render/apt"
 import { renderAppFilter, renderAppJail, renderSshdJail } from "../lib/render/fail2ban";
 import { DEFAULT_LOG_FILES } from "../lib/render/logrotate";
 import { renderSshdConfig, SSHD_DROPIN_PATH } from "../lib/render/sshd";
+import { alertScriptPath, renderAlertScript, renderAlertUnits } from "../lib/render/monitoring";
 import { renderSysctl } from "../lib/render/sysctl";
 import { renderUfwRules, UFW_APPLY, UFW_RULES_PATH } from "../lib/render/ufw";
 import { remoteStep } from "./remote-step";
@@ -96,7 +98,23 @@ export function hostHardeningScripts(a: HostHardeningArgs): ApplyScript[] {
             ensure: ["systemctl enable --now apt-daily.timer apt-daily-upgrade.timer >/dev/null 2>&1"],
         },
         { name: "sysctl", files: [{ path: "/etc/sysctl.d/60-hardening.conf", content: renderSysctl() }], validate: ["sysctl -q -p /etc/sysctl.d/60-hardening.conf"] },
+        monitoringScript(a.appName),
     ];
+}
+
+/** Resource alerts (MON-1): the check script and its every-minute timer. */
+function monitoringScript(appName: string): ApplyScript {
+    const units = renderAlertUnits({ appName });
+    return {
+        name: "monitoring",
+        files: [
+            { path: alertScriptPath(appName), content: renderAlertScript({ appName }), mode: "0755" },
+            ...Object.entries(units).map(([name, content]) => ({ path: `/etc/systemd/system/${name}`, content })),
+        ],
+        validate: [`systemd-analyze verify ${Object.keys(units).map((u) => `/etc/systemd/system/${u}`).join(" ")}`],
+        activate: ["systemctl daemon-reload"],
+        ensure: [`systemctl enable --now ${appName}-resource-alerts.timer >/dev/null 2>&1`],
+    };
 }
 
 export class HostHardening extends pulumi.ComponentResource {

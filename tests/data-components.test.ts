@@ -79,7 +79,7 @@ describe("self-hosted PostgreSQL", () => {
     });
 
     test("the database step runs after the host is hardened, the app after the database", () => {
-        expect(resource(prod, "database-postgresql").dependencies).toContain(resource(prod, "host-0-sysctl").urn);
+        expect(resource(prod, "database-postgresql").dependencies).toContain(resource(prod, "host-0-monitoring").urn);
         expect(resource(prod, "service-0-credentials").dependencies).toContain(resource(prod, "database-role").urn);
         expect(resource(prod, "backups-credentials").dependencies).toContain(resource(prod, "database-role").urn);
     });

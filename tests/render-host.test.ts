@@ -11,6 +11,7 @@ import { renderAutoUpgrades, renderUnattendedUpgrades } from "../lib/render/apt"
 import { bootstrapCertificate, issueCertificate, renderDeployHook } from "../lib/render/certbot";
 import { renderAppFilter, renderAppJail, renderSshdJail } from "../lib/render/fail2ban";
 import { DEFAULT_LOG_FILES, renderLogrotate } from "../lib/render/logrotate";
+import { renderAlertScript, renderAlertUnits } from "../lib/render/monitoring";
 import { renderSysctl, SYSCTL_HARDENING } from "../lib/render/sysctl";
 import { healthCheckScriptPath, renderAppUnit, renderHealthCheckScript, renderHealthCheckService, renderHealthCheckTimer } from "../lib/render/systemd";
 import { renderUfwRules, UFW_APPLY, UFW_RULES_PATH } from "../lib/render/ufw";
@@ -294,5 +295,73 @@ describe("certificates (TLS-5)", () => {
         const text = run("openssl", ["x509", "-in", path.join(root, "tls", "fullchain.pem"), "-noout", "-ext", "subjectAltName"]).stdout;
         expect(text).toMatch(/DNS:app\.example\.com, DNS:www\.app\.example\.com/);
         expect((fs.statSync(path.join(root, "tls", "privkey.pem")).mode & 0o777).toString(8)).toBe("600");
+    });
+});
+
+describe("resource alerts (MON-1)", () => {
+    const script = renderAlertScript({ appName: "webapp" });
+    const units = renderAlertUnits({ appName: "webapp" });
+
+    /** A fake /proc and df output, and a state directory the script keeps between runs. */
+    function machine(name: string) {
+        const root = fs.mkdtempSync(path.join(dir, `mon-${name}-`));
+        fs.mkdirSync(path.join(root, "proc"));
+        const set = (o: { cpu?: [number, number]; memUsedPercent?: number; disk?: number; errors?: number }) => {
+            if (o.cpu) fs.writeFileSync(path.join(root, "proc", "stat"), `cpu  ${o.cpu[0]} 0 0 ${o.cpu[1]} 0 0 0 0 0 0\ncpu0 1 0 0 1 0 0 0 0 0 0\n`);
+            if (o.memUsedPercent !== undefined) fs.writeFileSync(path.join(root, "proc", "meminfo"), `MemTotal:       1000000 kB\nMemFree:         1000 kB\nMemAvailable:   ${1000000 - o.memUsedPercent * 10000} kB\n`);
+            if (o.disk !== undefined) fs.writeFileSync(path.join(root, "df"), `Use% Mounted on\n 40% /\n ${o.disk}% /var/lib/postgresql\n`);
+            if (o.errors !== undefined) fs.appendFileSync(path.join(root, "error.log"), Array.from({ length: o.errors }, (_, i) => `2026-11-23 10:00:${i} ERROR boom\n`).join("") + "2026-11-23 10:01:00 INFO fine\n");
+        };
+        const tick = () =>
+            run("bash", ["-s"], { input: script, env: { ...process.env, PROC_ROOT: path.join(root, "proc"), ALERT_STATE_DIR: path.join(root, "state"), ALERT_DF_FILE: path.join(root, "df"), APP_ERROR_LOG: path.join(root, "error.log") } });
+        return { set, tick };
+    }
+
+    test("passes shellcheck; systemd-analyze verify accepts the service and its every-minute timer", () => {
+        shellcheck("resource-alerts", script);
+        const res = verifyUnits(unitRoot(dir, units, ["/usr/local/lib/webapp/resource-alerts"]), Object.keys(units));
+        expect({ status: res.status, stderr: res.stderr }).toEqual({ status: 0, stderr: "" });
+        expect(units["webapp-resource-alerts.timer"]).toContain("OnUnitActiveSec=1min");
+    });
+
+    test("a quiet machine raises nothing", () => {
+        const m = machine("quiet");
+        m.set({ cpu: [1000, 9000], memUsedPercent: 50, disk: 50, errors: 0 });
+        expect(m.tick().status).toBe(0);
+        m.set({ cpu: [1300, 9700], errors: 2 });
+        const res = m.tick();
+        expect(res.status).toBe(0);
+        expect(res.stdout).toMatch(/^ok: cpu history 30%, memory 50%, errors 2\/min/);
+    });
+
+    test("CPU above 80 % for five minutes alerts, four minutes do not", () => {
+        const m = machine("cpu");
+        m.set({ memUsedPercent: 10, disk: 10, errors: 0 });
+        let busy = 0;
+        let idle = 0;
+        const minute = (pct: number) => {
+            busy += pct;
+            idle += 100 - pct;
+            m.set({ cpu: [busy, idle] });
+            return m.tick();
+        };
+        minute(0);
+        for (let i = 0; i < 4; i++) expect(minute(95).status).toBe(0);
+        const fifth = minute(95);
+        expect(fifth.status).toBe(1);
+        expect(fifth.stdout).toContain("ALERT: CPU above 80% for 5 minutes (95,95,95,95,95%)");
+        expect(minute(50).status).toBe(0);
+    });
+
+    test("memory, disk and app errors over their limits alert", () => {
+        const m = machine("all");
+        m.set({ cpu: [1, 1], memUsedPercent: 95, disk: 90, errors: 11 });
+        const res = m.tick();
+        expect(res.status).toBe(1);
+        expect(res.stdout).toContain("ALERT: memory 95% used (limit 90%)");
+        expect(res.stdout).toContain("ALERT: disk /var/lib/postgresql 90% full (limit 85%)");
+        expect(res.stdout).toContain("ALERT: 11 app errors in the last minute (limit 10)");
+        m.set({ memUsedPercent: 90, disk: 85, errors: 10 });
+        expect(m.tick().status).toBe(0);
     });
 });

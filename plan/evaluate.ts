@@ -1,0 +1,173 @@
+/**
+ * Evaluates the policy pack against a recorded program run the way the engine's analyzer calls it: every
+ * resource policy with each resource's type, name, URN, properties (secrets unwrapped), options and provider;
+ * every stack policy with all resources (parents and dependencies resolved); each policy's config resolved from
+ * its schema defaults and the pack config, and its enforcement level from the pack config.
+ */
+import type {
+    EnforcementLevel,
+    Policy,
+    PolicyResource,
+    PolicyResourceOptions,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
+} from "@pulumi/policy";
+import type { PackConfig } from "../policies/config";
+import type { ChecklistPolicy, Reporter, Waiver } from "../policies/support";
+import type { PlanRun, RecordedResource } from "./run";
+
+export type Finding = {
+    policy: string;
+    checklistId?: string;
+    level: EnforcementLevel;
+    severity?: string;
+    message: string;
+    urn?: string;
+    resource?: { type: string; name: string };
+    /** Set when a valid waiver covers the finding; waived findings never fail a plan. */
+    waiver?: Waiver;
+};
+
+export type Evaluation = {
+    findings: Finding[];
+    /** Policies that said they do not apply, with their reason. */
+    notApplicable: { policy: string; reason?: string }[];
+    /** Every waiver in the config (reports list them all). */
+    waivers: Waiver[];
+    /** Milliseconds spent in policy code. */
+    elapsedMs: number;
+    policiesRun: number;
+};
+
+const SIG_KEY = "4dabf18193072939515e22adb298388d";
+
+/** The value with secret markers removed, as the analyzer deserialises properties for policies. */
+export function unwrapSecrets(v: unknown): any {
+    if (Array.isArray(v)) return v.map(unwrapSecrets);
+    if (v && typeof v === "object") {
+        const o = v as Record<string, unknown>;
+        if (SIG_KEY in o) return "value" in o ? unwrapSecrets(o.value) : undefined;
+        return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, unwrapSecrets(x)]));
+    }
+    return v;
+}
+
+class NotApplicable extends Error {
+    constructor(readonly reason?: string) {
+        super(reason ?? "not applicable");
+    }
+}
+
+function options(r: RecordedResource): PolicyResourceOptions {
+    return {
+        protect: r.protect,
+        ignoreChanges: r.ignoreChanges,
+        deleteBeforeReplace: r.deleteBeforeReplace,
+        aliases: [],
+        customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 },
+        additionalSecretOutputs: r.additionalSecretOutputs,
+        parent: r.parent,
+    };
+}
+
+/** Properties: the inputs, completed by what the provider returned (as the analyzer sees a resource after an update). */
+const propsOf = (r: RecordedResource) => unwrapSecrets({ ...r.outputs, ...r.inputs, ...(r.custom ? pickOutputs(r) : {}) });
+const pickOutputs = (r: RecordedResource) => Object.fromEntries(Object.entries(r.outputs).filter(([k]) => !(k in r.inputs)));
+
+function levelOf(policy: Policy, config: PackConfig): EnforcementLevel {
+    const entry = config[policy.name];
+    const all = config.all;
+    if (typeof entry === "string") return entry;
+    return entry?.enforcementLevel ?? (typeof all === "string" ? all : undefined) ?? policy.enforcementLevel ?? "advisory";
+}
+
+function configOf(policy: Policy, config: PackConfig): Record<string, unknown> {
+    const defaults = Object.fromEntries(Object.entries(policy.configSchema?.properties ?? {}).filter(([, s]) => (s as { default?: unknown }).default !== undefined).map(([k, s]) => [k, (s as { default: unknown }).default]));
+    const entry = config[policy.name];
+    const own = typeof entry === "object" ? Object.fromEntries(Object.entries(entry).filter(([k]) => k !== "enforcementLevel")) : {};
+    return { ...defaults, ...own };
+}
+
+export function evaluate(run: PlanRun, policies: readonly Policy[], config: PackConfig): Evaluation {
+    const resources = run.resources.filter((r) => r.type !== "pulumi:pulumi:Stack");
+    const byUrn = new Map<string, PolicyResource>();
+    const asPolicyResource = (r: RecordedResource): PolicyResource => {
+        const existing = byUrn.get(r.urn);
+        if (existing) return existing;
+        const pr = {
+            type: r.type,
+            name: r.name,
+            urn: r.urn,
+            props: propsOf(r),
+            opts: options(r),
+            dependencies: [] as PolicyResource[],
+            propertyDependencies: {},
+            isType: () => false,
+            asType: () => undefined,
+        } as unknown as PolicyResource;
+        byUrn.set(r.urn, pr);
+        return pr;
+    };
+    const stackResources = resources.map(asPolicyResource);
+    for (const r of resources) {
+        const pr = byUrn.get(r.urn)! as { parent?: PolicyResource; dependencies: PolicyResource[] };
+        pr.parent = r.parent ? byUrn.get(r.parent) : undefined;
+        pr.dependencies = r.dependencies.map((d) => byUrn.get(d)).filter((d): d is PolicyResource => !!d);
+    }
+
+    const findings: Finding[] = [];
+    const notApplicable: Evaluation["notApplicable"] = [];
+    let policiesRun = 0;
+    const started = process.hrtime.bigint();
+    for (const policy of policies) {
+        const level = levelOf(policy, config);
+        if (level === "disabled") continue;
+        policiesRun++;
+        const cfg = configOf(policy, config);
+        const base = { policy: policy.name, checklistId: (policy as ChecklistPolicy).checklistId, level, severity: policy.severity };
+        const reporterFor = (defaultUrn?: string): Reporter => {
+            const record = (message: string, urn?: string, waiver?: Waiver) => {
+                const target = urn ?? defaultUrn;
+                const r = target ? byUrn.get(target) : undefined;
+                findings.push({ ...base, message, urn: target, resource: r ? { type: r.type, name: r.name } : undefined, ...(waiver ? { waiver } : {}) });
+            };
+            const report = ((message: string, urn?: string) => record(message, urn)) as Reporter;
+            report.waived = (message, waiver, urn) => record(message, urn, waiver);
+            return report;
+        };
+        const common = {
+            stackTags: new Map<string, string>(),
+            getConfig: <T extends object>() => cfg as T,
+            notApplicable: (reason?: string): never => {
+                throw new NotApplicable(reason);
+            },
+        };
+        try {
+            const validateResource = (policy as ResourceValidationPolicy).validateResource;
+            if (validateResource) {
+                const validators = Array.isArray(validateResource) ? validateResource : [validateResource];
+                for (const r of resources) {
+                    const pr = byUrn.get(r.urn)!;
+                    const args: ResourceValidationArgs = { ...common, type: r.type, name: r.name, urn: r.urn, props: pr.props, opts: pr.opts, isType: () => false, asType: () => undefined };
+                    for (const v of validators) void v(args, reporterFor(r.urn));
+                }
+            }
+            const validateStack = (policy as StackValidationPolicy).validateStack;
+            if (validateStack) {
+                const args: StackValidationArgs = { ...common, resources: stackResources };
+                void validateStack(args, reporterFor());
+            }
+        } catch (err) {
+            if (err instanceof NotApplicable) notApplicable.push({ policy: policy.name, reason: err.reason });
+            else throw new Error(`policy ${policy.name} failed: ${(err as Error).stack ?? err}`);
+        }
+    }
+    const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
+    const waivers = [...new Map(Object.values(config).flatMap((c) => (typeof c === "object" ? ((c.waivers as Waiver[]) ?? []) : [])).map((w) => [JSON.stringify(w), w])).values()];
+    return { findings, notApplicable, waivers, elapsedMs, policiesRun };
+}
+
+/** Findings that fail a plan: mandatory and not waived. */
+export const blocking = (e: Evaluation) => e.findings.filter((f) => f.level === "mandatory" && !f.waiver);

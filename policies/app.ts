@@ -1,0 +1,224 @@
+/**
+ * The app service, its logs and its monitoring (SVC-1..6, LOG-1..2, MON-1), judged on the units, scripts and
+ * configuration files the remote steps ship.
+ */
+import { HostFile, hostFiles, parseIni, parseUnit, ResourceLike, seconds, unitValue } from "./parse";
+import { ChecklistPolicy, Context, hasHosts, stackPolicy } from "./support";
+
+type Unit = ReturnType<typeof parseUnit>;
+
+/** The app's long-running units: services with credentials or an Install section that are not oneshot jobs. */
+function appUnits(resources: readonly ResourceLike[], ctx: Context): { f: HostFile; unit: Unit }[] {
+    const units = hostFiles(resources)
+        .filter((f) => /^\/etc\/systemd\/system\/[^@/]+\.service$/.test(f.path))
+        .map((f) => ({ f, unit: parseUnit(f.content) }))
+        .filter(({ unit }) => unitValue(unit, "Service", "Type") !== "oneshot" && unit.get("Install")?.get("WantedBy")?.includes("multi-user.target"));
+    if (units.length === 0 && hasHosts(resources)) {
+        const at = resources.find((r) => r.type === "command:remote:Command");
+        if (at) ctx.report("no remote step ships the app's systemd unit; keep the AppService component.", at);
+    }
+    return units;
+}
+
+function unitPolicy(c: { id: "SVC-1" | "SVC-2" | "SVC-3" | "SVC-4" | "SVC-5"; slug: string; description: string; severity: "high" | "medium" | "critical"; remediation: string; problems: (unit: Unit, prod: boolean) => string[] }): ChecklistPolicy {
+    return stackPolicy({
+        ...c,
+        check: (resources, ctx) => {
+            for (const { f, unit } of appUnits(resources, ctx)) {
+                const problems = c.problems(unit, ctx.prod);
+                if (problems.length) ctx.report(`${f.path} (${f.from.name}): ${problems.join("; ")}.`, f.from);
+            }
+        },
+    });
+}
+
+export const svc1 = unitPolicy({
+    id: "SVC-1",
+    slug: "dedicated-user",
+    description: "The app's unit runs as a dedicated non-root user.",
+    severity: "high",
+    remediation: "User=<app> and Group=<app> in [Service].",
+    problems: (u) => {
+        const user = unitValue(u, "Service", "User");
+        return !user || user === "root" || user === "0" ? [`it runs as ${user ?? "root (no User=)"}; set User=<app>`] : [];
+    },
+});
+
+export const SANDBOX: ReadonlyArray<readonly [string, (v: string | undefined) => boolean, string]> = [
+    ["NoNewPrivileges", (v) => v === "yes" || v === "true", "yes"],
+    ["ProtectSystem", (v) => v === "strict", "strict"],
+    ["ProtectHome", (v) => ["yes", "true", "read-only", "tmpfs"].includes(v ?? ""), "yes"],
+    ["PrivateTmp", (v) => v === "yes" || v === "true", "yes"],
+    ["PrivateDevices", (v) => v === "yes" || v === "true", "yes"],
+    ["ReadWritePaths", (v) => !!v, "the app's state and log directories"],
+    ["CapabilityBoundingSet", (v) => v === "", "(empty)"],
+];
+
+export const svc2 = unitPolicy({
+    id: "SVC-2",
+    slug: "systemd-sandbox",
+    description: "The app's unit is sandboxed: NoNewPrivileges, ProtectSystem=strict, ProtectHome, PrivateTmp, PrivateDevices, explicit ReadWritePaths, empty CapabilityBoundingSet.",
+    severity: "high",
+    remediation: "Keep the sandbox settings of lib/render/systemd.ts renderAppUnit.",
+    problems: (u) => SANDBOX.filter(([k, ok]) => !ok(unitValue(u, "Service", k))).map(([k, , want]) => `${k} is ${unitValue(u, "Service", k) ?? "unset"}, needs ${want}`),
+});
+
+export const svc3 = unitPolicy({
+    id: "SVC-3",
+    slug: "restart-with-backoff",
+    description: "The app restarts on failure, with a delay between attempts.",
+    severity: "medium",
+    remediation: "Restart=on-failure, RestartSec=5s, and a StartLimit in [Unit].",
+    problems: (u) => {
+        const p: string[] = [];
+        if (!["on-failure", "always", "on-abnormal"].includes(unitValue(u, "Service", "Restart") ?? "")) p.push(`Restart is ${unitValue(u, "Service", "Restart") ?? "unset"}; set Restart=on-failure`);
+        if (!((seconds(unitValue(u, "Service", "RestartSec")) ?? 0) >= 1)) p.push("RestartSec is under a second; set RestartSec=5s");
+        return p;
+    },
+});
+
+const SECRETISH = /(PASSWORD|SECRET|TOKEN|PRIVATE|CREDENTIAL|API_?KEY)/i;
+
+export const svc4: ChecklistPolicy = stackPolicy({
+    id: "SVC-4",
+    slug: "secrets-as-credentials",
+    description: "Secrets reach the app through LoadCredential= (root-owned 0600 files), never Environment= lines or a .env file.",
+    severity: "critical",
+    remediation: "Pass secrets as AppService credentials (LoadCredential=); remove EnvironmentFile= and secret Environment= lines.",
+    check: (resources, ctx) => {
+        for (const { f, unit } of appUnits(resources, ctx)) {
+            const env = unit.get("Service")?.get("Environment") ?? [];
+            const leaked = env.map((e) => e.replace(/^"|"$/g, "").split("=")[0]).filter((k) => SECRETISH.test(k));
+            if (leaked.length) ctx.report(`${f.path} (${f.from.name}) puts ${leaked.join(", ")} in Environment=, visible to systemctl show; pass them as credentials.`, f.from);
+            if (unit.get("Service")?.has("EnvironmentFile")) ctx.report(`${f.path} (${f.from.name}) reads an EnvironmentFile; pass secrets as credentials instead.`, f.from);
+        }
+        for (const f of hostFiles(resources)) {
+            if (/\/\.env(\.[a-z]+)?$/.test(f.path)) ctx.report(`${f.from.name} writes ${f.path}; secrets must not live in a .env file.`, f.from);
+            if (/\/credentials\/[^/]+$/.test(f.path) && (f.mode !== "0600" || f.owner !== "root:root")) ctx.report(`${f.from.name} writes credential ${f.path} as ${f.owner ?? "?"} ${f.mode ?? "?"}; make it root:root 0600.`, f.from);
+        }
+    },
+});
+
+export const svc5 = unitPolicy({
+    id: "SVC-5",
+    slug: "production-mode",
+    description: "Debug mode is off in prod: production mode variables set, nothing turns debugging on, log level INFO or quieter.",
+    severity: "high",
+    remediation: "Keep the production environment of lib/render/systemd.ts and remove any *_DEBUG=1/true or LOG_LEVEL=DEBUG.",
+    problems: (u, prod) => {
+        if (!prod) return [];
+        const env = new Map((u.get("Service")?.get("Environment") ?? []).map((e) => e.replace(/^"|"$/g, "").split("=") as [string, string]));
+        const p: string[] = [];
+        for (const [k, v] of env) if (/DEBUG$/.test(k) && /^(1|true|yes|on)$/i.test(v)) p.push(`${k}=${v} turns debugging on`);
+        if (/^(debug|trace)$/i.test(env.get("LOG_LEVEL") ?? "")) p.push(`LOG_LEVEL=${env.get("LOG_LEVEL")}`);
+        if (!["production"].includes(env.get("APP_ENV") ?? env.get("NODE_ENV") ?? env.get("FLASK_ENV") ?? "")) p.push("no production mode variable (APP_ENV/NODE_ENV/FLASK_ENV=production)");
+        return p;
+    },
+});
+
+export const svc6: ChecklistPolicy = stackPolicy({
+    id: "SVC-6",
+    slug: "health-check-timer",
+    description: "A timer checks the app's health endpoint; a failure is logged and restarts the app.",
+    severity: "medium",
+    remediation: "Keep the AppService health check service, script and timer.",
+    check: (resources, ctx) => {
+        if (!hasHosts(resources)) return;
+        const files = hostFiles(resources);
+        const timers = files.filter((f) => f.path.endsWith(".timer") && /healthcheck/.test(f.path) && /OnUnitActiveSec=/.test(f.content));
+        const scripts = files.filter((f) => /healthcheck$/.test(f.path) && /curl/.test(f.content) && /systemctl restart/.test(f.content));
+        const at = resources.find((r) => r.type === "command:remote:Command");
+        if (at && (timers.length === 0 || scripts.length === 0)) ctx.report(`no ${timers.length ? "health check script that restarts the app" : "health check timer"} is shipped; keep the AppService health check.`, at);
+    },
+});
+
+export const log1: ChecklistPolicy = stackPolicy({
+    id: "LOG-1",
+    slug: "logrotate",
+    description: "The app's logs rotate daily, kept >= 30 days (error logs >= 90), compressed, created 0640 for the app user.",
+    severity: "medium",
+    remediation: "Ship /etc/logrotate.d/<app> (lib/render/logrotate.ts).",
+    check: (resources, ctx) => {
+        const files = hostFiles(resources).filter((f) => f.path.startsWith("/etc/logrotate.d/"));
+        if (files.length === 0 && hasHosts(resources)) {
+            const at = resources.find((r) => r.type === "command:remote:Command");
+            if (at) ctx.report("no logrotate configuration for the app is shipped; keep the AppService logrotate file.", at);
+        }
+        for (const f of files) {
+            for (const block of f.content.matchAll(/^([^#\n{]+)\{([^}]*)\}/gm)) {
+                const paths = block[1].trim();
+                const body = block[2];
+                const keep = Number(/^\s*rotate\s+(\d+)/m.exec(body)?.[1] ?? 0);
+                const need = /error/.test(paths) ? 90 : 30;
+                const problems: string[] = [];
+                if (!/^\s*daily\s*$/m.test(body)) problems.push("not daily");
+                if (keep < need) problems.push(`rotate ${keep} keeps less than ${need} days`);
+                if (!/^\s*compress\s*$/m.test(body)) problems.push("not compressed");
+                if (!/^\s*create\s+0?640\s+\S+\s+\S+/m.test(body)) problems.push("no create 0640 <app> <app>");
+                if (problems.length) ctx.report(`${f.path} (${f.from.name}) for ${paths}: ${problems.join(", ")}.`, f.from);
+            }
+        }
+    },
+});
+
+export const log2: ChecklistPolicy = stackPolicy({
+    id: "LOG-2",
+    slug: "fail2ban-app-jail",
+    description: "fail2ban has an app jail on the SECURITY[LOGIN_FAILED|2FA_FAILED|LOCKOUT] lines: maxretry 5, findtime 600, bantime 3600.",
+    severity: "medium",
+    remediation: "Ship the app's fail2ban filter and jail (lib/render/fail2ban.ts).",
+    check: (resources, ctx) => {
+        if (!hasHosts(resources)) return;
+        const files = hostFiles(resources);
+        const filters = files.filter((f) => f.path.startsWith("/etc/fail2ban/filter.d/") && ["LOGIN_FAILED", "2FA_FAILED", "LOCKOUT"].every((e) => f.content.includes(e)));
+        const at = resources.find((r) => r.type === "command:remote:Command");
+        if (filters.length === 0) {
+            if (at) ctx.report("no fail2ban filter matches the app's SECURITY[LOGIN_FAILED|2FA_FAILED|LOCKOUT] lines; ship it.", at);
+            return;
+        }
+        const names = filters.map((f) => f.path.replace(/^.*\/|\.conf$/g, ""));
+        const jails = files.filter((f) => f.path.startsWith("/etc/fail2ban/jail.d/")).flatMap((f) => [...parseIni(f.content)].filter(([, j]) => names.includes(j.get("filter") ?? "")).map(([name, j]) => ({ f, name, j })));
+        if (jails.length === 0 && at) ctx.report(`no fail2ban jail uses the app filter ${names.join(", ")}; ship the app jail.`, at);
+        for (const { f, name, j } of jails) {
+            const problems: string[] = [];
+            if (j.get("enabled") !== "true") problems.push("not enabled");
+            if (!(Number(j.get("maxretry")) <= 5)) problems.push(`maxretry ${j.get("maxretry") ?? "unset"}`);
+            if (!((seconds(j.get("findtime")) ?? 0) >= 600)) problems.push(`findtime ${j.get("findtime") ?? "unset"}`);
+            if (!((seconds(j.get("bantime")) ?? 0) >= 3600)) problems.push(`bantime ${j.get("bantime") ?? "unset"}`);
+            if (problems.length) ctx.report(`jail [${name}] in ${f.path} (${f.from.name}): ${problems.join(", ")}; use maxretry 5, findtime 600, bantime 3600.`, f.from);
+        }
+    },
+});
+
+/** MON-1 thresholds. */
+export const ALERT_LIMITS = { cpuPercent: 80, cpuMinutes: 5, memoryPercent: 90, diskPercent: 85, errorsPerMinute: 10 } as const;
+
+export const mon1: ChecklistPolicy = stackPolicy({
+    id: "MON-1",
+    slug: "resource-alerts",
+    description: "Resource alerts: CPU > 80 % for 5 minutes, memory > 90 %, disk > 85 %, app errors > 10/minute, checked every minute.",
+    severity: "medium",
+    remediation: "Keep the HostHardening monitoring step (lib/render/monitoring.ts) with thresholds no looser than these.",
+    check: (resources, ctx) => {
+        if (!hasHosts(resources)) return;
+        const files = hostFiles(resources);
+        const script = files.find((f) => /resource-alerts$/.test(f.path));
+        const timer = files.find((f) => /resource-alerts\.timer$/.test(f.path));
+        const at = script?.from ?? resources.find((r) => r.type === "command:remote:Command");
+        if (!script || !timer) {
+            if (at) ctx.report(`no resource alert ${script ? "timer" : "script"} is shipped; keep the HostHardening monitoring step.`, at);
+            return;
+        }
+        const value = (name: string) => Number(new RegExp(`^${name}=(\\d+)`, "m").exec(script.content)?.[1] ?? NaN);
+        const problems: string[] = [];
+        if (!(value("CPU_PERCENT") <= ALERT_LIMITS.cpuPercent)) problems.push(`CPU_PERCENT ${value("CPU_PERCENT")} > ${ALERT_LIMITS.cpuPercent}`);
+        if (!(value("CPU_MINUTES") <= ALERT_LIMITS.cpuMinutes)) problems.push(`CPU_MINUTES ${value("CPU_MINUTES")} > ${ALERT_LIMITS.cpuMinutes}`);
+        if (!(value("MEMORY_PERCENT") <= ALERT_LIMITS.memoryPercent)) problems.push(`MEMORY_PERCENT ${value("MEMORY_PERCENT")} > ${ALERT_LIMITS.memoryPercent}`);
+        if (!(value("DISK_PERCENT") <= ALERT_LIMITS.diskPercent)) problems.push(`DISK_PERCENT ${value("DISK_PERCENT")} > ${ALERT_LIMITS.diskPercent}`);
+        if (!(value("ERRORS_PER_MINUTE") <= ALERT_LIMITS.errorsPerMinute)) problems.push(`ERRORS_PER_MINUTE ${value("ERRORS_PER_MINUTE")} > ${ALERT_LIMITS.errorsPerMinute}`);
+        if (!/OnUnitActiveSec=(1min|60s?)\b/.test(timer.content)) problems.push("the timer does not run every minute");
+        if (problems.length) ctx.report(`${script.path} (${script.from.name}): ${problems.join("; ")}.`, script.from);
+    },
+});
+
+export const appPolicies = [svc1, svc2, svc3, svc4, svc5, svc6, log1, log2, mon1];

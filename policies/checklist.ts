@@ -1,0 +1,81 @@
+/**
+ * The controls of the security checklist (shared/CHECKLIST.md) with their stable IDs, and the enforcement level
+ * each gets per environment (CHECKLIST "Levels"). tests/policies-meta.test.ts keeps this list equal to the
+ * checklist file.
+ */
+import type { EnforcementLevel } from "@pulumi/policy";
+
+export const CHECKLIST = {
+    "NET-1": "Public inbound traffic reaches only 80 and 443; SSH only from the admin CIDRs (never the world in prod)",
+    "NET-2": "The database port (5432) is never reachable from the internet",
+    "NET-3": "The host firewall (ufw) is enabled with default deny incoming, and a cloud firewall is attached to every server",
+    "NET-4": "The application listens on 127.0.0.1 only; only nginx faces the internet",
+    "NET-5": "Outbound-only services (node exporter, postgres) bind to localhost or the private network",
+    "SSH-1": "PermitRootLogin no",
+    "SSH-2": "PasswordAuthentication no and KbdInteractiveAuthentication no; key-only login",
+    "SSH-3": "Login only for the admin user, MaxAuthTries <= 3, LoginGraceTime <= 30s, no agent/TCP/X11 forwarding",
+    "SSH-4": "fail2ban sshd jail: maxretry <= 5, findtime >= 600 s, bantime >= 3600 s",
+    "HOST-1": "Unattended security upgrades enabled",
+    "HOST-2": "Kernel/network sysctl hardening",
+    "HOST-3": "A dedicated non-root admin user with sudo; the app runs as its own system user",
+    "TLS-1": "Port 80 answers only with a 301 to https (ACME challenge excepted)",
+    "TLS-2": "ssl_protocols is TLSv1.2 and/or TLSv1.3 only",
+    "TLS-3": "Ciphers: ECDHE with AEAD only (Mozilla intermediate)",
+    "TLS-4": "HSTS max-age >= 31536000 with includeSubDomains, sent always",
+    "TLS-5": "Let's Encrypt certificates (staging CA for staging) with automatic renewal and an nginx reload",
+    "TLS-6": "TLS session cache on, ssl_session_tickets off",
+    "HDR-1": "X-Content-Type-Options: nosniff",
+    "HDR-2": "X-Frame-Options: DENY (or SAMEORIGIN)",
+    "HDR-3": "Referrer-Policy: strict-origin-when-cross-origin or stricter",
+    "HDR-4": "Permissions-Policy denying camera, microphone, geolocation",
+    "HDR-5": "Content-Security-Policy set; in prod no 'unsafe-inline' / 'unsafe-eval' in script-src",
+    "HDR-6": "server_tokens off",
+    "RL-1": "The login path is rate limited per client IP: <= 5 r/m, burst <= 5, excess answered 429",
+    "RL-2": "The API prefix is rate limited per client IP",
+    "PX-1": "Proxy sets Host, X-Real-IP, X-Forwarded-For, X-Forwarded-Proto; timeouts set",
+    "PX-2": "Dotfiles are denied; an uploads location is internal or served without execution",
+    "PX-3": "Request body size limited",
+    "SVC-1": "The app's systemd unit runs as a dedicated non-root user",
+    "SVC-2": "systemd hardening: NoNewPrivileges, ProtectSystem=strict, ProtectHome, PrivateTmp, PrivateDevices, ReadWritePaths, empty CapabilityBoundingSet",
+    "SVC-3": "Restart=on-failure with a back-off",
+    "SVC-4": "Secrets through LoadCredential= or a root-owned 0600 file, never Environment= or a .env file",
+    "SVC-5": "Debug mode off in prod, production mode, log level INFO",
+    "SVC-6": "A health endpoint is checked on a timer; failures restart the service",
+    "SEC-1": "Every generated secret has length >= 32 (app secret keys >= 48) and a full alphabet",
+    "SEC-2": "No secret in plain stack config; no secret-looking literal in the program",
+    "SEC-3": "Prod secrets are kept in AWS Secrets Manager with a recovery window >= 7 days",
+    "SEC-4": "Secrets rotate on a period; encryption keys keep the previous key",
+    "SEC-5": "No secret value in a command line, log, or output that is not marked secret",
+    "SEC-6": "Only the app's service account can read its secrets (least-privilege IAM)",
+    "DB-1": "The database is not publicly accessible",
+    "DB-2": "Database connections use TLS (ssl = on; hostssl for non-local clients)",
+    "DB-3": "The app's role is not a superuser, owns only its database, no grants to PUBLIC",
+    "DB-4": "password_encryption = scram-sha-256; no trust rules except local peer for postgres",
+    "DB-5": "RDS: storage encrypted, backup retention >= 7 days, deletion protection in prod, automatic minor upgrades",
+    "BK-1": "Daily (02:00) and weekly (Sunday 03:00) backups as persistent systemd timers",
+    "BK-2": "Retention: daily >= 30 days, weekly >= 90 days, uploads >= 7 days",
+    "BK-3": "Each backup is verified after writing and the job fails loudly on any error",
+    "BK-4": "Backups are compressed and written atomically",
+    "BK-5": "Prod copies every backup off-site (S3)",
+    "BK-6": "The off-site bucket: public access blocked, encrypted, versioned, TLS-only, lifecycle expiry, put-only writer",
+    "BK-7": "A scheduled restore drill restores the newest backup into a scratch database and checks it",
+    "BK-8": "A stale-backup check fails when the newest backup is older than 26 hours",
+    "LOG-1": "logrotate for the app logs: daily, >= 30 days (error logs >= 90), compressed, create 0640 for the app user",
+    "LOG-2": "fail2ban app jail on the SECURITY[...] lines: maxretry 5, findtime 600, bantime 3600",
+    "MON-1": "Resource alerts: CPU > 80 % for 5 min, memory > 90 %, disk > 85 %, app errors > 10/min",
+    "MON-2": "Metrics endpoints (node exporter) are not public",
+    "PROT-1": "In prod, stateful resources are protected and have provider-side delete protection",
+    "PROT-2": "In prod, provider backups of the server are enabled",
+    "PROT-3": "A user data change never replaces a prod server silently",
+} as const;
+
+export type ChecklistId = keyof typeof CHECKLIST;
+export const CHECKLIST_IDS = Object.keys(CHECKLIST) as ChecklistId[];
+
+export type Environment = "staging" | "prod";
+
+/** CHECKLIST "Levels": prod mandatory for all; staging mandatory for NET, SSH, SEC, TLS-1..3, DB-1, advisory otherwise. */
+export function levelFor(id: ChecklistId, environment: Environment): EnforcementLevel {
+    if (environment === "prod") return "mandatory";
+    return /^(NET|SSH|SEC)-/.test(id) || ["TLS-1", "TLS-2", "TLS-3", "DB-1"].includes(id) ? "mandatory" : "advisory";
+}

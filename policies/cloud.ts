@@ -1,0 +1,220 @@
+/**
+ * Protection of state (PROT-1..3) and secrets (SEC-1..6): Pulumi options, provider-side protection, random
+ * passwords, Secrets Manager, IAM, and where secret values travel.
+ */
+import { hostFiles, ResourceLike } from "./parse";
+import { ChecklistPolicy, isServer, stackPolicy } from "./support";
+import type { PolicyResourceOptions } from "@pulumi/policy";
+
+type R = ResourceLike & { opts: PolicyResourceOptions };
+
+/** Stateful resource types and their provider-side delete protection (property, wanted value). */
+export const STATEFUL: Readonly<Record<string, readonly [string, unknown][]>> = {
+    "hcloud:index/server:Server": [["deleteProtection", true], ["rebuildProtection", true]],
+    "hcloud:index/volume:Volume": [["deleteProtection", true]],
+    "hcloud:index/primaryIp:PrimaryIp": [["deleteProtection", true], ["autoDelete", false]],
+    "aws:ec2/instance:Instance": [["disableApiTermination", true]],
+    "aws:ec2/eip:Eip": [],
+    "aws:ebs/volume:Volume": [],
+    "aws:rds/instance:Instance": [["deletionProtection", true]],
+    "aws:s3/bucket:Bucket": [["forceDestroy", false]],
+    "aws:secretsmanager/secret:Secret": [],
+};
+
+export const prot1: ChecklistPolicy = stackPolicy({
+    id: "PROT-1",
+    slug: "protect-stateful-resources",
+    description: "In prod, stateful resources (servers, volumes, IPs, databases, buckets, secrets) are protected in Pulumi and by the provider where it can.",
+    severity: "critical",
+    remediation: "Set webapp:protect true in the prod stack; components then set protect and the provider's delete protection.",
+    check: (resources, ctx) => {
+        if (!ctx.prod) return;
+        for (const r of resources as R[]) {
+            const provider = STATEFUL[r.type];
+            if (!provider) continue;
+            const p: string[] = [];
+            if (!r.opts.protect) p.push("not protected in Pulumi");
+            for (const [key, want] of provider) if ((r.props[key] ?? (want === false ? false : undefined)) !== want) p.push(`${key} is ${JSON.stringify(r.props[key])}, needs ${want}`);
+            if (p.length) ctx.report(`${r.name} (${r.type}): ${p.join("; ")}. Set webapp:protect true.`, r);
+        }
+    },
+});
+
+export const prot2: ChecklistPolicy = stackPolicy({
+    id: "PROT-2",
+    slug: "provider-backups",
+    description: "In prod, the provider's automatic backups of the servers are on (hcloud backups).",
+    severity: "medium",
+    remediation: "The prod stack sets providerBackups (hcloud `backups: true`).",
+    check: (resources, ctx) => {
+        if (!ctx.prod) return;
+        for (const s of resources.filter((r) => r.type === "hcloud:index/server:Server")) if (s.props.backups !== true) ctx.report(`${s.name} has provider backups off; set backups: true.`, s);
+    },
+});
+
+export const prot3: ChecklistPolicy = stackPolicy({
+    id: "PROT-3",
+    slug: "user-data-never-replaces",
+    description: "A change to server user data never replaces a prod server silently: user data changes are ignored after creation.",
+    severity: "high",
+    remediation: "Keep ignoreChanges: [\"userData\"] on prod servers (Vps with protect); change hosts through the remote steps.",
+    check: (resources, ctx) => {
+        if (!ctx.prod) return;
+        for (const s of (resources as R[]).filter(isServer)) {
+            if (!s.opts.ignoreChanges.includes("userData")) ctx.report(`${s.name} would be replaced or restarted by a user data change; add ignoreChanges: ["userData"].`, s);
+            if (s.props.userDataReplaceOnChange === true) ctx.report(`${s.name} has userDataReplaceOnChange; remove it.`, s);
+        }
+    },
+});
+
+const passwords = (resources: readonly ResourceLike[]) => resources.filter((r) => r.type === "random:index/randomPassword:RandomPassword");
+
+export const sec1: ChecklistPolicy = stackPolicy({
+    id: "SEC-1",
+    slug: "strong-generated-secrets",
+    description: "Every generated secret has length >= 32 (app secret keys >= 48) and uses upper, lower, digits and specials.",
+    severity: "critical",
+    remediation: "Keep SECRET_SPECS lengths and passwordArgs classes (lib/secret-specs.ts).",
+    check: (resources, ctx) => {
+        for (const r of passwords(resources)) {
+            const need = /secret-key/.test(r.name) ? 48 : 32;
+            const p: string[] = [];
+            if (!(Number(r.props.length) >= need)) p.push(`length ${r.props.length} < ${need}`);
+            for (const cls of ["upper", "lower", "numeric", "special"]) if (r.props[cls] === false) p.push(`${cls} characters are off`);
+            if (p.length) ctx.report(`${r.name}: ${p.join("; ")}. Use at least ${need} characters from all four classes.`, r);
+        }
+    },
+});
+
+/** Patterns of secrets written as literals. */
+const LITERALS: [RegExp, string][] = [
+    [/-----BEGIN (RSA |EC |OPENSSH |DSA |ENCRYPTED )?PRIVATE KEY-----/, "a private key"],
+    [/\b(AKIA|ASIA)[A-Z0-9]{16}\b[\s\S]{0,200}\b[A-Za-z0-9/+]{40}\b/, "an AWS access key with its secret"],
+    [/(?:^|[\s"'{,;])(password|passwd|secret|token)["']?\s*(?:=|:\s)\s*["']?[^\s"'$<{]{8,}/im, "a password assignment"],
+];
+
+/** Where secrets may legitimately travel: steps marked secret, Secrets Manager versions, the RDS master password. */
+export function isSecretSink(r: R, path: string): boolean {
+    if (r.type === "command:remote:Command") return path === "connection" || ((path === "stdin" || path === "triggers") && r.opts.additionalSecretOutputs.includes("stdout"));
+    if (r.type === "aws:secretsmanager/secretVersion:SecretVersion") return path === "secretString";
+    if (r.type === "aws:rds/instance:Instance") return path === "password";
+    return r.type === "random:index/randomPassword:RandomPassword" || r.type === "aws:iam/accessKey:AccessKey";
+}
+
+/**
+ * This project's component resources: their inputs are the args of the component, never sent to a provider or a
+ * host, and kept encrypted in state where they are secret (which policies cannot see). Their children are judged.
+ */
+const isComponent = (r: ResourceLike) => r.type.startsWith("webapp:");
+
+/** Every string property with its top-level property name. */
+function strings(value: unknown, top: string, out: { top: string; value: string }[] = []): { top: string; value: string }[] {
+    if (typeof value === "string") out.push({ top, value });
+    else if (Array.isArray(value)) value.forEach((v) => strings(v, top, out));
+    else if (value && typeof value === "object") Object.values(value).forEach((v) => strings(v, top, out));
+    return out;
+}
+
+const allStrings = (r: R) => Object.entries(r.props).flatMap(([k, v]) => strings(v, k));
+
+export const sec2: ChecklistPolicy = stackPolicy({
+    id: "SEC-2",
+    slug: "no-plaintext-secrets",
+    description: "No secret-looking literal (private key, AWS key pair, password assignment) in the program's resources outside a secret sink; secret config keys are set with --secret.",
+    severity: "critical",
+    remediation: "Generate secrets with @pulumi/random or read them with config.requireSecret, and pass them only through secret steps or secret stores.",
+    check: (resources, ctx) => {
+        for (const r of resources as R[]) {
+            if (r.type.startsWith("pulumi:providers:") || isComponent(r)) continue;
+            for (const { top, value } of allStrings(r)) {
+                if (isSecretSink(r, top)) continue;
+                const hit = LITERALS.find(([re]) => re.test(value));
+                if (hit) ctx.report(`${r.name} carries ${hit[1]} in ${top}; pass it as a secret (config --secret, a secret step or a secret store).`, r);
+            }
+        }
+    },
+});
+
+export const sec3: ChecklistPolicy = stackPolicy({
+    id: "SEC-3",
+    slug: "secrets-manager-in-prod",
+    description: "Prod keeps its generated secrets in AWS Secrets Manager with a recovery window of at least 7 days.",
+    severity: "high",
+    remediation: "Set webapp:secretStore aws-secrets-manager in the prod stack; keep recoveryWindowInDays >= 7.",
+    check: (resources, ctx) => {
+        const stored = resources.filter((r) => r.type === "aws:secretsmanager/secret:Secret");
+        for (const s of stored) {
+            const days = s.props.recoveryWindowInDays ?? 30;
+            if (days !== 0 && days < 7) ctx.report(`${s.name} can be deleted for good after ${days} days; use recoveryWindowInDays >= 7.`, s);
+            if (days === 0) ctx.report(`${s.name} is deleted at once (recoveryWindowInDays 0); use >= 7.`, s);
+        }
+        if (ctx.prod && passwords(resources).length > 0 && stored.length === 0) ctx.report("prod generates secrets but stores none in AWS Secrets Manager; set webapp:secretStore aws-secrets-manager.", passwords(resources)[0]);
+    },
+});
+
+export const sec4: ChecklistPolicy = stackPolicy({
+    id: "SEC-4",
+    slug: "secrets-rotate",
+    description: "Generated secrets rotate on a period (keepers carry the rotation generation) and encryption keys keep the previous key (two slots).",
+    severity: "medium",
+    remediation: "Keep AppSecrets' generation keepers and the a/b encryption key slots.",
+    check: (resources, ctx) => {
+        for (const r of passwords(resources)) {
+            if (!r.props.keepers || r.props.keepers.generation === undefined) ctx.report(`${r.name} never rotates (no generation keeper); keep it in AppSecrets.`, r);
+        }
+        const keys = passwords(resources).filter((r) => /encryption-key/.test(r.name));
+        if (keys.length > 0 && !(keys.some((k) => k.name.endsWith("-a")) && keys.some((k) => k.name.endsWith("-b")))) ctx.report(`${keys[0].name} has no second slot, so a rotation loses the key old data needs; keep the a/b slots.`, keys[0]);
+    },
+});
+
+export const sec5: ChecklistPolicy = stackPolicy({
+    id: "SEC-5",
+    slug: "secrets-stay-secret",
+    description: "No generated secret value appears in a command line, user data, tag, non-secret step or other non-secret input; credential files travel only in secret steps.",
+    severity: "critical",
+    remediation: "Send secrets only through steps with secret: true (stdin, never `create`), Secrets Manager or the provider's secret fields.",
+    check: (resources, ctx) => {
+        const known = resources
+            .flatMap((r) => (r.type === "random:index/randomPassword:RandomPassword" ? [r.props.result] : r.type === "aws:iam/accessKey:AccessKey" ? [r.props.secret] : []))
+            .filter((v): v is string => typeof v === "string" && v.length >= 16);
+        for (const r of (resources as R[]).filter((r) => !isComponent(r))) {
+            for (const { top, value } of allStrings(r)) {
+                if (isSecretSink(r, top)) continue;
+                if (known.some((k) => value.includes(k))) ctx.report(`${r.name} carries a generated secret in ${top}, which is not secret (it shows in previews, state and logs); pass it through a secret step.`, r);
+            }
+        }
+        for (const f of hostFiles(resources).filter((f) => /\/credentials\/[^/]+$/.test(f.path))) {
+            const step = f.from as R;
+            if (!step.opts?.additionalSecretOutputs?.includes("stdout")) ctx.report(`${step.name} writes credential ${f.path} but is not a secret step; mark it secret.`, step);
+        }
+    },
+});
+
+export const sec6: ChecklistPolicy = stackPolicy({
+    id: "SEC-6",
+    slug: "least-privilege-secret-access",
+    description: "Only the app's identity can read its secrets: IAM statements on Secrets Manager name the secrets and allow only reading them.",
+    severity: "high",
+    remediation: "Allow secretsmanager:GetSecretValue and DescribeSecret on the app's secret ARNs only (AppSecrets read policy).",
+    check: (resources, ctx) => {
+        for (const r of resources.filter((r) => ["aws:iam/policy:Policy", "aws:iam/userPolicy:UserPolicy", "aws:iam/rolePolicy:RolePolicy"].includes(r.type))) {
+            let doc: { Statement?: unknown } = {};
+            try {
+                doc = typeof r.props.policy === "string" ? JSON.parse(r.props.policy) : r.props.policy ?? {};
+            } catch {
+                continue;
+            }
+            const stmts = (Array.isArray(doc.Statement) ? doc.Statement : doc.Statement ? [doc.Statement] : []) as Record<string, any>[];
+            for (const s of stmts.filter((s) => s.Effect === "Allow")) {
+                const actions = ([] as string[]).concat(s.Action ?? []);
+                if (!actions.some((a) => a.startsWith("secretsmanager:") || a === "*")) continue;
+                const wide = actions.filter((a) => !["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"].includes(a));
+                const everywhere = ([] as string[]).concat(s.Resource ?? []).filter((x) => x === "*" || /secret:\*$/.test(x));
+                if (wide.length) ctx.report(`${r.name} allows ${wide.join(", ")} on Secrets Manager; allow only GetSecretValue and DescribeSecret.`, r);
+                if (everywhere.length) ctx.report(`${r.name} allows reading every secret (${everywhere.join(", ")}); name the app's secret ARNs.`, r);
+            }
+        }
+    },
+});
+
+export const cloudPolicies = [prot1, prot2, prot3, sec1, sec2, sec3, sec4, sec5, sec6];

@@ -1,0 +1,336 @@
+/**
+ * The database and its backups (DB-1..5, BK-1..8): RDS and S3 resources, and the PostgreSQL files, role SQL,
+ * backup scripts and timers the remote steps ship.
+ */
+import { isWorldCidr } from "../lib/net";
+import { inboundRules, isLocalOrPrivate } from "./network";
+import { HostFile, hostFiles, hostScripts, parseHba, parseKeyValues, parseUnit, ResourceLike, unitValue } from "./parse";
+import { ChecklistPolicy, Context, hasHosts, stackPolicy } from "./support";
+
+const rdsInstances = (resources: readonly ResourceLike[]) => resources.filter((r) => r.type === "aws:rds/instance:Instance");
+const pgConfs = (resources: readonly ResourceLike[]) => hostFiles(resources).filter((f) => /^\/etc\/postgresql\/.*\.conf$/.test(f.path) && !f.path.endsWith("pg_hba.conf"));
+const hbas = (resources: readonly ResourceLike[]) => hostFiles(resources).filter((f) => f.path.endsWith("/pg_hba.conf"));
+/** A self-hosted database is present when a step ships PostgreSQL settings. */
+const selfHosted = (resources: readonly ResourceLike[]) => pgConfs(resources).length > 0 || hbas(resources).length > 0;
+
+export const db1: ChecklistPolicy = stackPolicy({
+    id: "DB-1",
+    slug: "database-not-public",
+    description: "The database is not publicly accessible: RDS publiclyAccessible false, no firewall rule opening 5432 to the internet, PostgreSQL listening privately.",
+    severity: "critical",
+    remediation: "publiclyAccessible: false on RDS; 5432 only from the app servers; listen_addresses = 'localhost'.",
+    check: (resources, ctx) => {
+        for (const r of rdsInstances(resources)) if (r.props.publiclyAccessible !== false) ctx.report(`${r.name} is ${r.props.publiclyAccessible ? "" : "not explicitly kept "}publicly accessible; set publiclyAccessible: false.`, r);
+        for (const rule of inboundRules(resources)) {
+            if (rule.from <= 5432 && 5432 <= rule.to && rule.sources.some(isWorldCidr)) ctx.report(`${rule.resource.name} opens 5432 to the internet; remove that rule.`, rule.resource);
+        }
+        for (const f of pgConfs(resources)) {
+            const listen = parseKeyValues(f.content).get("listen_addresses");
+            if (listen && listen.split(",").some((a) => !isLocalOrPrivate(a.trim()))) ctx.report(`${f.path} (${f.from.name}) listens on ${listen}; use localhost or private addresses.`, f.from);
+        }
+    },
+});
+
+export const db2: ChecklistPolicy = stackPolicy({
+    id: "DB-2",
+    slug: "database-tls",
+    description: "Database connections use TLS: ssl = on and only hostssl rules for TCP clients (RDS: rds.force_ssl = 1).",
+    severity: "high",
+    remediation: "ssl = on in postgresql.conf, hostssl instead of host in pg_hba.conf; an RDS parameter group with rds.force_ssl = 1.",
+    check: (resources, ctx) => {
+        for (const f of pgConfs(resources)) {
+            const ssl = parseKeyValues(f.content).get("ssl");
+            if (ssl !== undefined && ssl !== "on") ctx.report(`${f.path} (${f.from.name}) sets ssl = ${ssl}; set ssl = on.`, f.from);
+        }
+        if (selfHosted(resources) && !pgConfs(resources).some((f) => parseKeyValues(f.content).get("ssl") === "on")) {
+            const at = pgConfs(resources)[0]?.from ?? hbas(resources)[0].from;
+            ctx.report("no PostgreSQL settings file turns ssl on; set ssl = on.", at);
+        }
+        for (const f of hbas(resources)) {
+            for (const rule of parseHba(f.content).filter((r) => r.type === "host" || r.type === "hostnossl")) {
+                if (rule.method !== "reject") ctx.report(`${f.path} (${f.from.name}) lets ${rule.user}@${rule.database} from ${rule.address} in without TLS (${rule.type}); use hostssl.`, f.from);
+            }
+        }
+        for (const r of rdsInstances(resources)) {
+            const group = resources.find((p) => p.type === "aws:rds/parameterGroup:ParameterGroup" && (p.props.name === r.props.parameterGroupName || p.urn === r.props.parameterGroupName));
+            const forced = ((group?.props.parameters ?? []) as { name: string; value: string }[]).some((p) => p.name === "rds.force_ssl" && p.value === "1");
+            if (!forced) ctx.report(`${r.name} does not force TLS; attach a parameter group with rds.force_ssl = 1.`, r);
+        }
+    },
+});
+
+/** Scripts that create or change database roles. */
+const roleScripts = (resources: readonly ResourceLike[]) => hostScripts(resources).filter(({ script }) => /\b(CREATE|ALTER) ROLE\b/.test(script));
+
+export const db3: ChecklistPolicy = stackPolicy({
+    id: "DB-3",
+    slug: "app-role-least-privilege",
+    description: "The app's database role is not a superuser, cannot create roles or databases, owns only its database, and PUBLIC has no grants on it.",
+    severity: "high",
+    remediation: "Keep the role SQL of lib/render/postgres.ts renderRoleSql.",
+    check: (resources, ctx) => {
+        const scripts = roleScripts(resources);
+        if ((selfHosted(resources) || rdsInstances(resources).length) && scripts.length === 0) {
+            const at = resources.find((r) => r.type === "command:remote:Command") ?? rdsInstances(resources)[0];
+            if (at) ctx.report("no step creates the app's database role; keep the Database role step.", at);
+        }
+        for (const { script, from } of scripts) {
+            const problems: string[] = [];
+            for (const m of script.matchAll(/ALTER ROLE (\S+) WITH ([^;]*);/g)) {
+                for (const flag of ["NOSUPERUSER", "NOCREATEDB", "NOCREATEROLE"]) if (!m[2].split(/\s+/).includes(flag)) problems.push(`role ${m[1]} lacks ${flag}`);
+            }
+            if (/\bSUPERUSER\b/.test(script.replace(/NOSUPERUSER/g, ""))) problems.push("a role is made superuser");
+            if (!/REVOKE ALL ON DATABASE \S+ FROM PUBLIC/.test(script)) problems.push("PUBLIC keeps its grants on the app database");
+            if (!/REVOKE ALL ON SCHEMA public FROM PUBLIC/.test(script)) problems.push("PUBLIC keeps its grants on the public schema");
+            if (/GRANT [^;]* TO PUBLIC/i.test(script)) problems.push("something is granted to PUBLIC");
+            if (problems.length) ctx.report(`${from.name}: ${problems.join("; ")}.`, from);
+        }
+    },
+});
+
+export const db4: ChecklistPolicy = stackPolicy({
+    id: "DB-4",
+    slug: "scram-no-trust",
+    description: "password_encryption = scram-sha-256; pg_hba has no trust (or md5/password) rules, peer only for the local postgres user.",
+    severity: "high",
+    remediation: "password_encryption = 'scram-sha-256'; scram-sha-256 for the app, peer only for local postgres.",
+    check: (resources, ctx) => {
+        for (const f of pgConfs(resources)) {
+            const enc = parseKeyValues(f.content).get("password_encryption");
+            if (enc !== undefined && enc !== "scram-sha-256") ctx.report(`${f.path} (${f.from.name}) sets password_encryption = ${enc}; use scram-sha-256.`, f.from);
+        }
+        for (const f of hbas(resources)) {
+            for (const r of parseHba(f.content)) {
+                const ok = r.method === "scram-sha-256" || r.method === "reject" || r.method === "cert" || (r.method === "peer" && r.type === "local" && r.user === "postgres");
+                if (!ok) ctx.report(`${f.path} (${f.from.name}) has a ${r.method} rule for ${r.user}@${r.database} (${r.type}); use scram-sha-256 (peer only for local postgres).`, f.from);
+            }
+        }
+    },
+});
+
+export const db5: ChecklistPolicy = stackPolicy({
+    id: "DB-5",
+    slug: "rds-protections",
+    description: "RDS: storage encrypted, backup retention >= 7 days, deletion protection in prod, automatic minor upgrades.",
+    severity: "high",
+    remediation: "storageEncrypted: true, backupRetentionPeriod >= 7, deletionProtection: true (prod), autoMinorVersionUpgrade: true.",
+    check: (resources, ctx) => {
+        for (const r of rdsInstances(resources)) {
+            const p: string[] = [];
+            if (r.props.storageEncrypted !== true) p.push("storage is not encrypted");
+            if (!(Number(r.props.backupRetentionPeriod) >= 7)) p.push(`backup retention is ${r.props.backupRetentionPeriod ?? 1} days`);
+            if (ctx.prod && r.props.deletionProtection !== true) p.push("deletion protection is off");
+            if (r.props.autoMinorVersionUpgrade === false) p.push("automatic minor upgrades are off");
+            if (p.length) ctx.report(`${r.name}: ${p.join("; ")}. Fix the Database component's RDS settings.`, r);
+        }
+    },
+});
+
+/** Backup scripts shipped to hosts (the ones with tiers). */
+const backupScripts = (resources: readonly ResourceLike[]) => hostFiles(resources).filter((f) => /\/backup$/.test(f.path) && /daily\)/.test(f.content));
+const timersOf = (resources: readonly ResourceLike[]) => hostFiles(resources).filter((f) => f.path.endsWith(".timer")).map((f) => ({ f, unit: parseUnit(f.content) }));
+
+/** Backups are expected where a database lives on a host; RDS keeps its own. */
+function needsBackups(resources: readonly ResourceLike[], ctx: Context): HostFile[] | undefined {
+    const scripts = backupScripts(resources);
+    if (scripts.length === 0 && hasHosts(resources)) {
+        const at = resources.find((r) => r.type === "command:remote:Command");
+        if (at && (selfHosted(resources) || hostScripts(resources).some(({ script }) => /sqlite/i.test(script)) || rdsInstances(resources).length === 0)) ctx.report("no backup job is shipped to the database host; keep the Backups component.", at);
+        return undefined;
+    }
+    return scripts;
+}
+
+export const bk1: ChecklistPolicy = stackPolicy({
+    id: "BK-1",
+    slug: "backup-timers",
+    description: "A daily backup at a fixed hour (default 02:00) and a weekly one (default Sunday 03:00), as systemd timers with Persistent=true.",
+    severity: "high",
+    remediation: "Keep the Backups timers (lib/render/backup.ts renderBackupUnits).",
+    check: (resources, ctx) => {
+        if (!needsBackups(resources, ctx)) return;
+        const backups = timersOf(resources).filter(({ unit }) => /backup@/.test(unitValue(unit, "Timer", "Unit") ?? ""));
+        const daily = backups.find(({ unit }) => /^\*-\*-\* \d\d:\d\d(:\d\d)?$/.test(unitValue(unit, "Timer", "OnCalendar") ?? ""));
+        const weekly = backups.find(({ unit }) => /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun)\b/.test(unitValue(unit, "Timer", "OnCalendar") ?? ""));
+        const at = backups[0]?.f.from ?? resources.find((r) => r.type === "command:remote:Command")!;
+        if (!daily) ctx.report("no daily backup timer at a fixed hour; add OnCalendar=*-*-* 02:00:00.", at);
+        if (!weekly) ctx.report("no weekly backup timer; add OnCalendar=Sun *-*-* 03:00:00.", at);
+        for (const { f, unit } of backups) if (unitValue(unit, "Timer", "Persistent") !== "true") ctx.report(`${f.path} is not Persistent=true, so a backup missed while the server was off never runs; set Persistent=true.`, f.from);
+    },
+});
+
+export const bk2: ChecklistPolicy = stackPolicy({
+    id: "BK-2",
+    slug: "backup-retention",
+    description: "Backups are kept: daily >= 30 days, weekly >= 90 days, uploads >= 7 days, locally and off-site (RDS: >= 30 days).",
+    severity: "medium",
+    remediation: "webapp:backupRetentionDailyDays >= 30, backupRetentionWeeklyDays >= 90, uploadsRetentionDays >= 7.",
+    check: (resources, ctx) => {
+        for (const f of backupScripts(resources)) {
+            const daily = Number(/daily\) keep_days=(\d+)/.exec(f.content)?.[1] ?? 0);
+            const weekly = Number(/weekly\) keep_days=(\d+)/.exec(f.content)?.[1] ?? 0);
+            if (daily < 30) ctx.report(`${f.path} (${f.from.name}) keeps daily backups ${daily} days; keep them >= 30 (webapp:backupRetentionDailyDays).`, f.from);
+            if (weekly < 90) ctx.report(`${f.path} (${f.from.name}) keeps weekly backups ${weekly} days; keep them >= 90 (webapp:backupRetentionWeeklyDays).`, f.from);
+        }
+        for (const f of hostFiles(resources).filter((f) => /\/backup-uploads$/.test(f.path))) {
+            const minutes = Number(/-mmin \+(\d+)/.exec(f.content)?.[1] ?? 0);
+            if (minutes < 7 * 1440) ctx.report(`${f.path} (${f.from.name}) keeps uploads backups ${minutes / 1440} days; keep them >= 7 (webapp:uploadsRetentionDays).`, f.from);
+        }
+        for (const r of resources.filter((r) => r.type === "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")) {
+            for (const rule of (r.props.rules ?? []) as { id: string; filter?: { prefix?: string }; expiration?: { days?: number } }[]) {
+                const tier = /(daily|weekly|uploads)\/$/.exec(rule.filter?.prefix ?? "")?.[1];
+                const need = tier === "daily" ? 30 : tier === "weekly" ? 90 : tier === "uploads" ? 7 : 0;
+                if (rule.expiration?.days !== undefined && rule.expiration.days < need) ctx.report(`${r.name} expires ${tier} copies after ${rule.expiration.days} days; keep them >= ${need}.`, r);
+            }
+        }
+        for (const r of rdsInstances(resources)) if (Number(r.props.backupRetentionPeriod ?? 1) < 30) ctx.report(`${r.name} keeps automated backups ${r.props.backupRetentionPeriod ?? 1} days; keep them >= 30 (RDS allows up to 35).`, r);
+    },
+});
+
+export const bk3: ChecklistPolicy = stackPolicy({
+    id: "BK-3",
+    slug: "backup-verified",
+    description: "Each backup is verified after writing (pg_restore --list, PRAGMA integrity_check, gzip -t) and the job fails loudly on any error.",
+    severity: "high",
+    remediation: "Keep the verification and `set -euo pipefail`/fail() of lib/render/backup.ts.",
+    check: (resources, ctx) => {
+        for (const f of needsBackups(resources, ctx) ?? []) {
+            const p: string[] = [];
+            if (!/pg_restore --list|PRAGMA integrity_check|gzip -t/.test(f.content)) p.push("nothing verifies the written backup");
+            if (!/set -euo pipefail/.test(f.content)) p.push("errors do not stop the job (set -euo pipefail)");
+            if (!/exit 1/.test(f.content)) p.push("failures do not exit non-zero");
+            if (p.length) ctx.report(`${f.path} (${f.from.name}): ${p.join("; ")}.`, f.from);
+        }
+    },
+});
+
+export const bk4: ChecklistPolicy = stackPolicy({
+    id: "BK-4",
+    slug: "backup-compressed-atomic",
+    description: "Backups are compressed and written atomically: a temporary name, renamed only when complete and verified.",
+    severity: "medium",
+    remediation: "Write to a mktemp'd partial file and mv it into place after verification (lib/render/backup.ts).",
+    check: (resources, ctx) => {
+        for (const f of needsBackups(resources, ctx) ?? []) {
+            const p: string[] = [];
+            if (!/--compress=[1-9]|gzip -\d|--format=custom(?![\s\S]*--compress=0)/.test(f.content)) p.push("the backup is not compressed");
+            if (!/mktemp [^\n]*partial/.test(f.content) || !/mv "\$tmp" "\$dir\/\$name"/.test(f.content)) p.push("the backup is not written under a temporary name and renamed");
+            if (p.length) ctx.report(`${f.path} (${f.from.name}): ${p.join("; ")}.`, f.from);
+        }
+    },
+});
+
+export const bk5: ChecklistPolicy = stackPolicy({
+    id: "BK-5",
+    slug: "offsite-backups-in-prod",
+    description: "In prod every backup is copied off-site to S3.",
+    severity: "high",
+    remediation: "Set webapp:offsiteBackup true in the prod stack.",
+    check: (resources, ctx) => {
+        if (!ctx.prod) return;
+        const buckets = resources.filter((r) => r.type === "aws:s3/bucket:Bucket" || r.type === "aws:s3/bucketV2:BucketV2");
+        for (const f of backupScripts(resources)) {
+            if (!/ s3 cp /.test(f.content)) ctx.report(`${f.path} (${f.from.name}) keeps backups on the server only; set webapp:offsiteBackup true.`, f.from);
+        }
+        if (backupScripts(resources).length && buckets.length === 0) ctx.report("prod has no off-site bucket for its backups; set webapp:offsiteBackup true.", backupScripts(resources)[0].from);
+    },
+});
+
+/** Buckets and the resources that configure them (matched by the bucket name they reference). */
+function bucketParts(resources: readonly ResourceLike[]) {
+    return resources
+        .filter((r) => r.type === "aws:s3/bucket:Bucket")
+        .map((bucket) => {
+            const id = bucket.props.bucket ?? bucket.name;
+            const of = (type: string) => resources.filter((r) => r.type === type && r.props.bucket === id);
+            return {
+                bucket,
+                id,
+                publicAccess: of("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"),
+                encryption: of("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"),
+                versioning: of("aws:s3/bucketVersioning:BucketVersioning"),
+                policy: of("aws:s3/bucketPolicy:BucketPolicy"),
+                lifecycle: of("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"),
+            };
+        });
+}
+
+const statements = (doc: unknown): Record<string, any>[] => {
+    const parsed = typeof doc === "string" ? (() => { try { return JSON.parse(doc); } catch { return {}; } })() : doc ?? {};
+    const s = (parsed as { Statement?: unknown }).Statement;
+    return Array.isArray(s) ? s : s ? [s as Record<string, any>] : [];
+};
+const list = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : v === undefined ? [] : [String(v)]);
+
+export const bk6: ChecklistPolicy = stackPolicy({
+    id: "BK-6",
+    slug: "offsite-bucket-protections",
+    description: "The off-site bucket blocks all public access, is encrypted and versioned, refuses non-TLS requests, expires objects by lifecycle, and its writer can only put objects under the backup prefix.",
+    severity: "critical",
+    remediation: "Use the OffsiteBucket component: public access block (all four), SSE, versioning, TLS-only bucket policy, lifecycle rules, a PutObject-only writer.",
+    check: (resources, ctx) => {
+        for (const b of bucketParts(resources)) {
+            const p: string[] = [];
+            const pab = b.publicAccess[0]?.props ?? {};
+            const open = ["blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"].filter((k) => pab[k] !== true);
+            if (open.length) p.push(`public access is not fully blocked (${open.join(", ")})`);
+            if (!b.encryption.some((e) => (e.props.rules ?? []).some((r: any) => r.applyServerSideEncryptionByDefault?.sseAlgorithm))) p.push("no server-side encryption");
+            if (!b.versioning.some((v) => v.props.versioningConfiguration?.status === "Enabled")) p.push("versioning is not enabled");
+            const tlsOnly = b.policy.some((pol) => statements(pol.props.policy).some((s) => s.Effect === "Deny" && s.Condition?.Bool?.["aws:SecureTransport"] === "false"));
+            if (!tlsOnly) p.push("no bucket policy denies requests without TLS");
+            if (!b.lifecycle.some((l) => (l.props.rules ?? []).some((r: any) => r.status === "Enabled" && r.expiration?.days))) p.push("no lifecycle rule expires old backups");
+            if (b.bucket.props.acl && /public/.test(b.bucket.props.acl)) p.push(`its ACL is ${b.bucket.props.acl}`);
+            if (p.length) ctx.report(`bucket ${b.id}: ${p.join("; ")}. Use the OffsiteBucket component's settings.`, b.bucket);
+        }
+        const bucketArns = bucketParts(resources).map((b) => `arn:aws:s3:::${b.id}`);
+        for (const r of resources.filter((r) => ["aws:iam/userPolicy:UserPolicy", "aws:iam/policy:Policy", "aws:iam/rolePolicy:RolePolicy"].includes(r.type))) {
+            for (const s of statements(r.props.policy).filter((s) => s.Effect === "Allow" && list(s.Resource).some((res) => bucketArns.some((a) => res.startsWith(a)) || res === "*"))) {
+                const actions = list(s.Action);
+                if (!actions.some((a) => a.startsWith("s3:"))) continue;
+                const wide = actions.filter((a) => !["s3:PutObject", "s3:AbortMultipartUpload"].includes(a));
+                const anywhere = list(s.Resource).filter((res) => res === "*" || bucketArns.includes(res) || /:::[^/]+\/\*$/.test(res));
+                if (wide.length || anywhere.length) ctx.report(`${r.name} lets the backup writer ${wide.length ? `do ${wide.join(", ")}` : ""}${wide.length && anywhere.length ? " and " : ""}${anywhere.length ? `write to ${anywhere.join(", ")}` : ""}; allow only s3:PutObject under the backup prefix.`, r);
+            }
+        }
+    },
+});
+
+export const bk7: ChecklistPolicy = stackPolicy({
+    id: "BK-7",
+    slug: "restore-drill",
+    description: "Restore is scripted, and a scheduled drill restores the newest backup into a scratch database and checks it.",
+    severity: "high",
+    remediation: "Keep the Backups restore and restore-drill scripts and the drill timer.",
+    check: (resources, ctx) => {
+        if (!needsBackups(resources, ctx) && rdsInstances(resources).length === 0) return;
+        const files = hostFiles(resources);
+        const at = resources.find((r) => r.type === "command:remote:Command") ?? rdsInstances(resources)[0];
+        if (!at) return;
+        if (!files.some((f) => /\/restore$/.test(f.path))) ctx.report("no restore script is shipped; keep the Backups restore script.", at);
+        const drill = files.find((f) => /\/restore-drill$/.test(f.path));
+        const timer = timersOf(resources).find(({ unit }) => /restore-drill/.test(unitValue(unit, "Timer", "Unit") ?? ""));
+        if (!drill || !timer) ctx.report(`no scheduled restore drill (${drill ? "timer" : "script"} missing); keep the Backups restore drill.`, at);
+    },
+});
+
+export const bk8: ChecklistPolicy = stackPolicy({
+    id: "BK-8",
+    slug: "stale-backup-check",
+    description: "A scheduled check fails when the newest backup is older than 26 hours.",
+    severity: "medium",
+    remediation: "Keep the Backups stale check (staleAfterHours <= 26) and its timer.",
+    check: (resources, ctx) => {
+        if (!needsBackups(resources, ctx) && rdsInstances(resources).length === 0) return;
+        const at = resources.find((r) => r.type === "command:remote:Command") ?? rdsInstances(resources)[0];
+        const check = hostFiles(resources).find((f) => /\/backup-stale-check$/.test(f.path));
+        const timer = timersOf(resources).find(({ unit }) => /stale-check/.test(unitValue(unit, "Timer", "Unit") ?? ""));
+        if (!check || !timer) {
+            if (at) ctx.report(`no scheduled stale-backup check (${check ? "timer" : "script"} missing); keep the Backups stale check.`, at);
+            return;
+        }
+        const limit = Number(/-gt (\d+) \]/.exec(check.content)?.[1] ?? Infinity);
+        if (limit > 26 * 3600) ctx.report(`${check.path} (${check.from.name}) accepts backups ${limit / 3600} hours old; fail after 26 hours.`, check.from);
+    },
+});
+
+export const dataPolicies = [db1, db2, db3, db4, db5, bk1, bk2, bk3, bk4, bk5, bk6, bk7, bk8];

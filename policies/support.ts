@@ -1,0 +1,137 @@
+/**
+ * How every checklist policy is built: its name carries the checklist ID, it has a description, severity,
+ * remediation, the ID in its tags and compliance framework, an explicit enforcement level (prod's: mandatory;
+ * the staging pack config lowers it per CHECKLIST "Levels"), and a config schema with the environment and the
+ * waivers. Violations on a waived resource are not reported while the waiver is valid.
+ */
+import type { PolicyConfigSchema, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, Severity, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
+import { CHECKLIST, ChecklistId, Environment } from "./checklist";
+import type { ResourceLike } from "./parse";
+
+/** One control waived for one resource until a date. */
+export type Waiver = {
+    /** Checklist ID, e.g. `NET-1`. */
+    control: string;
+    /** Resource name (as in `pulumi stack`) or full URN. */
+    resource: string;
+    /** Why, at least 10 characters. */
+    reason: string;
+    /** Who answers for it. */
+    owner: string;
+    /** Last day it applies, `YYYY-MM-DD` (UTC). */
+    expires: string;
+};
+
+export type PolicyConfig = { environment: Environment; waivers: Waiver[] };
+
+export const POLICY_CONFIG_SCHEMA: PolicyConfigSchema = {
+    properties: {
+        environment: { type: "string", enum: ["staging", "prod"], default: "prod", description: "Which rules of the checklist apply (prod is the stricter)." },
+        waivers: {
+            type: "array",
+            default: [],
+            description: "Waivers: control, resource, reason (>= 10 characters), owner, expires (YYYY-MM-DD).",
+            items: { type: "object" },
+        },
+    },
+};
+
+/** Problems with a waiver; empty when it is well formed. */
+export function waiverProblems(w: Partial<Waiver>): string[] {
+    const problems: string[] = [];
+    if (!w.control || !(w.control in CHECKLIST)) problems.push(`control ${JSON.stringify(w.control)} is not a checklist ID`);
+    if (!w.resource) problems.push("resource is missing");
+    if (!w.reason || w.reason.trim().length < 10) problems.push("reason must say why in at least 10 characters");
+    if (!w.owner || !w.owner.trim()) problems.push("owner is missing");
+    if (!w.expires || !/^\d{4}-\d{2}-\d{2}$/.test(w.expires) || Number.isNaN(Date.parse(`${w.expires}T00:00:00Z`))) problems.push(`expires ${JSON.stringify(w.expires)} is not a YYYY-MM-DD date`);
+    return problems;
+}
+
+/** A waiver applies through the end of its expiry day (UTC). */
+export function waiverExpired(w: Waiver, now: Date = new Date()): boolean {
+    return Date.parse(`${w.expires}T23:59:59.999Z`) < now.getTime();
+}
+
+export function activeWaiver(config: PolicyConfig, control: ChecklistId, r: { name: string; urn: string }, now: Date = new Date()): Waiver | undefined {
+    return (config.waivers ?? []).find((w) => w.control === control && (w.resource === r.name || w.resource === r.urn) && waiverProblems(w).length === 0 && !waiverExpired(w, now));
+}
+
+/** The report callback of the offline plan also learns about waived violations; the engine's does not. */
+export type Reporter = ReportViolation & { waived?: (message: string, waiver: Waiver, urn?: string) => void };
+
+export type Context = {
+    config: PolicyConfig;
+    prod: boolean;
+    /** Report a violation of this control on a resource, unless a valid waiver covers it. */
+    report: (message: string, on: { name: string; urn: string }) => void;
+};
+
+type Common = {
+    id: ChecklistId;
+    /** Kebab-case remainder of the name, after the lowercase ID. */
+    slug: string;
+    description: string;
+    severity: Severity;
+    /** How to fix a violation, in general terms (each message also says it for its case). */
+    remediation: string;
+};
+
+export type ChecklistPolicy = (ResourceValidationPolicy | StackValidationPolicy) & { checklistId: ChecklistId };
+
+function context(id: ChecklistId, config: PolicyConfig, reportViolation: Reporter, stackLevel: boolean): Context {
+    return {
+        config,
+        prod: config.environment === "prod",
+        report: (message, on) => {
+            const w = activeWaiver(config, id, on);
+            if (w) {
+                reportViolation.waived?.(message, w, on.urn);
+                return;
+            }
+            if (stackLevel) reportViolation(message, on.urn);
+            else reportViolation(message);
+        },
+    };
+}
+
+const base = (c: Common) => ({
+    name: `${c.id.toLowerCase()}-${c.slug}`,
+    description: `${c.id}: ${c.description}`,
+    enforcementLevel: "mandatory" as const,
+    severity: c.severity,
+    remediationSteps: c.remediation,
+    tags: [c.id, c.id.split("-")[0]],
+    framework: { name: "webapp-security-checklist", version: "1", reference: "shared/CHECKLIST.md", specification: c.id },
+    configSchema: POLICY_CONFIG_SCHEMA,
+    checklistId: c.id,
+});
+
+/** A policy that judges one resource at a time. `types` limits it to those resource types. */
+export function resourcePolicy(c: Common & { types: string[]; check: (r: ResourceLike & { opts: ResourceValidationArgs["opts"] }, ctx: Context) => void }): ChecklistPolicy {
+    return {
+        ...base(c),
+        validateResource: (args: ResourceValidationArgs, reportViolation: ReportViolation) => {
+            if (!c.types.includes(args.type)) return;
+            const config = args.getConfig<PolicyConfig>();
+            c.check({ type: args.type, name: args.name, urn: args.urn, props: args.props, opts: args.opts }, context(c.id, config, reportViolation as Reporter, false));
+        },
+    };
+}
+
+/** A policy that judges the whole stack (what spans resources, and the files the remote steps ship). */
+export function stackPolicy(c: Common & { check: (resources: (ResourceLike & { opts: StackValidationArgs["resources"][number]["opts"] })[], ctx: Context) => void }): ChecklistPolicy {
+    return {
+        ...base(c),
+        validateStack: (args: StackValidationArgs, reportViolation: ReportViolation) => {
+            const config = args.getConfig<PolicyConfig>();
+            c.check(
+                args.resources.map((r) => ({ type: r.type, name: r.name, urn: r.urn, props: r.props, opts: r.opts })),
+                context(c.id, config, reportViolation as Reporter, true),
+            );
+        },
+    };
+}
+
+/** The servers of a stack: cloud servers, and the hosts the remote steps configure. */
+export const isServer = (r: ResourceLike) => r.type === "hcloud:index/server:Server" || r.type === "aws:ec2/instance:Instance";
+export const hasHosts = (resources: readonly ResourceLike[]) => resources.some((r) => isServer(r) || r.type === "command:remote:Command");
