@@ -1,71 +1,103 @@
 /**
  * `npm run plan [-- --stack <name>]`: runs the program offline (Pulumi mock runtime, realistic provider
  * answers, no cloud account, no Pulumi CLI) for one stack, or for every stack file when none is named, and prints
- * the resource tree with each resource's key settings. Exit 1 when the program rejects the configuration.
+ * the resource tree with each resource's key settings, then evaluates the security-checklist policy pack the way
+ * `pulumi preview --policy-pack policies` would and reports the findings (text, Markdown, JSON or SARIF).
+ * Exit 1 when the program rejects the configuration or a mandatory policy is violated, 2 on a usage error.
  */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import { ALL_POLICIES } from "../policies/catalog";
+import { packConfig } from "../policies/pack-config";
+import { configFindings } from "./config-findings";
+import { blocking, evaluate } from "./evaluate";
+import { FORMATS, Format, render } from "./report";
 import { ROOT, runProgram } from "./run";
 import { renderOutputs, renderTree } from "./tree";
 
 function usage(message?: string): never {
     if (message) process.stderr.write(`${message}\n`);
-    process.stderr.write("usage: npm run plan [-- --stack <name>]\n");
+    process.stderr.write("usage: npm run plan [-- --stack <name>] [--format text|markdown|json|sarif] [--output FILE] [--config project:key=value ...]\n");
     process.exit(2);
 }
 
-function parseArgs(argv: string[]): { stack?: string } {
-    const args: { stack?: string } = {};
+type Args = { stack?: string; format: Format; output?: string; overrides: Record<string, string> };
+
+function parseArgs(argv: string[]): Args {
+    const args: Args = { format: "text", overrides: {} };
+    const value = (i: number, flag: string) => argv[i] ?? usage(`${flag} needs a value`);
     for (let i = 0; i < argv.length; i++) {
-        const arg = argv[i];
-        if (arg === "--stack" || arg === "-s") {
-            args.stack = argv[++i] ?? usage("--stack needs a name");
-        } else if (arg.startsWith("--stack=")) {
-            args.stack = arg.slice("--stack=".length);
-        } else if (arg === "--help" || arg === "-h") {
-            usage();
-        } else {
-            usage(`unknown argument ${arg}`);
-        }
+        const [flag, inline] = argv[i].startsWith("--") && argv[i].includes("=") ? [argv[i].slice(0, argv[i].indexOf("=")), argv[i].slice(argv[i].indexOf("=") + 1)] : [argv[i], undefined];
+        const next = () => inline ?? value(++i, flag);
+        if (flag === "--stack" || flag === "-s") args.stack = next();
+        else if (flag === "--format" || flag === "-f") {
+            const f = next();
+            if (!(FORMATS as readonly string[]).includes(f)) usage(`unknown format ${f} (text, markdown, json, sarif)`);
+            args.format = f as Format;
+        } else if (flag === "--output" || flag === "-o") args.output = next();
+        else if (flag === "--config" || flag === "-c") {
+            const kv = next();
+            const eq = kv.indexOf("=");
+            if (eq < 1 || !kv.slice(0, eq).includes(":")) usage(`--config takes project:key=value, got ${kv}`);
+            args.overrides[kv.slice(0, eq)] = kv.slice(eq + 1);
+        } else if (flag === "--help" || flag === "-h") usage();
+        else usage(`unknown argument ${argv[i]}`);
     }
+    if (args.output && !args.stack) usage("--output needs --stack");
     return args;
 }
 
-async function planOne(stack: string): Promise<number> {
+async function planOne(args: Args & { stack: string }): Promise<number> {
     const started = process.hrtime.bigint();
+    let run;
     try {
-        const run = await runProgram({ stack });
-        if (run.error) throw run.error;
-        const ms = Number(process.hrtime.bigint() - started) / 1e6;
-        const out = [
-            `Plan for ${run.project}/${stack}: ${run.resources.length} resources (offline: mock providers, nothing is created) in ${ms.toFixed(0)} ms`,
-            "",
-            ...renderTree(run),
-            "",
-            "Outputs:",
-            ...renderOutputs(run.outputs),
-            "",
-        ];
-        process.stdout.write(out.join("\n"));
-        return 0;
+        run = await runProgram({ stack: args.stack, overrides: args.overrides });
     } catch (err) {
-        process.stderr.write(`Plan for stack ${stack} failed:\n${(err as Error).message}\n`);
+        process.stderr.write(`Plan for stack ${args.stack} failed:\n${(err as Error).message}\n`);
         return 1;
     }
+    if (run.error) {
+        process.stderr.write(`Plan for stack ${args.stack} failed:\n${run.error.message}\n`);
+        return 1;
+    }
+    const pack = packConfig(args.stack, run.config[`${run.project}:environment`] === "prod" ? "prod" : "staging");
+    const evaluation = evaluate(run, ALL_POLICIES, pack);
+    const sec2 = pack["sec-2-no-plaintext-secrets"];
+    evaluation.findings.unshift(...configFindings(args.stack, { ...run.config, ...args.overrides }, typeof sec2 === "object" ? sec2.enforcementLevel ?? "mandatory" : sec2));
+    const ms = Number(process.hrtime.bigint() - started) / 1e6;
+    const report = { project: run.project, stack: args.stack, evaluation, policies: ALL_POLICIES, resourceCount: run.resources.length };
+    const text = render("text", report);
+    if (args.format === "text" || args.output) {
+        process.stdout.write(
+            [
+                `Plan for ${run.project}/${args.stack}: ${run.resources.length} resources (offline: mock providers, nothing is created) in ${ms.toFixed(0)} ms`,
+                "",
+                ...renderTree(run),
+                "",
+                "Outputs:",
+                ...renderOutputs(run.outputs),
+                "",
+                text,
+            ].join("\n"),
+        );
+    }
+    if (args.output) fs.writeFileSync(args.output, render(args.format, report));
+    else if (args.format !== "text") process.stdout.write(render(args.format, report));
+    return blocking(evaluation).length ? 1 : 0;
 }
 
 async function main(): Promise<void> {
-    const { stack } = parseArgs(process.argv.slice(2));
-    if (stack) {
-        process.exitCode = await planOne(stack);
+    const args = parseArgs(process.argv.slice(2));
+    if (args.stack) {
+        process.exitCode = await planOne({ ...args, stack: args.stack });
         return;
     }
     // Every stack in its own process: the Pulumi runtime holds one stack per process.
     const stacks = fs.readdirSync(ROOT).map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1]).filter((s): s is string => !!s).sort();
     let failed = 0;
     for (const s of stacks) {
-        const child = spawnSync(process.execPath, [...process.execArgv, path.join(__dirname, "cli.ts"), "--stack", s], { stdio: "inherit", cwd: ROOT });
+        const child = spawnSync(process.execPath, [...process.execArgv, path.join(__dirname, "cli.ts"), ...process.argv.slice(2), "--stack", s], { stdio: "inherit", cwd: ROOT });
         if (child.status !== 0) failed++;
     }
     process.exitCode = failed ? 1 : 0;

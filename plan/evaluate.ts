@@ -14,7 +14,7 @@ import type {
     StackValidationArgs,
     StackValidationPolicy,
 } from "@pulumi/policy";
-import type { PackConfig } from "../policies/config";
+import type { PackConfig } from "../policies/pack-config";
 import type { ChecklistPolicy, Reporter, Waiver } from "../policies/support";
 import type { PlanRun, RecordedResource } from "./run";
 

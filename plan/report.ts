@@ -1,0 +1,107 @@
+/**
+ * Reports of a plan's policy evaluation: text for terminals, Markdown for pull request comments (markdown-table),
+ * JSON for tools, SARIF 2.1.0 for GitHub code scanning (node-sarif-builder). Waived findings appear in every
+ * format (SARIF: as accepted external suppressions), and so does every waiver.
+ */
+import markdownTable from "markdown-table";
+import { SarifBuilder, SarifResultBuilder, SarifRuleBuilder, SarifRunBuilder } from "node-sarif-builder";
+import type { Policy } from "@pulumi/policy";
+import { blocking, Evaluation, Finding } from "./evaluate";
+
+export type ReportInput = { project: string; stack: string; evaluation: Evaluation; policies: readonly Policy[]; resourceCount: number };
+export const FORMATS = ["text", "markdown", "json", "sarif"] as const;
+export type Format = (typeof FORMATS)[number];
+
+function summary(e: Evaluation) {
+    const active = e.findings.filter((f) => !f.waiver);
+    return {
+        mandatory: active.filter((f) => f.level === "mandatory").length,
+        advisory: active.filter((f) => f.level !== "mandatory").length,
+        waived: e.findings.filter((f) => f.waiver).length,
+        policies: e.policiesRun,
+        passed: blocking(e).length === 0,
+    };
+}
+
+const where = (f: Finding) => (f.resource ? `${f.resource.name} (${f.resource.type})` : "stack");
+
+export function renderText(r: ReportInput): string {
+    const s = summary(r.evaluation);
+    const lines = [
+        `Policy checks for ${r.project}/${r.stack}: ${s.policies} policies over ${r.resourceCount} resources: ${s.mandatory} mandatory, ${s.advisory} advisory, ${s.waived} waived -> ${s.passed ? "PASSED" : "FAILED"}`,
+    ];
+    for (const f of r.evaluation.findings) {
+        const tag = f.waiver ? "waived" : f.level;
+        lines.push(`  [${tag}] ${f.checklistId ?? f.policy} ${f.policy} on ${where(f)}: ${f.message}${f.waiver ? ` (waiver: ${f.waiver.reason}; owner ${f.waiver.owner}; until ${f.waiver.expires})` : ""}`);
+    }
+    if (r.evaluation.waivers.length) {
+        lines.push("Waivers:");
+        for (const w of r.evaluation.waivers) lines.push(`  ${w.control} on ${w.resource} until ${w.expires}, owner ${w.owner}: ${w.reason}`);
+    }
+    return lines.join("\n") + "\n";
+}
+
+const cell = (s: string) => s.replace(/\|/g, "\\|").replace(/\n/g, " ");
+
+export function renderMarkdown(r: ReportInput): string {
+    const s = summary(r.evaluation);
+    const out = [
+        `### ${s.passed ? "✅" : "❌"} Security checklist: \`${r.project}/${r.stack}\``,
+        "",
+        `${s.policies} policies over ${r.resourceCount} resources: **${s.mandatory} mandatory**, ${s.advisory} advisory, ${s.waived} waived.`,
+        "",
+    ];
+    if (r.evaluation.findings.length) {
+        out.push(
+            markdownTable([
+                ["Control", "Level", "Policy", "Resource", "Finding"],
+                ...r.evaluation.findings.map((f) => [f.checklistId ?? "", f.waiver ? `waived until ${f.waiver.expires}` : f.level, `\`${f.policy}\``, cell(where(f)), cell(f.message)]),
+            ]),
+            "",
+        );
+    } else {
+        out.push("No findings.", "");
+    }
+    out.push("#### Waivers", "");
+    out.push(
+        r.evaluation.waivers.length
+            ? markdownTable([["Control", "Resource", "Owner", "Expires", "Reason"], ...r.evaluation.waivers.map((w) => [w.control, cell(w.resource), cell(w.owner), w.expires, cell(w.reason)])])
+            : "No active waivers.",
+        "",
+    );
+    return out.join("\n");
+}
+
+export function renderJson(r: ReportInput): string {
+    return (
+        JSON.stringify(
+            { project: r.project, stack: r.stack, resources: r.resourceCount, summary: summary(r.evaluation), findings: r.evaluation.findings, waivers: r.evaluation.waivers, notApplicable: r.evaluation.notApplicable, elapsedMs: r.evaluation.elapsedMs },
+            null,
+            2,
+        ) + "\n"
+    );
+}
+
+export function renderSarif(r: ReportInput): string {
+    const builder = new SarifBuilder();
+    const run = new SarifRunBuilder().initSimple({ toolDriverName: "webapp-security-checklist", toolDriverVersion: "1.0.0" });
+    for (const p of r.policies) {
+        const rule = new SarifRuleBuilder().initSimple({ ruleId: p.name, shortDescriptionText: p.description.split(". ")[0].slice(0, 200), fullDescriptionText: `${p.description} Fix: ${p.remediationSteps ?? ""}` });
+        rule.rule.properties = { tags: p.tags ?? [], "security-severity": { low: "3.0", medium: "5.5", high: "8.0", critical: "9.5" }[p.severity ?? "medium"] };
+        run.addRule(rule);
+    }
+    for (const f of r.evaluation.findings) {
+        const result = new SarifResultBuilder().initSimple({ ruleId: f.policy, level: f.level === "mandatory" ? "error" : "warning", messageText: `${f.checklistId ? `${f.checklistId}: ` : ""}${f.message}`, fileUri: `Pulumi.${r.stack}.yaml` });
+        if (f.resource) result.result.locations![0].logicalLocations = [{ name: f.resource.name, fullyQualifiedName: f.urn, kind: "resource" }];
+        if (f.waiver) result.result.suppressions = [{ kind: "external", status: "accepted", justification: `${f.waiver.reason} (owner ${f.waiver.owner}, until ${f.waiver.expires})` }];
+        run.addResult(result);
+    }
+    builder.addRun(run);
+    const log = builder.buildSarifOutput();
+    log.runs[0].properties = { stack: r.stack, project: r.project, waivers: r.evaluation.waivers };
+    return JSON.stringify(log, null, 2) + "\n";
+}
+
+export function render(format: Format, r: ReportInput): string {
+    return { text: renderText, markdown: renderMarkdown, json: renderJson, sarif: renderSarif }[format](r);
+}
