@@ -1,0 +1,62 @@
+/**
+ * Policy test helpers: copies of a recorded run to break one thing in, and edits of the files inside the remote
+ * steps' scripts.
+ */
+import type { PlanRun, RecordedResource } from "../../plan/run";
+import { evaluate, Finding } from "../../plan/evaluate";
+import { ALL_POLICIES } from "../../policies/catalog";
+import { packConfig } from "../../policies/pack-config";
+import type { Waiver } from "../../policies/support";
+
+const SIG = "4dabf18193072939515e22adb298388d";
+
+export const clone = (run: PlanRun): PlanRun => structuredClone(run);
+
+export function res(run: PlanRun, name: string): RecordedResource {
+    const found = run.resources.filter((r) => r.name === name);
+    if (found.length !== 1) throw new Error(`expected one resource ${name}, found ${found.length}`);
+    return found[0];
+}
+
+/** Reads or rewrites a string input that may be wrapped as a secret. */
+function editInput(r: RecordedResource, key: string, edit: (v: string) => string): void {
+    const v = r.inputs[key] as unknown;
+    if (v && typeof v === "object" && SIG in (v as object)) (v as { value: string }).value = edit((v as { value: string }).value);
+    else r.inputs[key] = edit(String(v));
+}
+
+/** Edits the raw script a step sends. */
+export function editScript(run: PlanRun, step: string, edit: (script: string) => string): void {
+    editInput(res(run, step), "stdin", (script) => {
+        const out = edit(script);
+        if (out === script) throw new Error(`the edit changed nothing in ${step}'s script`);
+        return out;
+    });
+}
+
+/** Edits one file a step writes (its content travels base64-encoded in the script). */
+export function editFile(run: PlanRun, step: string, path: string, edit: (content: string) => string): void {
+    editScript(run, step, (script) => {
+        const start = script.indexOf(`install_file '${path}' `);
+        if (start < 0) throw new Error(`${step} does not write ${path}`);
+        const open = script.indexOf("<<'PULUMI_B64'\n", start) + "<<'PULUMI_B64'\n".length;
+        const close = script.indexOf("\nPULUMI_B64", open);
+        const content = Buffer.from(script.slice(open, close).replace(/\n/g, ""), "base64").toString("utf8");
+        const edited = edit(content);
+        if (edited === content) throw new Error(`the edit changed nothing in ${path}`);
+        const encoded = (Buffer.from(edited, "utf8").toString("base64").match(/.{1,76}/g) ?? [""]).join("\n");
+        return script.slice(0, open) + encoded + script.slice(close);
+    });
+}
+
+/** Removes a file from the files a step writes. */
+export function dropFile(run: PlanRun, step: string, path: string): void {
+    editScript(run, step, (script) => script.replace(new RegExp(`install_file '${path.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}' [\\s\\S]*?\\nPULUMI_B64\\n`), ""));
+}
+
+/** Runs every policy over a run with the stack's pack config (environment from the stack, optional waivers). */
+export function findings(run: PlanRun, waivers: Waiver[] = []): Finding[] {
+    const config = packConfig(run.stack);
+    for (const entry of Object.values(config)) if (typeof entry === "object") entry.waivers = waivers;
+    return evaluate(run, ALL_POLICIES, config).findings;
+}
