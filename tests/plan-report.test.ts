@@ -1,0 +1,120 @@
+/**
+ * The offline plan's policy reports (text, Markdown, JSON, SARIF) and its verdict on insecure changes to the
+ * prod stack, through `npm run plan` as CI and users run it.
+ */
+import "@microsoft/jest-sarif";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { evaluate } from "../plan/evaluate";
+import type { PlanRun } from "../plan/run";
+import { render, ReportInput } from "../plan/report";
+import { ALL_POLICIES } from "../policies/catalog";
+import { packConfig } from "../policies/pack-config";
+import { run, runStack } from "./helpers";
+import { clone, res } from "./support/policy";
+
+const ROOT = path.join(__dirname, "..");
+const plan = (...args: string[]) => run(process.execPath, [path.join(ROOT, "node_modules", ".bin", "ts-node"), "--transpile-only", "plan/cli.ts", ...args], { cwd: ROOT });
+
+let prod: PlanRun;
+let report: ReportInput;
+beforeAll(async () => {
+    prod = await runStack("prod");
+    // One violation and one waived finding, so every format shows both kinds.
+    const broken = clone(prod);
+    res(broken, "web-server-0").inputs.backups = false;
+    res(broken, "app-db-password").inputs.length = 16;
+    const config = packConfig("prod");
+    const tomorrow = new Date(Date.now() + 86400000).toISOString().slice(0, 10);
+    const waiver = { control: "PROT-2", resource: "web-server-0", reason: "snapshots are taken by the storage team", owner: "ops@example.com", expires: tomorrow };
+    for (const entry of Object.values(config)) if (typeof entry === "object") entry.waivers = [waiver];
+    report = { project: "webapp", stack: "prod", evaluation: evaluate(broken, ALL_POLICIES, config), policies: ALL_POLICIES, resourceCount: broken.resources.length };
+});
+
+describe("report formats", () => {
+    test("text: a verdict line, each finding with its control, the waivers", () => {
+        const text = render("text", report);
+        expect(text).toMatch(/^Policy checks for webapp\/prod: 62 policies over 56 resources: 1 mandatory, 0 advisory, 1 waived -> FAILED\n/);
+        expect(text).toContain("[mandatory] SEC-1 sec-1-strong-generated-secrets on app-db-password (random:index/randomPassword:RandomPassword): app-db-password: length 16 < 32");
+        expect(text).toMatch(/\[waived\] PROT-2 prot-2-provider-backups on web-server-0 .*\(waiver: snapshots are taken by the storage team; owner ops@example\.com; until \d{4}-\d\d-\d\d\)/);
+        expect(text).toMatch(/Waivers:\n {2}PROT-2 on web-server-0 until/);
+    });
+
+    test("Markdown: a table of findings and a table of waivers, for PR comments", () => {
+        const md = render("markdown", report);
+        expect(md).toMatch(/^### ❌ Security checklist: `webapp\/prod`/);
+        expect(md).toMatch(/\| Control \| Level +\| Policy +\| Resource +\| Finding +\|/);
+        expect(md).toMatch(/\| SEC-1 +\| mandatory +\| `sec-1-strong-generated-secrets` +\| app-db-password \(random:index\/randomPassword:RandomPassword\) +\| app-db-password: length 16 < 32/);
+        expect(md).toMatch(/#### Waivers\n\n\| Control \| Resource +\| Owner/);
+    });
+
+    test("JSON: the same findings and waivers for tools", () => {
+        const json = JSON.parse(render("json", report));
+        expect(json.summary).toEqual({ mandatory: 1, advisory: 0, waived: 1, policies: 62, passed: false });
+        expect(json.findings.map((f: { checklistId: string }) => f.checklistId).sort()).toEqual(["PROT-2", "SEC-1"]);
+        expect(json.waivers).toHaveLength(1);
+    });
+
+    test("SARIF 2.1.0, valid against its schema; the waived finding is an accepted suppression", () => {
+        const sarif = JSON.parse(render("sarif", report));
+        expect(sarif).toBeValidSarifLog();
+        const results = sarif.runs[0].results as { ruleId: string; level: string; suppressions?: { status: string }[]; locations: { logicalLocations?: { name: string }[] }[] }[];
+        expect(results.map((r) => [r.ruleId, r.level, r.suppressions?.[0]?.status ?? "none"]).sort()).toEqual([
+            ["prot-2-provider-backups", "error", "accepted"],
+            ["sec-1-strong-generated-secrets", "error", "none"],
+        ]);
+        expect(sarif.runs[0].tool.driver.rules).toHaveLength(62);
+        expect(results[0].locations[0].logicalLocations?.[0].name).toBeDefined();
+    });
+
+    test("a broken SARIF log is caught by the same schema check", () => {
+        const sarif = JSON.parse(render("sarif", report));
+        sarif.runs[0].results[0].level = "fatal";
+        expect(sarif).not.toBeValidSarifLog();
+    });
+});
+
+describe("npm run plan with reports", () => {
+    test("the shipped prod stack passes and writes a SARIF file", () => {
+        const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "report-")), "prod.sarif");
+        const res = plan("--stack", "prod", "--format", "sarif", "--output", out);
+        expect(res.status).toBe(0);
+        expect(res.stdout).toContain("Policy checks for webapp/prod: 62 policies over 56 resources: 0 mandatory, 0 advisory, 0 waived -> PASSED");
+        expect(JSON.parse(fs.readFileSync(out, "utf8"))).toBeValidSarifLog();
+    });
+
+    test("Markdown on stdout for a PR comment", () => {
+        const res = plan("--stack", "staging", "--format", "markdown");
+        expect(res.status).toBe(0);
+        expect(res.stdout).toMatch(/^### ✅ Security checklist: `webapp\/staging`/);
+        expect(res.stdout).toContain("| BK-2    | advisory");
+    });
+
+    test("--output without --stack is a usage error", () => {
+        const res = plan("--output", "x.sarif");
+        expect(res.status).toBe(2);
+        expect(res.stderr).toContain("--output needs --stack");
+    });
+});
+
+describe("insecure changes to the prod stack fail the plan, naming the control", () => {
+    const PEM = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\n-----END OPENSSH PRIVATE KEY-----";
+    test.each([
+        ["SSH from the world", "webapp:adminCidrs", '["0.0.0.0/0"]', "NET-1"],
+        ["backups without an off-site copy", "webapp:offsiteBackup", "false", "BK-5"],
+        ["no protection", "webapp:protect", "false", "PROT-1"],
+        ["a provider token in plain text", "hcloud:token", "Jk3-plain-text-token-0123456789abcdef0123456789abcdef", "SEC-2"],
+        ["a private key in plain text", "webapp:sshPrivateKey", PEM, "SEC-2"],
+        ["secrets only in Pulumi state", "webapp:secretStore", "pulumi", "SEC-3"],
+        ["a week of daily backups", "webapp:backupRetentionDailyDays", "7", "BK-2"],
+        ["inline scripts allowed", "webapp:contentSecurityPolicy", "default-src 'self'; script-src 'self' 'unsafe-inline'", "HDR-5"],
+        ["self-signed certificates", "webapp:tlsMode", "self-signed", "TLS-5"],
+    ])("%s (%s)", (_what, key, value, id) => {
+        const res = plan("--stack", "prod", "--config", `${key}=${value}`);
+        expect(res.status).toBe(1);
+        const output = res.stdout + res.stderr;
+        expect(output).toMatch(new RegExp(`\\[mandatory\\] ${id} |\\(${id}\\)`));
+        if (output.includes("[mandatory]")) expect(output).toMatch(/-> FAILED/);
+    });
+});
