@@ -145,6 +145,12 @@ export async function runProgram(options: RunOptions): Promise<PlanRun> {
     };
 
     const program = options.program ?? (() => require(path.join(dir, "index.ts")));
+    // The SDK records an unlimited stack trace for every resource (its source position for the engine), which
+    // ts-node's source-map hook then maps frame by frame. The offline plan never reports source positions, so it
+    // runs the program with V8's plain stack traces: a third less wall time for the same resources.
+    const errorClass = Error as { prepareStackTrace?: unknown };
+    const mappedStackTraces = errorClass.prepareStackTrace;
+    errorClass.prepareStackTrace = undefined;
     let error: Error | undefined;
     const fail = (err: unknown) => {
         error ??= err instanceof Error ? err : new Error(String(err));
@@ -170,6 +176,7 @@ export async function runProgram(options: RunOptions): Promise<PlanRun> {
         await pulumi.runtime.disconnect();
     } finally {
         process.off("unhandledRejection", fail);
+        errorClass.prepareStackTrace = mappedStackTraces;
     }
     // The stack's registered outputs, as the engine receives them: secrets stay marked.
     const outputs = resources.find((r) => r.type === "pulumi:pulumi:Stack")?.outputs ?? {};

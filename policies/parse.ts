@@ -11,22 +11,26 @@ export type ResourceLike = { type: string; name: string; urn: string; props: Rec
 
 export type HostFile = ManagedFile & { from: ResourceLike; script: string };
 
+/** Parsed files per resource properties object: every stack policy reads the same scripts, parse them once. */
+const parsed = new WeakMap<object, ManagedFile[]>();
+
+function filesOf(r: ResourceLike): ManagedFile[] {
+    const cached = parsed.get(r.props);
+    if (cached) return cached;
+    let files: ManagedFile[] = [];
+    if (r.type === "command:remote:Command" && typeof r.props.stdin === "string") files = parseApplyScript(r.props.stdin);
+    const userData = r.props.userData;
+    if ((r.type === "hcloud:index/server:Server" || r.type === "aws:ec2/instance:Instance") && typeof userData === "string" && userData.startsWith("#cloud-config")) {
+        const doc = parseYaml(userData) ?? {};
+        files = ((doc.write_files ?? []) as { path: string; content?: string; permissions?: string; owner?: string }[]).map((f) => ({ path: f.path, content: f.content ?? "", mode: f.permissions, owner: f.owner }));
+    }
+    parsed.set(r.props, files);
+    return files;
+}
+
 /** Every file written by a remote step (from its stdin script) or by cloud-init user data (write_files). */
 export function hostFiles(resources: readonly ResourceLike[]): HostFile[] {
-    const out: HostFile[] = [];
-    for (const r of resources) {
-        if (r.type === "command:remote:Command" && typeof r.props.stdin === "string") {
-            for (const f of parseApplyScript(r.props.stdin)) out.push({ ...f, from: r, script: r.props.stdin });
-        }
-        const userData = r.props.userData;
-        if ((r.type === "hcloud:index/server:Server" || r.type === "aws:ec2/instance:Instance") && typeof userData === "string" && userData.startsWith("#cloud-config")) {
-            const doc = parseYaml(userData) ?? {};
-            for (const f of (doc.write_files ?? []) as { path: string; content?: string; permissions?: string; owner?: string }[]) {
-                out.push({ path: f.path, content: f.content ?? "", mode: f.permissions, owner: f.owner, from: r, script: "" });
-            }
-        }
-    }
-    return out;
+    return resources.flatMap((r) => filesOf(r).map((f) => ({ ...f, from: r, script: typeof r.props.stdin === "string" ? r.props.stdin : "" })));
 }
 
 /** The scripts the remote steps run, with the resource that carries each. */
