@@ -10,7 +10,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { ALL_POLICIES } from "../policies/catalog";
 import { packConfig } from "../policies/pack-config";
-import { configFindings } from "./config-findings";
+import { configFindings, outputFindings } from "./config-findings";
 import { blocking, evaluate } from "./evaluate";
 import { FORMATS, Format, render } from "./report";
 import { ROOT, runProgram } from "./run";
@@ -63,8 +63,11 @@ async function planOne(args: Args & { stack: string }): Promise<number> {
     }
     const pack = packConfig(args.stack, run.config[`${run.project}:environment`] === "prod" ? "prod" : "staging");
     const evaluation = evaluate(run, ALL_POLICIES, pack);
-    const sec2 = pack["sec-2-no-plaintext-secrets"];
-    evaluation.findings.unshift(...configFindings(args.stack, { ...run.config, ...args.overrides }, typeof sec2 === "object" ? sec2.enforcementLevel ?? "mandatory" : sec2));
+    const levelOf = (name: string) => {
+        const entry = pack[name];
+        return typeof entry === "object" ? entry.enforcementLevel ?? "mandatory" : entry;
+    };
+    evaluation.findings.unshift(...configFindings(args.stack, { ...run.config, ...args.overrides }, levelOf("sec-2-no-plaintext-secrets")), ...outputFindings(run, levelOf("sec-5-secrets-stay-secret")));
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
     const report = { project: run.project, stack: args.stack, evaluation, policies: ALL_POLICIES, resourceCount: run.resources.length };
     const text = render("text", report);

@@ -6,6 +6,7 @@ import "@microsoft/jest-sarif";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { outputFindings } from "../plan/config-findings";
 import { evaluate } from "../plan/evaluate";
 import type { PlanRun } from "../plan/run";
 import { render, ReportInput } from "../plan/report";
@@ -72,6 +73,18 @@ describe("report formats", () => {
         const sarif = JSON.parse(render("sarif", report));
         sarif.runs[0].results[0].level = "fatal";
         expect(sarif).not.toBeValidSarifLog();
+    });
+});
+
+describe("what policies cannot see", () => {
+    test("a generated secret exported in plain text is a SEC-5 finding; marked secret it is not", () => {
+        const run = clone(prod);
+        const secret = (res(run, "app-db-password").outputs.result as { value: string }).value;
+        expect(outputFindings(run, "mandatory")).toEqual([]);
+        run.outputs.databaseUrl = `postgresql://webapp:${secret}@localhost/webapp`;
+        expect(outputFindings(run, "mandatory")).toEqual([expect.objectContaining({ checklistId: "SEC-5", message: expect.stringMatching(/stack output databaseUrl shows a generated secret in plain text/) })]);
+        run.outputs.databaseUrl = { "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", value: run.outputs.databaseUrl };
+        expect(outputFindings(run, "mandatory")).toEqual([]);
     });
 });
 
