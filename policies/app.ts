@@ -3,7 +3,7 @@
  * configuration files the remote steps ship.
  */
 import { HostFile, hostFiles, parseIni, parseUnit, ResourceLike, seconds, unitValue } from "./parse";
-import { ChecklistPolicy, Context, hasHosts, stackPolicy } from "./support";
+import { ChecklistPolicy, Context, firstStep, hasHosts, stackPolicy } from "./support";
 
 type Unit = ReturnType<typeof parseUnit>;
 
@@ -14,7 +14,7 @@ function appUnits(resources: readonly ResourceLike[], ctx: Context): { f: HostFi
         .map((f) => ({ f, unit: parseUnit(f.content) }))
         .filter(({ unit }) => unitValue(unit, "Service", "Type") !== "oneshot" && unit.get("Install")?.get("WantedBy")?.includes("multi-user.target"));
     if (units.length === 0 && hasHosts(resources)) {
-        const at = resources.find((r) => r.type === "command:remote:Command");
+        const at = firstStep(resources);
         if (at) ctx.report("no remote step ships the app's systemd unit; keep the AppService component.", at);
     }
     return units;
@@ -127,7 +127,7 @@ export const svc6: ChecklistPolicy = stackPolicy({
         const files = hostFiles(resources);
         const timers = files.filter((f) => f.path.endsWith(".timer") && /healthcheck/.test(f.path) && /OnUnitActiveSec=/.test(f.content));
         const scripts = files.filter((f) => /healthcheck$/.test(f.path) && /curl/.test(f.content) && /systemctl restart/.test(f.content));
-        const at = resources.find((r) => r.type === "command:remote:Command");
+        const at = firstStep(resources);
         if (at && (timers.length === 0 || scripts.length === 0)) ctx.report(`no ${timers.length ? "health check script that restarts the app" : "health check timer"} is shipped; keep the AppService health check.`, at);
     },
 });
@@ -141,7 +141,7 @@ export const log1: ChecklistPolicy = stackPolicy({
     check: (resources, ctx) => {
         const files = hostFiles(resources).filter((f) => f.path.startsWith("/etc/logrotate.d/"));
         if (files.length === 0 && hasHosts(resources)) {
-            const at = resources.find((r) => r.type === "command:remote:Command");
+            const at = firstStep(resources);
             if (at) ctx.report("no logrotate configuration for the app is shipped; keep the AppService logrotate file.", at);
         }
         for (const f of files) {
@@ -171,7 +171,7 @@ export const log2: ChecklistPolicy = stackPolicy({
         if (!hasHosts(resources)) return;
         const files = hostFiles(resources);
         const filters = files.filter((f) => f.path.startsWith("/etc/fail2ban/filter.d/") && ["LOGIN_FAILED", "2FA_FAILED", "LOCKOUT"].every((e) => f.content.includes(e)));
-        const at = resources.find((r) => r.type === "command:remote:Command");
+        const at = firstStep(resources);
         if (filters.length === 0) {
             if (at) ctx.report("no fail2ban filter matches the app's SECURITY[LOGIN_FAILED|2FA_FAILED|LOCKOUT] lines; ship it.", at);
             return;
@@ -204,7 +204,7 @@ export const mon1: ChecklistPolicy = stackPolicy({
         const files = hostFiles(resources);
         const script = files.find((f) => /resource-alerts$/.test(f.path));
         const timer = files.find((f) => /resource-alerts\.timer$/.test(f.path));
-        const at = script?.from ?? resources.find((r) => r.type === "command:remote:Command");
+        const at = script?.from ?? firstStep(resources);
         if (!script || !timer) {
             if (at) ctx.report(`no resource alert ${script ? "timer" : "script"} is shipped; keep the HostHardening monitoring step.`, at);
             return;

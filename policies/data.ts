@@ -5,7 +5,7 @@
 import { isWorldCidr } from "../lib/net";
 import { inboundRules, isLocalOrPrivate } from "./network";
 import { HostFile, hostFiles, hostScripts, parseHba, parseKeyValues, parseUnit, ResourceLike, unitValue } from "./parse";
-import { ChecklistPolicy, Context, hasHosts, stackPolicy } from "./support";
+import { ChecklistPolicy, Context, firstStep, hasHosts, stackPolicy } from "./support";
 
 const rdsInstances = (resources: readonly ResourceLike[]) => resources.filter((r) => r.type === "aws:rds/instance:Instance");
 const pgConfs = (resources: readonly ResourceLike[]) => hostFiles(resources).filter((f) => /^\/etc\/postgresql\/.*\.conf$/.test(f.path) && !f.path.endsWith("pg_hba.conf"));
@@ -71,7 +71,7 @@ export const db3: ChecklistPolicy = stackPolicy({
     check: (resources, ctx) => {
         const scripts = roleScripts(resources);
         if ((selfHosted(resources) || rdsInstances(resources).length) && scripts.length === 0) {
-            const at = resources.find((r) => r.type === "command:remote:Command") ?? rdsInstances(resources)[0];
+            const at = firstStep(resources) ?? rdsInstances(resources)[0];
             if (at) ctx.report("no step creates the app's database role; keep the Database role step.", at);
         }
         for (const { script, from } of scripts) {
@@ -134,7 +134,7 @@ const timersOf = (resources: readonly ResourceLike[]) => hostFiles(resources).fi
 function needsBackups(resources: readonly ResourceLike[], ctx: Context): HostFile[] | undefined {
     const scripts = backupScripts(resources);
     if (scripts.length === 0 && hasHosts(resources)) {
-        const at = resources.find((r) => r.type === "command:remote:Command");
+        const at = firstStep(resources);
         if (at && (selfHosted(resources) || hostScripts(resources).some(({ script }) => /sqlite/i.test(script)) || rdsInstances(resources).length === 0)) ctx.report("no backup job is shipped to the database host; keep the Backups component.", at);
         return undefined;
     }
@@ -152,7 +152,7 @@ export const bk1: ChecklistPolicy = stackPolicy({
         const backups = timersOf(resources).filter(({ unit }) => /backup@/.test(unitValue(unit, "Timer", "Unit") ?? ""));
         const daily = backups.find(({ unit }) => /^\*-\*-\* \d\d:\d\d(:\d\d)?$/.test(unitValue(unit, "Timer", "OnCalendar") ?? ""));
         const weekly = backups.find(({ unit }) => /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun)\b/.test(unitValue(unit, "Timer", "OnCalendar") ?? ""));
-        const at = backups[0]?.f.from ?? resources.find((r) => r.type === "command:remote:Command")!;
+        const at = backups[0]?.f.from ?? firstStep(resources)!;
         if (!daily) ctx.report("no daily backup timer at a fixed hour; add OnCalendar=*-*-* 02:00:00.", at);
         if (!weekly) ctx.report("no weekly backup timer; add OnCalendar=Sun *-*-* 03:00:00.", at);
         for (const { f, unit } of backups) if (unitValue(unit, "Timer", "Persistent") !== "true") ctx.report(`${f.path} is not Persistent=true, so a backup missed while the server was off never runs; set Persistent=true.`, f.from);
@@ -304,7 +304,7 @@ export const bk7: ChecklistPolicy = stackPolicy({
     check: (resources, ctx) => {
         if (!needsBackups(resources, ctx) && rdsInstances(resources).length === 0) return;
         const files = hostFiles(resources);
-        const at = resources.find((r) => r.type === "command:remote:Command") ?? rdsInstances(resources)[0];
+        const at = firstStep(resources) ?? rdsInstances(resources)[0];
         if (!at) return;
         if (!files.some((f) => /\/restore$/.test(f.path))) ctx.report("no restore script is shipped; keep the Backups restore script.", at);
         const drill = files.find((f) => /\/restore-drill$/.test(f.path));
@@ -321,7 +321,7 @@ export const bk8: ChecklistPolicy = stackPolicy({
     remediation: "Keep the Backups stale check (staleAfterHours <= 26) and its timer.",
     check: (resources, ctx) => {
         if (!needsBackups(resources, ctx) && rdsInstances(resources).length === 0) return;
-        const at = resources.find((r) => r.type === "command:remote:Command") ?? rdsInstances(resources)[0];
+        const at = firstStep(resources) ?? rdsInstances(resources)[0];
         const check = hostFiles(resources).find((f) => /\/backup-stale-check$/.test(f.path));
         const timer = timersOf(resources).find(({ unit }) => /stale-check/.test(unitValue(unit, "Timer", "Unit") ?? ""));
         if (!check || !timer) {

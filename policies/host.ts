@@ -3,13 +3,13 @@
  */
 import { parse as parseYaml } from "yaml";
 import { HostFile, hostFiles, hostScripts, parseIni, parseKeyValues, parseSshd, parseUnit, ResourceLike, seconds, unitValue } from "./parse";
-import { ChecklistPolicy, Context, hasHosts, isServer, stackPolicy } from "./support";
+import { ChecklistPolicy, Context, firstStep, hasHosts, isServer, stackPolicy } from "./support";
 
 /** Files under a directory; reports once when hosts exist but no step ships any. */
 function required(resources: readonly ResourceLike[], ctx: Context, match: (f: HostFile) => boolean, what: string): HostFile[] {
     const files = hostFiles(resources).filter(match);
     if (files.length === 0 && hasHosts(resources)) {
-        const at = resources.find((r) => r.type === "command:remote:Command") ?? resources.find(isServer);
+        const at = firstStep(resources);
         if (at) ctx.report(`no remote step ships ${what}; keep the HostHardening step that writes it.`, at);
     }
     return files;
@@ -100,7 +100,7 @@ export const host1: ChecklistPolicy = stackPolicy({
             }
         }
         if (hasHosts(resources) && !hostScripts(resources).some(({ script }) => /install .*\bunattended-upgrades\b/.test(script))) {
-            const at = resources.find((r) => r.type === "command:remote:Command");
+            const at = firstStep(resources);
             if (at) ctx.report("no remote step installs unattended-upgrades; keep it in the HostHardening packages step.", at);
         }
     },

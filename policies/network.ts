@@ -5,7 +5,7 @@
 import { isWorldCidr, parseCidr } from "../lib/net";
 import { UFW_RULES_PATH } from "../lib/render/ufw";
 import { directive, directives, hostFiles, hostScripts, parseKeyValues, parseNginx, parseUnit, ResourceLike } from "./parse";
-import { ChecklistPolicy, hasHosts, isServer, stackPolicy } from "./support";
+import { ChecklistPolicy, firstStep, hasHosts, isServer, stackPolicy } from "./support";
 
 /** One inbound rule of a cloud firewall or security group, normalised. */
 export type Inbound = { from: number; to: number; sources: string[]; resource: ResourceLike };
@@ -132,7 +132,7 @@ export const net3: ChecklistPolicy = stackPolicy({
         if (!hasHosts(resources)) return;
         const enabling = hostScripts(resources).filter(({ script }) => /ufw default deny incoming/.test(script) && /ufw --force enable/.test(script));
         if (enabling.length === 0) {
-            const step = resources.find((r) => r.type === "command:remote:Command") ?? resources.find(isServer)!;
+            const step = firstStep(resources)!;
             ctx.report("no remote step enables ufw with default deny incoming; keep the HostHardening firewall step.", step);
         }
     },

@@ -3,7 +3,7 @@
  * remote steps ship.
  */
 import { directive, directives, HostFile, hostFiles, hostScripts, NginxDirective, parseNginx, ResourceLike } from "./parse";
-import { ChecklistPolicy, Context, hasHosts, stackPolicy } from "./support";
+import { ChecklistPolicy, Context, firstStep, hasHosts, stackPolicy } from "./support";
 
 type Site = { file: HostFile; https: NginxDirective[]; http: NginxDirective[] };
 
@@ -19,7 +19,7 @@ function nginx(resources: readonly ResourceLike[], ctx: Context): { sites: Site[
             return { file, https: servers.filter(isTls), http: servers.filter((s) => !isTls(s)) };
         });
     if (sites.length === 0 && hasHosts(resources)) {
-        const at = resources.find((r) => r.type === "command:remote:Command");
+        const at = firstStep(resources);
         if (at) ctx.report("no remote step ships an nginx site; keep the ReverseProxy component.", at);
     }
     const httpConf = files.filter((f) => f.path.startsWith("/etc/nginx/conf.d/")).flatMap((f) => parseNginx(f.content));
@@ -148,7 +148,7 @@ export const tls5: ChecklistPolicy = stackPolicy({
     check: (resources, ctx) => {
         if (!hasHosts(resources)) return;
         const steps = hostScripts(resources).filter(({ script }) => /\bcertbot\b.*certonly/.test(script));
-        const at = resources.find((r) => r.type === "command:remote:Command");
+        const at = firstStep(resources);
         if (steps.length === 0) {
             if (at) ctx.report("no remote step obtains a Let's Encrypt certificate (self-signed or missing); set webapp:tlsMode letsencrypt.", at);
             return;

@@ -135,3 +135,6 @@ export function stackPolicy(c: Common & { check: (resources: (ResourceLike & { o
 /** The servers of a stack: cloud servers, and the hosts the remote steps configure. */
 export const isServer = (r: ResourceLike) => r.type === "hcloud:index/server:Server" || r.type === "aws:ec2/instance:Instance";
 export const hasHosts = (resources: readonly ResourceLike[]) => resources.some((r) => isServer(r) || r.type === "command:remote:Command");
+
+/** Where a stack-level finding about a missing host step is reported: the first remote step (or server). */
+export const firstStep = (resources: readonly ResourceLike[]) => resources.find((r) => r.type === "command:remote:Command") ?? resources.find(isServer);
