@@ -79,7 +79,7 @@ const database = new Database("database", {
     password: secrets.dbPassword,
     connection: vps.connections[0],
     memoryMiB: serverMemoryMiB(cfg.provider, cfg.provider === "hcloud" ? cfg.hcloudServerType : cfg.awsInstanceType),
-    rds: cfg.databaseEngine === "rds" ? { instanceClass: cfg.rdsInstanceClass, allocatedStorageGb: cfg.rdsAllocatedStorageGb, backupRetentionDays: 7, appSecurityGroupId: vps.firewallId, adminPassword: secrets.dbAdminPassword! } : undefined,
+    rds: cfg.databaseEngine === "rds" ? { instanceClass: cfg.rdsInstanceClass, allocatedStorageGb: cfg.rdsAllocatedStorageGb, backupRetentionDays: Math.min(35, Math.max(7, cfg.backupRetentionDailyDays)), appSecurityGroupId: vps.firewallId, adminPassword: secrets.dbAdminPassword! } : undefined,
     protect: cfg.protect,
     tags,
 }, { dependsOn: [hosts[0]], provider: awsProvider });

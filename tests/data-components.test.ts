@@ -95,7 +95,7 @@ describe("RDS (DB-5, NET-2)", () => {
         const instance = resource(rds, "database-instance");
         expect(instance.protect).toBe(true);
         expect(instance.inputs).toMatchObject({
-            engine: "postgres", storageEncrypted: true, publiclyAccessible: false, backupRetentionPeriod: 7, deletionProtection: true,
+            engine: "postgres", storageEncrypted: true, publiclyAccessible: false, backupRetentionPeriod: 35, deletionProtection: true,
             autoMinorVersionUpgrade: true, skipFinalSnapshot: false, finalSnapshotIdentifier: "webapp-final", instanceClass: "db.t4g.small", allocatedStorage: 20,
         });
         expect(isSecret(instance.inputs.password)).toBe(true);
