@@ -28,6 +28,7 @@ const identity = cfg.secretStore === "aws-secrets-manager"
 
 const vps = new Vps("web", {
     provider: cfg.provider,
+    existingHosts: cfg.existingHosts,
     count: cfg.serverCount,
     namePrefix,
     adminUser: cfg.adminUser,
@@ -78,7 +79,7 @@ const database = new Database("database", {
     appName: cfg.appName,
     password: secrets.dbPassword,
     connection: vps.connections[0],
-    memoryMiB: serverMemoryMiB(cfg.provider, cfg.provider === "hcloud" ? cfg.hcloudServerType : cfg.awsInstanceType),
+    memoryMiB: cfg.provider === "existing" ? cfg.existingServerMemoryMiB : serverMemoryMiB(cfg.provider, cfg.provider === "hcloud" ? cfg.hcloudServerType : cfg.awsInstanceType),
     rds: cfg.databaseEngine === "rds" ? { instanceClass: cfg.rdsInstanceClass, allocatedStorageGb: cfg.rdsAllocatedStorageGb, backupRetentionDays: Math.min(35, Math.max(7, cfg.backupRetentionDailyDays)), appSecurityGroupId: vps.firewallId, adminPassword: secrets.dbAdminPassword! } : undefined,
     protect: cfg.protect,
     tags,

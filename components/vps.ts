@@ -28,8 +28,13 @@ export type ServerEndpoint = {
 };
 
 export interface VpsArgs {
-    /** Cloud that runs the servers. Default: `"hcloud"`. */
-    provider?: "hcloud" | "aws";
+    /**
+     * Where the servers run: `"hcloud"`, `"aws"`, or `"existing"` (servers you already have: nothing is created, the
+     * remote steps reach `existingHosts`, where the admin user must already log in with its key). Default: `"hcloud"`.
+     */
+    provider?: "hcloud" | "aws" | "existing";
+    /** Addresses of the existing servers (provider existing), one per server. Default: none. */
+    existingHosts?: string[];
     /** Number of identical servers. Default: 1. */
     count?: number;
     /** Prefix of provider-side names and host names, e.g. `webapp-prod`. Required. */
@@ -99,7 +104,13 @@ export class Vps extends pulumi.ComponentResource {
         const createOnly = (keyProperty: string) => (protect ? ["userData", keyProperty] : [keyProperty]);
 
         let ips: pulumi.Output<string>[];
-        if ((args.provider ?? "hcloud") === "hcloud") {
+        if (args.provider === "existing") {
+            const hosts = args.existingHosts ?? [];
+            if (hosts.length !== count) throw new Error(`Vps ${name}: provider existing needs ${count} existingHosts, got ${hosts.length}`);
+            // Nothing to create: the servers, their firewall and their admin user are already there.
+            this.firewallId = pulumi.output("");
+            ips = hosts.map((h) => pulumi.output(h));
+        } else if ((args.provider ?? "hcloud") === "hcloud") {
             const location = args.hcloudLocation ?? "fsn1";
             // Without an SSH key Hetzner mails a root password; the key also keeps root's console access key-only.
             const sshKey = new hcloud.SshKey(`${name}-ssh-key`, { name: `${args.namePrefix}-admin`, publicKey: args.adminSshPublicKeys[0], labels }, { parent: this });

@@ -14,7 +14,7 @@ import { parsePublicKey } from "./ssh-keys";
 export const PROJECT = "webapp";
 
 export const ENVIRONMENTS = ["staging", "prod"] as const;
-export const PROVIDERS = ["hcloud", "aws"] as const;
+export const PROVIDERS = ["hcloud", "aws", "existing"] as const;
 export const DATABASE_ENGINES = ["self-hosted", "rds", "sqlite"] as const;
 export const SECRET_STORES = ["pulumi", "aws-secrets-manager"] as const;
 export const UPLOADS_MODES = ["none", "internal", "static"] as const;
@@ -72,7 +72,9 @@ export type ConfigKeySpec = {
  */
 export const CONFIG_KEYS = {
     environment: { type: "string", description: "Deployment environment: `staging` or `prod`. Decides the policy levels and the prod-only rules." },
-    provider: { type: "string", description: "Where the servers run: `hcloud` (Hetzner Cloud) or `aws` (EC2).", default: "hcloud" },
+    provider: { type: "string", description: "Where the servers run: `hcloud` (Hetzner Cloud), `aws` (EC2) or `existing` (servers you already have, see existingHosts).", default: "hcloud" },
+    existingHosts: { type: "array", description: "Provider existing: addresses or host names of Debian 12 servers where the admin user already logs in with its key.", default: [] },
+    existingServerMemoryMiB: { type: "integer", description: "Provider existing: memory of those servers in MiB, for sizing PostgreSQL (512-1048576).", default: 2048 },
     serverCount: { type: "integer", description: "Number of app servers of the same kind (1-10). More than one needs `databaseEngine: rds`.", default: 1 },
     hcloudServerType: { type: "string", description: "Hetzner server type (provider hcloud).", default: "cx23" },
     hcloudLocation: { type: "string", description: "Hetzner location (provider hcloud).", default: "fsn1" },
@@ -234,6 +236,13 @@ export const configSchema = z
         hcloudServerType: enumOf(HCLOUD_SERVER_TYPES, "cx23"),
         hcloudLocation: enumOf(HCLOUD_LOCATIONS, "fsn1"),
         awsRegion: enumOf(AWS_REGIONS, "eu-central-1"),
+        existingHosts: z.array(
+            z.string().superRefine((v, ctx) => {
+                const ip = !("error" in parseCidr(`${v}/${v.includes(":") ? 128 : 32}`));
+                if (!ip && domainProblem(v) !== undefined && v !== "localhost") ctx.addIssue({ code: "custom", message: `${show(v)} is neither an IP address nor a host name`, params: { example: "203.0.113.20" } });
+            }),
+        ),
+        existingServerMemoryMiB: intIn(512, 1048576, 2048, "a memory size in MiB"),
         awsInstanceType: enumOf(AWS_INSTANCE_TYPES as unknown as [string, ...string[]], "t3.small"),
         volumeSizeGb: z.number().superRefine((v, ctx) => {
             if (!Number.isInteger(v) || (v !== 0 && (v < 10 || v > 10240))) {
@@ -309,6 +318,11 @@ export const configSchema = z
             issue(["appPort"], `${c.appPort} is a privileged port; the app runs without capabilities`, { example: "8000" });
         } else if (c.appPort === c.sshPort) {
             issue(["appPort"], `${c.appPort} collides with sshPort`, { example: "8000" });
+        }
+        if (c.provider === "existing" && c.existingHosts.length !== c.serverCount) {
+            issue(["existingHosts"], `lists ${c.existingHosts.length} hosts for serverCount ${c.serverCount}; provider existing needs one address per server`, {
+                fix: `pulumi config set --path '${PROJECT}:existingHosts[0]' <address>, one entry per server (or set ${PROJECT}:serverCount)`,
+            });
         }
         if (c.databaseEngine === "rds" && c.provider !== "aws") {
             issue(["databaseEngine"], `"rds" needs provider "aws" (provider is ${show(c.provider)})`, {

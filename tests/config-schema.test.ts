@@ -145,6 +145,8 @@ const cases: Case[] = [
     ["unknown uploads mode", "prod", (c) => (c.uploadsMode = "public"), "uploadsMode", /"public" is not one of: none, internal, static/],
     ["unknown TLS mode", "prod", (c) => (c.tlsMode = "acme"), "tlsMode", /"acme" is not one of: letsencrypt, self-signed/],
     ["missing app command", "prod", (c) => delete c.appExecStart, "appExecStart", /is required/],
+    ["existing servers without hosts", "prod", (c) => (c.provider = "existing"), "existingHosts", /lists 0 hosts for serverCount 1/],
+    ["an existing host that is no address", "prod", (c) => ((c.provider = "existing"), (c.existingHosts = ["not_a_host"])), "existingHosts[0]", /"not_a_host" is neither an IP address nor a host name/],
     ["string where a number belongs", "prod", (c) => (c.appPort = "8000"), "appPort", /"8000" is invalid/],
 ];
 

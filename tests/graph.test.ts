@@ -183,6 +183,20 @@ describe("provider aws", () => {
     });
 });
 
+describe("provider existing", () => {
+    test("creates nothing in a cloud and points every remote step at the given host", async () => {
+        const run = await runStack("staging", { "webapp:provider": "existing", "webapp:existingHosts": '["203.0.113.20"]' });
+        expect(run.resources.filter((r) => r.type.startsWith("hcloud:") || r.type.startsWith("aws:"))).toEqual([]);
+        const steps = ofType(run, "command:remote:Command");
+        expect(steps.length).toBeGreaterThan(10);
+        for (const s of steps) {
+            const c = s.inputs.connection as { value?: { host: string; user: string } } & { host?: string };
+            expect((c.value ?? c).host).toBe("203.0.113.20");
+        }
+        expect(run.outputs.servers).toEqual([{ name: "webapp-staging-0", ipv4: "203.0.113.20" }]);
+    });
+});
+
 describe("bad config stops the program before any resource", () => {
     test.each([
         ["webapp:adminCidrs", '["0.0.0.0/0"]', /webapp:adminCidrs\[0\]: "0\.0\.0\.0\/0" opens SSH to the whole internet/],
