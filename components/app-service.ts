@@ -87,7 +87,8 @@ export class AppService extends pulumi.ComponentResource {
             (values): ApplyScript => ({
                 name: "credentials",
                 files: names.map((n, i) => ({ path: `${credentialDir(args.appName)}/${n}`, content: values[i], mode: "0600" })),
-                activate: [`systemctl try-restart ${args.appName}.service`],
+                // On the first deploy the unit does not exist yet; the service step starts it.
+                activate: [`if systemctl cat ${args.appName}.service >/dev/null 2>&1; then systemctl try-restart ${args.appName}.service; fi`],
             }),
         );
         // A component's dependsOn does not reach its children: the first step carries it.

@@ -34,7 +34,7 @@ export const UFW_APPLY: readonly string[] = [
     "    done",
     "    ufw logging low >/dev/null",
     "    ufw --force enable >/dev/null",
-    `    cp ${UFW_RULES_PATH} ${UFW_APPLIED_PATH}`,
+    `    install -D -m 0644 ${UFW_RULES_PATH} ${UFW_APPLIED_PATH}`,
     '    log "ufw rules applied"',
     "    changed+=(ufw)",
     "fi",

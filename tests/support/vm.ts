@@ -1,0 +1,119 @@
+/**
+ * A real Debian 12 machine for end-to-end tests: a root file system made by debootstrap from Debian's packages
+ * (cached between runs, with the packages the remote steps would install, since the VM reaches no network),
+ * cloud-init NoCloud seeded with the program's own user data, booted under QEMU (TCG; KVM hangs on these
+ * machines) with its ports forwarded to 127.0.0.1 only.
+ */
+import { ChildProcess, spawn, spawnSync } from "child_process";
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+import { freePort } from "./nginx";
+
+/** Packages baked into the image: systemd, cloud-init, and everything the remote steps install. */
+export const IMAGE_PACKAGES = [
+    "systemd", "systemd-sysv", "udev", "dbus", "openssh-server", "linux-image-amd64", "cloud-init", "python3-cffi-backend",
+    "ifupdown", "isc-dhcp-client", "iproute2", "netbase", "procps", "kmod", "sudo",
+    "nginx", "certbot", "postgresql", "ssl-cert", "fail2ban", "python3-systemd", "ufw", "unattended-upgrades", "apt-listchanges",
+    "curl", "openssl", "ca-certificates", "sqlite3", "logrotate",
+];
+
+export type Image = { rootfs: string; kernel: string; initrd: string };
+
+function sh(cmd: string, args: string[], opts: { input?: string; timeoutMs?: number } = {}) {
+    const res = spawnSync(cmd, args, { encoding: "utf8", input: opts.input, timeout: opts.timeoutMs, maxBuffer: 64 * 1024 * 1024 });
+    if (res.status !== 0) throw new Error(`${cmd} ${args.join(" ")} failed (${res.status}): ${res.stderr || res.stdout}`.slice(0, 4000));
+    return res.stdout;
+}
+
+/** The image's root file system, built once per package list. */
+export function ensureImage(cacheDir: string): Image {
+    const stamp = crypto.createHash("sha256").update(IMAGE_PACKAGES.join(",")).digest("hex").slice(0, 16);
+    const dir = path.join(cacheDir, `debian12-${stamp}`);
+    const rootfs = path.join(dir, "rootfs");
+    if (!fs.existsSync(path.join(dir, "ready"))) {
+        fs.rmSync(dir, { recursive: true, force: true });
+        fs.mkdirSync(dir, { recursive: true });
+        sh("debootstrap", ["--variant=minbase", `--include=${IMAGE_PACKAGES.join(",")}`, "bookworm", rootfs], { timeoutMs: 20 * 60 * 1000 });
+        fs.writeFileSync(path.join(rootfs, "etc", "fstab"), "/dev/vda / ext4 defaults,errors=remount-ro 0 1\n");
+        // The network of a NoCloud instance: DHCP on the first interface, as cloud-init's fallback would set it.
+        fs.writeFileSync(path.join(rootfs, "etc", "network", "interfaces.d", "eth0"), "auto eth0\niface eth0 inet dhcp\n");
+        fs.writeFileSync(path.join(rootfs, "etc", "cloud", "cloud.cfg.d", "90-datasource.cfg"), "datasource_list: [ NoCloud, None ]\n");
+        fs.writeFileSync(path.join(dir, "ready"), new Date().toISOString());
+    }
+    const boot = fs.readdirSync(path.join(rootfs, "boot"));
+    const kernel = boot.find((f) => f.startsWith("vmlinuz-"));
+    const initrd = boot.find((f) => f.startsWith("initrd.img-"));
+    if (!kernel || !initrd) throw new Error(`no kernel/initrd in ${rootfs}/boot`);
+    return { rootfs, kernel: path.join(rootfs, "boot", kernel), initrd: path.join(rootfs, "boot", initrd) };
+}
+
+export type Vm = {
+    /** Host port forwarded to each guest port. */
+    ports: Record<number, number>;
+    serialLog: string;
+    /** Runs a command over SSH as `user` with the given key; returns the result without throwing. */
+    ssh: (command: string, opts?: { input?: string; user?: string; key?: string; extra?: string[]; timeoutMs?: number }) => ReturnType<typeof spawnSync> & { stdout: string; stderr: string };
+    waitForSsh: (timeoutMs?: number) => Promise<void>;
+    stop: () => Promise<void>;
+};
+
+/**
+ * Boots the image with a fresh disk that carries the NoCloud seed (user-data, meta-data) under
+ * /var/lib/cloud/seed/nocloud. Guest ports in `forward` are reachable on 127.0.0.1 only.
+ */
+export async function bootVm(o: { image: Image; workDir: string; userData: string; hostname: string; forward: number[]; adminUser: string; key: string }): Promise<Vm> {
+    fs.mkdirSync(o.workDir, { recursive: true });
+    const seed = path.join(o.image.rootfs, "var", "lib", "cloud", "seed", "nocloud");
+    fs.mkdirSync(seed, { recursive: true });
+    fs.writeFileSync(path.join(seed, "user-data"), o.userData);
+    fs.writeFileSync(path.join(seed, "meta-data"), `instance-id: ${o.hostname}-${Date.now()}\nlocal-hostname: ${o.hostname}\n`);
+    fs.rmSync(path.join(o.image.rootfs, "var", "lib", "cloud", "instances"), { recursive: true, force: true });
+    const disk = path.join(o.workDir, "disk.img");
+    fs.rmSync(disk, { force: true });
+    sh("mkfs.ext4", ["-q", "-F", "-d", o.image.rootfs, disk, "4G"], { timeoutMs: 5 * 60 * 1000 });
+    const ports: Record<number, number> = {};
+    for (const p of o.forward) ports[p] = await freePort();
+    const serialLog = path.join(o.workDir, "serial.log");
+    const hostfwd = Object.entries(ports).map(([guest, host]) => `hostfwd=tcp:127.0.0.1:${host}-:${guest}`).join(",");
+    const qemu: ChildProcess = spawn(
+        "qemu-system-x86_64",
+        ["-accel", "tcg", "-smp", "2", "-m", "2048", "-nographic", "-serial", `file:${serialLog}`, "-monitor", "none", "-display", "none",
+            "-kernel", o.image.kernel, "-initrd", o.image.initrd, "-append", "root=/dev/vda rw console=ttyS0 net.ifnames=0 ds=nocloud",
+            "-drive", `file=${disk},format=raw,if=virtio`, "-netdev", `user,id=net0,${hostfwd}`, "-device", "virtio-net-pci,netdev=net0"],
+        { stdio: "ignore" },
+    );
+    const exited = new Promise<void>((r) => qemu.once("exit", () => r()));
+    const ssh: Vm["ssh"] = (command, opts = {}) => {
+        const res = spawnSync(
+            "ssh",
+            ["-p", String(ports[22] ?? ports[2222]), "-i", opts.key ?? o.key, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes",
+                "-o", "ConnectTimeout=10", "-o", "LogLevel=ERROR", ...(opts.extra ?? []), `${opts.user ?? o.adminUser}@127.0.0.1`, command],
+            { encoding: "utf8", input: opts.input ?? "", timeout: opts.timeoutMs ?? 10 * 60 * 1000, maxBuffer: 64 * 1024 * 1024 },
+        );
+        return res as ReturnType<typeof spawnSync> & { stdout: string; stderr: string };
+    };
+    const vm: Vm = {
+        ports,
+        serialLog,
+        ssh,
+        waitForSsh: async (timeoutMs = 300_000) => {
+            const deadline = Date.now() + timeoutMs;
+            for (;;) {
+                if (qemu.exitCode !== null) throw new Error(`QEMU exited (${qemu.exitCode}); serial log:\n${fs.readFileSync(serialLog, "utf8").slice(-3000)}`);
+                if (ssh("true", { timeoutMs: 20_000 }).status === 0) return;
+                if (Date.now() > deadline) throw new Error(`no SSH after ${timeoutMs} ms; serial log:\n${fs.existsSync(serialLog) ? fs.readFileSync(serialLog, "utf8").slice(-3000) : ""}`);
+                await new Promise((r) => setTimeout(r, 3000));
+            }
+        },
+        stop: async () => {
+            qemu.kill("SIGTERM");
+            let timer: NodeJS.Timeout | undefined;
+            await Promise.race([exited, new Promise((r) => (timer = setTimeout(r, 10_000)))]);
+            clearTimeout(timer);
+            if (qemu.exitCode === null && qemu.signalCode === null) qemu.kill("SIGKILL");
+            fs.rmSync(disk, { force: true });
+        },
+    };
+    return vm;
+}
