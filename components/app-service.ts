@@ -7,7 +7,7 @@
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { ApplyScript } from "../lib/render/apply-script";
+import { ApplyScript, enableNow } from "../lib/render/apply-script";
 import { renderLogrotate } from "../lib/render/logrotate";
 import {
     credentialDir,
@@ -66,10 +66,10 @@ export function appServiceScript(a: Omit<AppServiceArgs, "environment"> & { envi
         ],
         activate: ["systemctl daemon-reload", `systemctl try-restart ${a.appName}.service`],
         ensure: [
-            `systemctl enable ${a.appName}.service >/dev/null 2>&1`,
+            `systemctl is-enabled --quiet ${a.appName}.service || systemctl enable ${a.appName}.service >/dev/null 2>&1`,
             `if [ -x ${binary} ]; then`,
             `    systemctl start ${a.appName}.service`,
-            `    systemctl enable --now ${a.appName}-healthcheck.timer >/dev/null 2>&1`,
+            `    ${enableNow([`${a.appName}-healthcheck.timer`])}`,
             "else",
             `    log "not started: ${binary} is not deployed yet"`,
             "fi",

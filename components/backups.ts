@@ -4,7 +4,7 @@
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { ApplyScript } from "../lib/render/apply-script";
+import { ApplyScript, enableNow } from "../lib/render/apply-script";
 import {
     BackupOptions,
     backupLibDir,
@@ -50,7 +50,7 @@ export function backupsScript(o: BackupOptions): ApplyScript {
         ],
         validate: [`systemd-analyze verify ${Object.keys(units).filter((u) => !u.includes("@")).map((u) => `/etc/systemd/system/${u}`).join(" ")}`],
         activate: ["systemctl daemon-reload"],
-        ensure: [`systemctl enable --now ${timers.join(" ")} >/dev/null 2>&1`],
+        ensure: [enableNow(timers)],
     };
 }
 

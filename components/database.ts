@@ -4,7 +4,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { ApplyScript } from "../lib/render/apply-script";
+import { ApplyScript, enableNow } from "../lib/render/apply-script";
 import { pgConfDir, renderPgHba, renderPostgresConf, renderRoleSql, scramVerifier } from "../lib/render/postgres";
 import { aptInstall } from "./host-hardening";
 import { remoteStep } from "./remote-step";
@@ -64,7 +64,7 @@ export function postgresServerScript(a: { appName: string; memoryMiB: number }):
             "systemctl reload postgresql",
             `if [ "$(${psql("SELECT count(*) FROM pg_settings WHERE pending_restart")})" != 0 ]; then systemctl restart postgresql; log "restarted postgresql"; fi`,
         ],
-        ensure: ["systemctl enable --now postgresql >/dev/null 2>&1"],
+        ensure: [enableNow(["postgresql"])],
     };
 }
 

@@ -5,7 +5,7 @@
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { ApplyScript } from "../lib/render/apply-script";
+import { ApplyScript, enableNow } from "../lib/render/apply-script";
 import { renderAutoUpgrades, renderUnattendedUpgrades } from "../lib/render/apt";
 import { renderAppFilter, renderAppJail, renderSshdJail } from "../lib/render/fail2ban";
 import { DEFAULT_LOG_FILES } from "../lib/render/logrotate";
@@ -86,7 +86,7 @@ export function hostHardeningScripts(a: HostHardeningArgs): ApplyScript[] {
             ],
             validate: ["fail2ban-client --test >/dev/null"],
             activate: ["systemctl restart fail2ban"],
-            ensure: ["systemctl enable --now fail2ban >/dev/null 2>&1"],
+            ensure: [enableNow(["fail2ban"])],
         },
         {
             name: "upgrades",
@@ -95,7 +95,7 @@ export function hostHardeningScripts(a: HostHardeningArgs): ApplyScript[] {
                 { path: "/etc/apt/apt.conf.d/52unattended-upgrades-local", content: renderUnattendedUpgrades({ automaticReboot: a.automaticReboot }) },
             ],
             validate: ["apt-config dump >/dev/null"],
-            ensure: ["systemctl enable --now apt-daily.timer apt-daily-upgrade.timer >/dev/null 2>&1"],
+            ensure: [enableNow(["apt-daily.timer", "apt-daily-upgrade.timer"])],
         },
         { name: "sysctl", files: [{ path: "/etc/sysctl.d/60-hardening.conf", content: renderSysctl() }], validate: ["sysctl -q -p /etc/sysctl.d/60-hardening.conf"] },
         monitoringScript(a.appName),
@@ -113,7 +113,7 @@ function monitoringScript(appName: string): ApplyScript {
         ],
         validate: [`systemd-analyze verify ${Object.keys(units).map((u) => `/etc/systemd/system/${u}`).join(" ")}`],
         activate: ["systemctl daemon-reload"],
-        ensure: [`systemctl enable --now ${appName}-resource-alerts.timer >/dev/null 2>&1`],
+        ensure: [enableNow([`${appName}-resource-alerts.timer`])],
     };
 }
 

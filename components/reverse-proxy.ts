@@ -5,7 +5,7 @@
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { ApplyScript } from "../lib/render/apply-script";
+import { ApplyScript, enableNow } from "../lib/render/apply-script";
 import { bootstrapCertificate, CertificateOptions, deployHookPath, issueCertificate, renderDeployHook, tlsDir } from "../lib/render/certbot";
 import { renderNginxHttpConf, renderNginxSite, ReverseProxyOptions, reverseProxyProblems } from "../lib/render/nginx";
 import { aptInstall } from "./host-hardening";
@@ -54,7 +54,7 @@ export function reverseProxyScript(a: ReverseProxyArgs): ApplyScript {
         ],
         validate: ["nginx -t -q"],
         activate: ["systemctl reload-or-restart nginx"],
-        ensure: ["systemctl enable --now nginx >/dev/null 2>&1", ...issueCertificate(cert)],
+        ensure: [enableNow(["nginx"]), ...issueCertificate(cert)],
     };
 }
 

@@ -38,7 +38,7 @@ function shellcheck(name: string, script: string) {
 
 describe("the apply script", () => {
     const target = () => path.join(dir, "apply", "etc", "demo.conf");
-    const script = (content: string, validate: string[] = []) =>
+    const script = (content: string, validate: string[] = [`echo validated >> ${path.join(dir, "apply", "validations")}`]) =>
         renderApplyScript({
             name: "demo",
             files: [{ path: target(), content, mode: "0640" }],
@@ -57,6 +57,8 @@ describe("the apply script", () => {
         const second = run("bash", ["-s"], { input: script("a = 1\n") });
         expect(second.stdout).toMatch(/\[demo\] unchanged .*\n\[demo\] result: unchanged/);
         expect(fs.readFileSync(path.join(dir, "apply", "activations"), "utf8")).toBe("activated\n");
+        // The unchanged rerun skips the validation too.
+        expect(fs.readFileSync(path.join(dir, "apply", "validations"), "utf8")).toBe("validated\n");
     });
 
     test("a file that fails validation is rolled back and the run fails", () => {

@@ -3,9 +3,9 @@
  *
  * - Each file is written to a temporary name next to its target and moved into place only when its content or
  *   mode/owner differ, so a second run with the same input changes nothing and activates nothing.
- * - After writing, the validation commands run (`nginx -t`, `sshd -t`, ...). If one fails, every file this run
- *   replaced is put back from its backup (and new files are removed), and the script exits non-zero: the host
- *   keeps its previous working configuration.
+ * - After writing, the validation commands run (`nginx -t`, `sshd -t`, ...) when a file changed. If one fails,
+ *   every file this run replaced is put back from its backup (and new files are removed), and the script exits
+ *   non-zero: the host keeps its previous working configuration.
  * - Activation commands (reloads) run only when something changed.
  * - The script prints one line per file (`changed`/`unchanged`) and a final `result: changed|unchanged`.
  *
@@ -38,6 +38,15 @@ export type ApplyScript = {
 
 const SAFE_PATH = /^\/[A-Za-z0-9._/@+-]+$/;
 const SAFE_OWNER = /^[a-z_][a-z0-9_-]*:[a-z_][a-z0-9_-]*$/;
+
+/**
+ * Bash line that enables and starts units that are not enabled and running yet; a no-op (and cheap: no
+ * `systemctl enable`, which runs generators and SysV helpers) when they already are.
+ */
+export function enableNow(units: string[]): string {
+    if (units.some((u) => !/^[A-Za-z0-9@._-]+$/.test(u))) throw new Error(`enableNow: not unit names: ${units.join(" ")}`);
+    return units.map((u) => `if ! systemctl is-enabled --quiet ${u} || ! systemctl is-active --quiet ${u}; then systemctl enable --now ${u} >/dev/null 2>&1; log "enabled ${u}"; fi`).join("\n");
+}
 
 /** Single-quotes a string for bash. */
 export function shq(s: string): string {
@@ -106,7 +115,8 @@ export function renderApplyScript(spec: ApplyScript): string {
         "validate() {",
         ...(spec.validate?.length ? spec.validate.map((c) => `    ${c} || return 1`) : ["    true"]),
         "}",
-        "if ! validate; then",
+        "# Unchanged files were validated when they were written; a rerun with nothing new skips the checks.",
+        "if [ \"${#changed[@]}\" -gt 0 ] && ! validate; then",
         "    log \"validation failed; keeping the previous configuration\"",
         "    rollback",
         "    exit 1",

@@ -20,6 +20,8 @@ export type UserDataOptions = {
 export function renderUserData(opts: UserDataOptions): string {
     const doc = {
         hostname: opts.hostname,
+        // Keeps the host name resolvable (sudo and others look it up).
+        manage_etc_hosts: true,
         // No "default" entry: the image's default user (debian/admin) is not created; only the named admin exists.
         users: [
             {

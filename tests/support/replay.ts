@@ -37,14 +37,21 @@ export function stepsInOrder(run: PlanRun): RecordedResource[] {
 export function replay(run: PlanRun, o: { key: string; port: (port: number) => number; host?: (host: string) => string }): StepResult[] {
     const results: StepResult[] = [];
     for (const step of stepsInOrder(run)) {
-        const c = unwrap(step.inputs.connection) as { host: string; port: number; user: string };
+        const c = unwrap(step.inputs.connection) as { host: string; port: number; user: string; dialErrorLimit?: number };
         const started = Date.now();
-        const res = spawnSync(
-            "ssh",
-            ["-p", String(o.port(c.port)), "-i", o.key, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes", "-o", "LogLevel=ERROR",
-                `${c.user}@${o.host ? o.host(c.host) : c.host}`, String(unwrap(step.inputs.create))],
-            { encoding: "utf8", input: String(unwrap(step.inputs.stdin) ?? ""), timeout: 15 * 60 * 1000, maxBuffer: 64 * 1024 * 1024 },
-        );
+        const attempt = () =>
+            spawnSync(
+                "ssh",
+                ["-p", String(o.port(c.port)), "-i", o.key, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes", "-o", "LogLevel=ERROR",
+                    "-o", "ConnectTimeout=15", `${c.user}@${o.host ? o.host(c.host) : c.host}`, String(unwrap(step.inputs.create))],
+                { encoding: "utf8", input: String(unwrap(step.inputs.stdin) ?? ""), timeout: 15 * 60 * 1000, maxBuffer: 64 * 1024 * 1024 },
+            );
+        // Like the command provider, keep dialling while the connection itself fails (dialErrorLimit).
+        let res = attempt();
+        for (let dial = 1; dial < (c.dialErrorLimit ?? 10) && res.status === 255 && /kex_exchange_identification|Connection (reset|refused|closed)|timed out/.test(res.stderr); dial++) {
+            spawnSync("sleep", ["2"]);
+            res = attempt();
+        }
         results.push({ name: step.name, status: res.status, stdout: res.stdout, stderr: res.stderr, ms: Date.now() - started });
         if (res.status !== 0) break;
     }

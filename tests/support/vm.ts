@@ -35,12 +35,13 @@ export function ensureImage(cacheDir: string): Image {
         fs.rmSync(dir, { recursive: true, force: true });
         fs.mkdirSync(dir, { recursive: true });
         sh("debootstrap", ["--variant=minbase", `--include=${IMAGE_PACKAGES.join(",")}`, "bookworm", rootfs], { timeoutMs: 20 * 60 * 1000 });
-        fs.writeFileSync(path.join(rootfs, "etc", "fstab"), "/dev/vda / ext4 defaults,errors=remount-ro 0 1\n");
-        // The network of a NoCloud instance: DHCP on the first interface, as cloud-init's fallback would set it.
-        fs.writeFileSync(path.join(rootfs, "etc", "network", "interfaces.d", "eth0"), "auto eth0\niface eth0 inet dhcp\n");
-        fs.writeFileSync(path.join(rootfs, "etc", "cloud", "cloud.cfg.d", "90-datasource.cfg"), "datasource_list: [ NoCloud, None ]\n");
         fs.writeFileSync(path.join(dir, "ready"), new Date().toISOString());
     }
+    // What a cloud provider's Debian image has and minbase lacks.
+    fs.writeFileSync(path.join(rootfs, "etc", "fstab"), "/dev/vda / ext4 defaults,errors=remount-ro 0 1\n");
+    // The network of a NoCloud instance: DHCP on the first interface, as cloud-init's fallback would set it.
+    fs.writeFileSync(path.join(rootfs, "etc", "network", "interfaces.d", "eth0"), "auto eth0\niface eth0 inet dhcp\n");
+    fs.writeFileSync(path.join(rootfs, "etc", "cloud", "cloud.cfg.d", "90-image.cfg"), "datasource_list: [ NoCloud, None ]\nlocale: C.UTF-8\n");
     const boot = fs.readdirSync(path.join(rootfs, "boot"));
     const kernel = boot.find((f) => f.startsWith("vmlinuz-"));
     const initrd = boot.find((f) => f.startsWith("initrd.img-"));
@@ -101,7 +102,8 @@ export async function bootVm(o: { image: Image; workDir: string; userData: strin
             const deadline = Date.now() + timeoutMs;
             for (;;) {
                 if (qemu.exitCode !== null) throw new Error(`QEMU exited (${qemu.exitCode}); serial log:\n${fs.readFileSync(serialLog, "utf8").slice(-3000)}`);
-                if (ssh("true", { timeoutMs: 20_000 }).status === 0) return;
+                // Up means: the admin gets in and cloud-init has finished (it restarts sshd while it works).
+                if (ssh("true", { timeoutMs: 20_000 }).status === 0 && ssh("cloud-init status --wait >/dev/null 2>&1; true", { timeoutMs: 240_000 }).status === 0 && ssh("true", { timeoutMs: 20_000 }).status === 0) return;
                 if (Date.now() > deadline) throw new Error(`no SSH after ${timeoutMs} ms; serial log:\n${fs.existsSync(serialLog) ? fs.readFileSync(serialLog, "utf8").slice(-3000) : ""}`);
                 await new Promise((r) => setTimeout(r, 3000));
             }
