@@ -2,6 +2,7 @@
  * The app service, its logs and its monitoring (SVC-1..6, LOG-1..2, MON-1), judged on the units, scripts and
  * configuration files the remote steps ship.
  */
+import { SECRET_ENV_NAME } from "../lib/render/systemd";
 import { HostFile, hostFiles, parseIni, parseUnit, ResourceLike, seconds, unitValue } from "./parse";
 import { ChecklistPolicy, Context, firstStep, hasHosts, stackPolicy } from "./support";
 
@@ -77,8 +78,6 @@ export const svc3 = unitPolicy({
     },
 });
 
-const SECRETISH = /(PASSWORD|SECRET|TOKEN|PRIVATE|CREDENTIAL|API_?KEY)/i;
-
 export const svc4: ChecklistPolicy = stackPolicy({
     id: "SVC-4",
     slug: "secrets-as-credentials",
@@ -88,7 +87,7 @@ export const svc4: ChecklistPolicy = stackPolicy({
     check: (resources, ctx) => {
         for (const { f, unit } of appUnits(resources, ctx)) {
             const env = unit.get("Service")?.get("Environment") ?? [];
-            const leaked = env.map((e) => e.replace(/^"|"$/g, "").split("=")[0]).filter((k) => SECRETISH.test(k));
+            const leaked = env.map((e) => e.replace(/^"|"$/g, "").split("=")[0]).filter((k) => SECRET_ENV_NAME.test(k));
             if (leaked.length) ctx.report(`${f.path} (${f.from.name}) puts ${leaked.join(", ")} in Environment=, visible to systemctl show; pass them as credentials.`, f.from);
             if (unit.get("Service")?.has("EnvironmentFile")) ctx.report(`${f.path} (${f.from.name}) reads an EnvironmentFile; pass secrets as credentials instead.`, f.from);
         }

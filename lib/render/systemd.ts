@@ -41,13 +41,14 @@ export const PRODUCTION_ENVIRONMENT: Readonly<Record<string, string>> = {
     LOG_LEVEL: "INFO",
 };
 
-const SECRETISH = /(PASSWORD|SECRET|TOKEN|PRIVATE|CREDENTIAL|API_?KEY)/i;
+/** Environment variable names that carry secrets; they belong in credentials (SVC-4). */
+export const SECRET_ENV_NAME = /(PASSWORD|SECRET|TOKEN|PRIVATE|CREDENTIAL|API_?KEY)/i;
 
 export const credentialDir = (appName: string) => `/etc/${appName}/credentials`;
 
 function envLine(key: string, value: string): string {
     if (!/^[A-Z_][A-Z0-9_]*$/.test(key)) throw new Error(`systemd unit: environment name ${JSON.stringify(key)} is not a valid variable name`);
-    if (SECRETISH.test(key)) {
+    if (SECRET_ENV_NAME.test(key)) {
         throw new Error(`systemd unit: ${key} looks like a secret; pass it as a credential, not Environment= (visible in systemctl show, SVC-4)`);
     }
     if (/["\\\n%$]/.test(value)) throw new Error(`systemd unit: value of ${key} must not contain quotes, backslashes, %, $ or newlines`);
