@@ -6,20 +6,11 @@
 import { CONFIG_KEYS, ConfigKeySpec, PROJECT } from "../lib/config-schema";
 import type { Finding } from "./evaluate";
 import type { PlanRun } from "./run";
-
-const SIG_KEY = "4dabf18193072939515e22adb298388d";
-
-/** Strings of a value that are not under a secret marker. */
-function plainStrings(v: unknown, out: string[] = []): string[] {
-    if (typeof v === "string") out.push(v);
-    else if (Array.isArray(v)) v.forEach((x) => plainStrings(x, out));
-    else if (v && typeof v === "object" && !(SIG_KEY in (v as object))) Object.values(v).forEach((x) => plainStrings(x, out));
-    return out;
-}
+import { isSecret, strings } from "./secrets";
 
 /** Generated secret values of a run (random passwords, access key secrets). */
 function secretValues(run: PlanRun): string[] {
-    const pick = (v: unknown) => (v && typeof v === "object" && SIG_KEY in (v as object) ? (v as { value: unknown }).value : v);
+    const pick = (v: unknown) => (isSecret(v) ? v.value : v);
     return run.resources
         .flatMap((r) => (r.type === "random:index/randomPassword:RandomPassword" ? [pick(r.outputs.result)] : r.type === "aws:iam/accessKey:AccessKey" ? [pick(r.outputs.secret)] : []))
         .filter((v): v is string => typeof v === "string" && v.length >= 16);
@@ -28,7 +19,7 @@ function secretValues(run: PlanRun): string[] {
 export function outputFindings(run: PlanRun, level: Finding["level"]): Finding[] {
     const secrets = secretValues(run);
     return Object.entries(run.outputs)
-        .filter(([, v]) => plainStrings(v).some((s) => secrets.some((x) => s.includes(x))))
+        .filter(([, v]) => strings(v).plain.some((s) => secrets.some((x) => s.includes(x))))
         .map(([name]) => ({
             policy: "sec-5-secrets-stay-secret",
             checklistId: "SEC-5",

@@ -17,6 +17,7 @@ import type {
 import type { PackConfig } from "../policies/pack-config";
 import type { ChecklistPolicy, Reporter, Waiver } from "../policies/support";
 import type { PlanRun, RecordedResource } from "./run";
+import { unwrapSecrets } from "./secrets";
 
 export type Finding = {
     policy: string;
@@ -41,19 +42,6 @@ export type Evaluation = {
     policiesRun: number;
 };
 
-const SIG_KEY = "4dabf18193072939515e22adb298388d";
-
-/** The value with secret markers removed, as the analyzer deserialises properties for policies. */
-export function unwrapSecrets(v: unknown): any {
-    if (Array.isArray(v)) return v.map(unwrapSecrets);
-    if (v && typeof v === "object") {
-        const o = v as Record<string, unknown>;
-        if (SIG_KEY in o) return "value" in o ? unwrapSecrets(o.value) : undefined;
-        return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, unwrapSecrets(x)]));
-    }
-    return v;
-}
-
 class NotApplicable extends Error {
     constructor(readonly reason?: string) {
         super(reason ?? "not applicable");
@@ -73,8 +61,7 @@ function options(r: RecordedResource): PolicyResourceOptions {
 }
 
 /** Properties: the inputs, completed by what the provider returned (as the analyzer sees a resource after an update). */
-const propsOf = (r: RecordedResource) => unwrapSecrets({ ...r.outputs, ...r.inputs, ...(r.custom ? pickOutputs(r) : {}) });
-const pickOutputs = (r: RecordedResource) => Object.fromEntries(Object.entries(r.outputs).filter(([k]) => !(k in r.inputs)));
+const propsOf = (r: RecordedResource) => unwrapSecrets({ ...r.outputs, ...r.inputs });
 
 function levelOf(policy: Policy, config: PackConfig): EnforcementLevel {
     const entry = config[policy.name];

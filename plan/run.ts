@@ -20,7 +20,7 @@ export type RecordedResource = {
     /** Parent URN; undefined for the stack itself. */
     parent?: string;
     custom: boolean;
-    /** Inputs as sent to the engine; secrets stay wrapped (see {@link isSecretValue}). */
+    /** Inputs as sent to the engine; secrets stay wrapped (see `plan/secrets.ts`). */
     inputs: Record<string, unknown>;
     /** Outputs the (mock) provider returned, or a component's registered outputs. */
     outputs: Record<string, unknown>;
@@ -60,14 +60,6 @@ export type RunOptions = {
 };
 
 export const ROOT = path.resolve(__dirname, "..");
-
-/** Marker the Pulumi runtime puts on secret values. */
-export function isSecretValue(v: unknown): v is { value: unknown } {
-    // Read lazily: the runtime module must be the one of the current registry.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const rt = require("@pulumi/pulumi").runtime;
-    return !!v && typeof v === "object" && (v as Record<string, unknown>)[rt.specialSigKey] === rt.specialSecretSig;
-}
 
 /** Reads the stack file into the flat `project:key -> string` form Pulumi passes to programs. */
 export function readStackConfig(dir: string, stack: string): { project: string; config: Record<string, string>; encrypted: string[] } {

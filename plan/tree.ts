@@ -3,11 +3,7 @@
  */
 import * as crypto from "crypto";
 import type { PlanRun, RecordedResource } from "./run";
-
-const SIG_KEY = "4dabf18193072939515e22adb298388d";
-const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
-
-const isSecret = (v: unknown) => !!v && typeof v === "object" && (v as Record<string, unknown>)[SIG_KEY] === SECRET_SIG;
+import { isSecret } from "./secrets";
 
 /** Inputs that are noise in a tree view (shown elsewhere, or too long). */
 const HIDDEN = new Set(["labels", "tags", "tagsAll", "description", "publicKey", "assumeRolePolicy", "policy", "keepers", "__defaults"]);

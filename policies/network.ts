@@ -165,7 +165,7 @@ export const net4: ChecklistPolicy = stackPolicy({
 const METRICS_PORTS = [9100, 9187, 9090, 9093];
 
 function metricsExposure(resources: readonly ResourceLike[]) {
-    return inboundRules(resources).filter((rule) => METRICS_PORTS.some((p) => covers(rule, p)) && rule.sources.some((s) => !isLocalOrPrivate(s.split("/")[0]) || isWorldCidr(s)));
+    return inboundRules(resources).filter((rule) => METRICS_PORTS.some((p) => covers(rule, p)) && rule.sources.some((s) => !isLocalOrPrivate(s.split("/")[0])));
 }
 
 export const net5: ChecklistPolicy = stackPolicy({

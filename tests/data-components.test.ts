@@ -4,7 +4,7 @@
  */
 import type { PlanRun } from "../plan/run";
 import { parseApplyScript } from "../lib/render/apply-script";
-import { isSecret, ofType, resource, runIsolated, runStack, strings } from "./helpers";
+import { isSecret, ofType, resource, runIsolated, runStack, strings, unwrapSecrets } from "./helpers";
 
 let prod: PlanRun;
 let staging: PlanRun;
@@ -13,8 +13,7 @@ beforeAll(async () => {
     staging = await runStack("staging");
 });
 
-const unwrap = (v: unknown) => (isSecret(v) ? v.value : v);
-const filesOf = (run: PlanRun, name: string) => Object.fromEntries(parseApplyScript(String(unwrap(resource(run, name).inputs.stdin))).map((f) => [f.path, f.content]));
+const filesOf = (run: PlanRun, name: string) => Object.fromEntries(parseApplyScript(String(unwrapSecrets(resource(run, name).inputs.stdin))).map((f) => [f.path, f.content]));
 
 describe("off-site bucket (BK-5, BK-6)", () => {
     test("all public access blocked, encrypted, versioned, owner-enforced, protected", () => {
@@ -49,7 +48,7 @@ describe("off-site bucket (BK-5, BK-6)", () => {
     test("its key reaches the host only inside the secret credentials step", () => {
         const step = resource(prod, "backups-credentials");
         expect(isSecret(step.inputs.stdin)).toBe(true);
-        const [file] = parseApplyScript(String(unwrap(step.inputs.stdin)));
+        const [file] = parseApplyScript(String(unwrapSecrets(step.inputs.stdin)));
         const keyId = resource(prod, "offsite-writer-key").id;
         expect(file).toMatchObject({ path: "/etc/webapp/credentials/backup-aws", mode: "0600", owner: "root:root" });
         expect(file.content).toMatch(new RegExp(`^\\[default\\]\\naws_access_key_id = ${keyId}\\naws_secret_access_key = \\S{40}\\n$`));
@@ -114,7 +113,7 @@ describe("RDS (DB-5, NET-2)", () => {
         expect(unit).toMatch(/Environment="DATABASE_HOST=webapp\.c[0-9a-f]+\.eu-central-1\.rds\.amazonaws\.com"/);
         expect(unit).toContain('Environment="DATABASE_SSLMODE=verify-full"');
         expect(isSecret(resource(rds, "database-role").inputs.stdin)).toBe(true);
-        const admin = String(unwrap(resource(rds, "app-db-admin-password").outputs.result));
+        const admin = String(unwrapSecrets(resource(rds, "app-db-admin-password").outputs.result));
         const plain = rds.resources.flatMap((r) => strings(r.inputs).plain);
         expect(plain.filter((p) => p.includes(admin))).toEqual([]);
     });

@@ -79,18 +79,4 @@ export function sshKeygen(type: "ed25519" | "rsa" | "ecdsa", bits?: number): str
     }
 }
 
-const SIG_KEY = "4dabf18193072939515e22adb298388d";
-const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
-
-export function isSecret(v: unknown): v is { value: unknown } {
-    return !!v && typeof v === "object" && (v as Record<string, unknown>)[SIG_KEY] === SECRET_SIG;
-}
-
-/** Every string inside a value, split into those under a secret marker and those in plain sight. */
-export function strings(value: unknown, underSecret = false, out: { secret: string[]; plain: string[] } = { secret: [], plain: [] }) {
-    if (isSecret(value)) return strings(value.value, true, out);
-    if (typeof value === "string") (underSecret ? out.secret : out.plain).push(value);
-    else if (Array.isArray(value)) value.forEach((v) => strings(v, underSecret, out));
-    else if (value && typeof value === "object") Object.values(value).forEach((v) => strings(v, underSecret, out));
-    return out;
-}
+export { isSecret, strings, unwrapSecrets } from "../plan/secrets";

@@ -7,8 +7,7 @@ import { evaluate, Finding } from "../../plan/evaluate";
 import { ALL_POLICIES } from "../../policies/catalog";
 import { packConfig } from "../../policies/pack-config";
 import type { Waiver } from "../../policies/support";
-
-const SIG = "4dabf18193072939515e22adb298388d";
+import { isSecret } from "../../plan/secrets";
 
 export const clone = (run: PlanRun): PlanRun => structuredClone(run);
 
@@ -21,7 +20,7 @@ export function res(run: PlanRun, name: string): RecordedResource {
 /** Reads or rewrites a string input that may be wrapped as a secret. */
 function editInput(r: RecordedResource, key: string, edit: (v: string) => string): void {
     const v = r.inputs[key] as unknown;
-    if (v && typeof v === "object" && SIG in (v as object)) (v as { value: string }).value = edit((v as { value: string }).value);
+    if (isSecret(v)) v.value = edit(String(v.value));
     else r.inputs[key] = edit(String(v));
 }
 

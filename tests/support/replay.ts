@@ -5,9 +5,7 @@
  */
 import { spawnSync } from "child_process";
 import type { PlanRun, RecordedResource } from "../../plan/run";
-
-const SIG = "4dabf18193072939515e22adb298388d";
-const unwrap = (v: unknown): any => (v && typeof v === "object" && SIG in (v as object) ? unwrap((v as { value: unknown }).value) : v);
+import { unwrapSecrets } from "../../plan/secrets";
 
 export type StepResult = { name: string; status: number | null; stdout: string; stderr: string; ms: number };
 
@@ -37,14 +35,14 @@ export function stepsInOrder(run: PlanRun): RecordedResource[] {
 export function replay(run: PlanRun, o: { key: string; port: (port: number) => number; host?: (host: string) => string }): StepResult[] {
     const results: StepResult[] = [];
     for (const step of stepsInOrder(run)) {
-        const c = unwrap(step.inputs.connection) as { host: string; port: number; user: string; dialErrorLimit?: number };
+        const c = unwrapSecrets(step.inputs.connection) as { host: string; port: number; user: string; dialErrorLimit?: number };
         const started = Date.now();
         const attempt = () =>
             spawnSync(
                 "ssh",
                 ["-p", String(o.port(c.port)), "-i", o.key, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes", "-o", "LogLevel=ERROR",
-                    "-o", "ConnectTimeout=15", `${c.user}@${o.host ? o.host(c.host) : c.host}`, String(unwrap(step.inputs.create))],
-                { encoding: "utf8", input: String(unwrap(step.inputs.stdin) ?? ""), timeout: 15 * 60 * 1000, maxBuffer: 64 * 1024 * 1024 },
+                    "-o", "ConnectTimeout=15", `${c.user}@${o.host ? o.host(c.host) : c.host}`, String(unwrapSecrets(step.inputs.create))],
+                { encoding: "utf8", input: String(unwrapSecrets(step.inputs.stdin) ?? ""), timeout: 15 * 60 * 1000, maxBuffer: 64 * 1024 * 1024 },
             );
         // Like the command provider, keep dialling while the connection itself fails (dialErrorLimit).
         let res = attempt();

@@ -88,7 +88,7 @@ export async function bootVm(o: { image: Image; workDir: string; userData: strin
     const ssh: Vm["ssh"] = (command, opts = {}) => {
         const res = spawnSync(
             "ssh",
-            ["-p", String(ports[22] ?? ports[2222]), "-i", opts.key ?? o.key, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes",
+            ["-p", String(ports[22]), "-i", opts.key ?? o.key, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes",
                 "-o", "ConnectTimeout=10", "-o", "LogLevel=ERROR", ...(opts.extra ?? []), `${opts.user ?? o.adminUser}@127.0.0.1`, command],
             { encoding: "utf8", input: opts.input ?? "", timeout: opts.timeoutMs ?? 10 * 60 * 1000, maxBuffer: 64 * 1024 * 1024 },
         );
