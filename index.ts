@@ -6,13 +6,14 @@ import * as pulumi from "@pulumi/pulumi";
 import { AppIdentity } from "./components/app-identity";
 import { AppService } from "./components/app-service";
 import { Backups } from "./components/backups";
-import { Database, dbIdentifier } from "./components/database";
+import { Database, dbIdentifier, rdsAdminUser } from "./components/database";
 import { HostHardening } from "./components/host-hardening";
 import { OffsiteBucket } from "./components/offsite-bucket";
 import { ReverseProxy } from "./components/reverse-proxy";
 import { AppSecrets } from "./components/secrets";
 import { Vps } from "./components/vps";
 import { loadConfig } from "./lib/config";
+import { rdsCaBundle } from "./lib/render/postgres";
 import { serverMemoryMiB } from "./lib/server-types";
 
 const cfg = loadConfig();
@@ -79,27 +80,29 @@ const database = new Database("database", {
     appName: cfg.appName,
     password: secrets.dbPassword,
     connection: vps.connections[0],
+    appConnections: vps.connections,
     memoryMiB: cfg.provider === "existing" ? cfg.existingServerMemoryMiB : serverMemoryMiB(cfg.provider, cfg.provider === "hcloud" ? cfg.hcloudServerType : cfg.awsInstanceType),
     rds: cfg.databaseEngine === "rds" ? { instanceClass: cfg.rdsInstanceClass, allocatedStorageGb: cfg.rdsAllocatedStorageGb, backupRetentionDays: Math.min(35, Math.max(7, cfg.backupRetentionDailyDays)), appSecurityGroupId: vps.firewallId, adminPassword: secrets.dbAdminPassword! } : undefined,
     protect: cfg.protect,
     tags,
 }, { dependsOn: [hosts[0]], provider: awsProvider });
 
-if (cfg.databaseEngine !== "rds") {
-    new Backups("backups", {
-        connection: vps.connections[0],
-        backup: {
-            appName: cfg.appName,
-            engine: cfg.databaseEngine === "sqlite" ? "sqlite" : "postgres",
-            database: dbIdentifier(cfg.appName),
-            role: dbIdentifier(cfg.appName),
-            sqlitePath: `/var/lib/${cfg.appName}/${cfg.appName}.db`,
-            retention,
-            uploadsDir: cfg.uploadsMode === "none" ? undefined : uploadsDir,
-        },
-        offsite: offsite && { bucket: offsite.bucketName, prefix: offsite.prefix, region: offsite.region, credentials: offsite.writerCredentials },
-    }, { dependsOn: database.steps });
-}
+// Logical backups, restore drills and the stale check run on the database host, or, for RDS, on the first app
+// server against the instance (on top of RDS's own automated backups).
+new Backups("backups", {
+    connection: vps.connections[0],
+    backup: {
+        appName: cfg.appName,
+        engine: cfg.databaseEngine === "sqlite" ? "sqlite" : "postgres",
+        database: dbIdentifier(cfg.appName),
+        role: dbIdentifier(cfg.appName),
+        sqlitePath: `/var/lib/${cfg.appName}/${cfg.appName}.db`,
+        retention,
+        uploadsDir: cfg.uploadsMode === "none" ? undefined : uploadsDir,
+    },
+    offsite: offsite && { bucket: offsite.bucketName, prefix: offsite.prefix, region: offsite.region, credentials: offsite.writerCredentials },
+    server: database.address && { host: database.address, port: 5432, user: rdsAdminUser, password: secrets.dbAdminPassword!, caFile: rdsCaBundle.path },
+}, { dependsOn: database.steps });
 
 vps.connections.forEach((connection, i) => {
     new AppService(`service-${i}`, {

@@ -1,6 +1,7 @@
 /**
- * Backups: the backup, restore, drill, stale-check (and uploads) scripts and their timers on the database host
- * (BK-1..4, BK-7, BK-8), with the off-site copy to S3 when a bucket is given (BK-5).
+ * Backups: the backup, restore, drill, stale-check (and uploads) scripts and their timers on the database host, or
+ * on an app server against a remote PostgreSQL (RDS) (BK-1..4, BK-7, BK-8), with the off-site copy to S3 when a
+ * bucket is given (BK-5).
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
@@ -8,6 +9,9 @@ import { ApplyScript, enableNow } from "../lib/render/apply-script";
 import {
     BackupOptions,
     backupLibDir,
+    backupUser,
+    pgpassCredential,
+    renderPgpass,
     renderBackupScript,
     renderBackupUnits,
     renderRestoreDrillScript,
@@ -24,22 +28,32 @@ export interface BackupsArgs {
     /** The database host. Required. */
     connection: pulumi.Input<SshConnection>;
     /** What to back up and how long to keep it (see BackupOptions; offsite is set from `offsite` below). Required. */
-    backup: Omit<BackupOptions, "offsite">;
+    backup: Omit<BackupOptions, "offsite" | "server">;
     /** Off-site copy (BK-5): bucket, key prefix, region and the writer's credentials file (secret). Default none. */
     offsite?: { bucket: pulumi.Input<string>; prefix: string; region: pulumi.Input<string>; credentials: pulumi.Input<string> };
+    /**
+     * A remote PostgreSQL (AWS RDS) instead of the one on the host: its address, port, admin role and password
+     * (secret, delivered as a credential), and the CA file on the host its certificate is checked against.
+     * Default: the local server.
+     */
+    server?: { host: pulumi.Input<string>; port: number; user: string; password: pulumi.Input<string>; caFile: string };
 }
 
 /** The step that installs scripts and timers. Pure. */
 export function backupsScript(o: BackupOptions): ApplyScript {
     const lib = backupLibDir(o.appName);
     const root = o.root ?? `/var/backups/${o.appName}`;
-    const owner = o.engine === "postgres" ? "postgres" : o.appName;
+    const owner = backupUser(o);
     const units = renderBackupUnits(o);
     const timers = Object.keys(units).filter((u) => u.endsWith(".timer"));
-    const packages = [...(o.offsite ? ["awscli"] : []), ...(o.engine === "sqlite" ? ["sqlite3"] : [])];
+    const packages = [...(o.offsite ? ["awscli"] : []), ...(o.engine === "sqlite" ? ["sqlite3"] : []), ...(o.server ? ["postgresql-client"] : [])];
     return {
         name: "backups",
-        prepare: [...(packages.length ? aptInstall(packages) : []), `install -d -m 0700 -o ${owner} -g ${owner} ${root}`],
+        prepare: [
+            ...(packages.length ? aptInstall(packages) : []),
+            ...(o.server ? [`id -u ${owner} >/dev/null 2>&1 || useradd --system --user-group --home-dir /nonexistent --no-create-home --shell /usr/sbin/nologin ${owner}`] : []),
+            `install -d -m 0700 -o ${owner} -g ${owner} ${root}`,
+        ],
         files: [
             { path: `${lib}/backup`, content: renderBackupScript(o), mode: "0755" },
             { path: `${lib}/restore`, content: renderRestoreScript(o), mode: "0755" },
@@ -60,17 +74,30 @@ export class Backups extends pulumi.ComponentResource {
     constructor(name: string, args: BackupsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("webapp:backup:Backups", name, args, opts);
         this.steps = [];
-        if (args.offsite) {
-            const credentials: pulumi.Output<ApplyScript> = pulumi.output(args.offsite.credentials).apply((content) => ({
-                name: "backup-credentials",
-                files: [{ path: `${credentialDir(args.backup.appName)}/backup-aws`, content, mode: "0600" }],
-            }));
+        const { offsite, server } = args;
+        const dir = credentialDir(args.backup.appName);
+        if (offsite || server) {
+            // One secret step for the jobs' credentials: the off-site writer's key and the remote server's password.
+            const credentials: pulumi.Output<ApplyScript> = pulumi
+                .all([offsite?.credentials ?? "", server ? pulumi.all([server.host, server.password]) : undefined])
+                .apply(([aws, remote]) => ({
+                    name: "backup-credentials",
+                    files: [
+                        ...(offsite ? [{ path: `${dir}/backup-aws`, content: aws, mode: "0600" }] : []),
+                        ...(server && remote ? [{ path: `${dir}/${pgpassCredential}`, content: renderPgpass({ host: remote[0], port: server.port, user: server.user, password: remote[1] }), mode: "0600" }] : []),
+                    ],
+                }));
             this.steps.push(remoteStep(`${name}-credentials`, { connection: args.connection, script: credentials, secret: true }, { parent: this, dependsOn: opts?.dependsOn }));
         }
-        const offsite = args.offsite;
-        const script = offsite
-            ? pulumi.all([offsite.bucket, offsite.region]).apply(([bucket, region]) => backupsScript({ ...args.backup, offsite: { bucket, region, prefix: offsite.prefix } }))
-            : pulumi.output(backupsScript(args.backup));
+        const script = pulumi
+            .all([offsite?.bucket, offsite?.region, server?.host])
+            .apply(([bucket, region, host]) =>
+                backupsScript({
+                    ...args.backup,
+                    ...(offsite ? { offsite: { bucket: bucket!, region: region!, prefix: offsite.prefix } } : {}),
+                    ...(server ? { server: { host: host!, port: server.port, user: server.user, caFile: server.caFile } } : {}),
+                }),
+            );
         this.steps.push(remoteStep(`${name}-timers`, { connection: args.connection, script }, { parent: this, dependsOn: this.steps.length ? this.steps : opts?.dependsOn }));
         this.registerOutputs({});
     }

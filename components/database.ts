@@ -4,8 +4,8 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { ApplyScript, enableNow } from "../lib/render/apply-script";
-import { pgConfDir, renderPgHba, renderPostgresConf, renderRoleSql, scramVerifier } from "../lib/render/postgres";
+import { ApplyScript, enableNow, shq } from "../lib/render/apply-script";
+import { caBundleLines, pgConfDir, rdsCaBundle, renderPgHba, renderPostgresConf, renderRoleSql, scramVerifier } from "../lib/render/postgres";
 import { aptInstall } from "./host-hardening";
 import { remoteStep } from "./remote-step";
 import type { SshConnection } from "./vps";
@@ -19,6 +19,8 @@ export interface DatabaseArgs {
     password?: pulumi.Input<string>;
     /** The server that runs PostgreSQL (self-hosted) or the role SQL against RDS (rds). Required for those engines. */
     connection?: pulumi.Input<SshConnection>;
+    /** The app servers, which get the RDS CA bundle to verify the database's certificate (engine rds). Default `[connection]`. */
+    appConnections?: pulumi.Input<SshConnection>[];
     /** Server memory for sizing (self-hosted). Default 4096. */
     memoryMiB?: number;
     /** RDS settings (engine rds). */
@@ -41,6 +43,14 @@ export interface DatabaseArgs {
 }
 
 export const dbIdentifier = (appName: string) => appName.replace(/-/g, "_");
+
+/** The RDS master user: it runs the role SQL and the backup jobs (a member of the app role, not a superuser). */
+export const rdsAdminUser = "dbadmin";
+
+/** The step that puts Amazon's RDS CA bundle on an app server. Pure. */
+export function rdsCaScript(bundle: { url: string; path: string } = rdsCaBundle): ApplyScript {
+    return { name: "rds-ca", prepare: [...aptInstall(["curl", "ca-certificates", "openssl"]), ...caBundleLines(bundle.url, bundle.path)], files: [] };
+}
 
 /** The self-hosted server step: packages, settings and pg_hba, checked by the running server before a reload. */
 export function postgresServerScript(a: { appName: string; memoryMiB: number }): ApplyScript {
@@ -69,12 +79,12 @@ export function postgresServerScript(a: { appName: string; memoryMiB: number }):
 }
 
 /** The role step: role, database and grants; the password travels as a SCRAM verifier inside the (secret) script. */
-export function postgresRoleScript(a: { appName: string; password: string; psql: string }): ApplyScript {
+export function postgresRoleScript(a: { appName: string; password: string; psql: string; adminMember?: boolean }): ApplyScript {
     const name = dbIdentifier(a.appName);
     return {
         name: "role",
         files: [],
-        ensure: [`${a.psql} <<'SQL'`, renderRoleSql({ database: name, role: name, passwordVerifier: scramVerifier(a.password) }).trimEnd(), "SQL", 'log "role and database in place"'],
+        ensure: [`${a.psql} <<'SQL'`, renderRoleSql({ database: name, role: name, passwordVerifier: scramVerifier(a.password), adminMember: a.adminMember }).trimEnd(), "SQL", 'log "role and database in place"'],
     };
 }
 
@@ -147,7 +157,7 @@ export class Database extends pulumi.ComponentResource {
                     skipFinalSnapshot: !protect,
                     finalSnapshotIdentifier: protect ? `${args.appName}-final` : undefined,
                     dbName: db,
-                    username: "dbadmin",
+                    username: rdsAdminUser,
                     password: r.adminPassword,
                     applyImmediately: !protect,
                     tags: args.tags,
@@ -155,20 +165,40 @@ export class Database extends pulumi.ComponentResource {
                 { parent: this, protect },
             );
             this.address = instance.address;
+            const outer = Array.isArray(opts?.dependsOn) ? (opts!.dependsOn as pulumi.Resource[]) : [];
+            const ca = (args.appConnections ?? [args.connection!]).map((connection, i) =>
+                remoteStep(`${name}-rds-ca-${i}`, { connection, script: rdsCaScript() }, { parent: this, dependsOn: outer }),
+            );
             const role = remoteStep(
                 `${name}-role`,
                 {
                     connection: args.connection!,
                     secret: true,
                     script: pulumi.all([args.password!, r.adminPassword, instance.address]).apply(([password, admin, host]) => ({
-                        ...postgresRoleScript({ appName: args.appName, password, psql: `PGPASSWORD='${admin}' psql -X -q -v ON_ERROR_STOP=1 "host=${host} port=5432 dbname=postgres user=dbadmin sslmode=require"` }),
+                        ...postgresRoleScript({
+                            appName: args.appName,
+                            password,
+                            adminMember: true,
+                            psql: `PGPASSWORD=${shq(admin)} psql -X -q -v ON_ERROR_STOP=1 "host=${host} port=5432 dbname=postgres user=${rdsAdminUser} sslmode=verify-full sslrootcert=${rdsCaBundle.path}"`,
+                        }),
                         prepare: aptInstall(["postgresql-client"]),
                     })),
                 },
-                { parent: this, dependsOn: [instance, ...(Array.isArray(opts?.dependsOn) ? (opts!.dependsOn as pulumi.Resource[]) : [])] },
+                { parent: this, dependsOn: [instance, ca[0], ...outer] },
             );
-            this.steps = [instance, role];
-            this.environment = instance.address.apply((host): Record<string, string> => ({ DATABASE_ENGINE: "postgresql", DATABASE_HOST: host, DATABASE_PORT: "5432", DATABASE_NAME: db, DATABASE_USER: db, DATABASE_SSLMODE: "verify-full" }));
+            this.steps = [instance, ...ca, role];
+            this.environment = instance.address.apply((host): Record<string, string> => ({
+                DATABASE_ENGINE: "postgresql",
+                DATABASE_HOST: host,
+                DATABASE_PORT: "5432",
+                DATABASE_NAME: db,
+                DATABASE_USER: db,
+                DATABASE_SSLMODE: "verify-full",
+                DATABASE_SSLROOTCERT: rdsCaBundle.path,
+                // libpq-based drivers read these directly.
+                PGSSLMODE: "verify-full",
+                PGSSLROOTCERT: rdsCaBundle.path,
+            }));
         }
         this.registerOutputs({ environment: this.environment });
     }

@@ -76,10 +76,15 @@ export const db3: ChecklistPolicy = stackPolicy({
         }
         for (const { script, from } of scripts) {
             const problems: string[] = [];
+            // Run over TCP by a non-superuser admin (the RDS master user), the SQL cannot name SUPERUSER at all, and
+            // PostgreSQL gives roles that admin creates no superuser rights; as the local postgres it must say NOSUPERUSER.
+            const byRemoteAdmin = /\bpsql\b[^\n]*"host=\S+[^\n"]*\buser=\S+/.test(script) && !/runuser -u postgres/.test(script);
+            const required = byRemoteAdmin ? ["NOCREATEDB", "NOCREATEROLE"] : ["NOSUPERUSER", "NOCREATEDB", "NOCREATEROLE"];
             for (const m of script.matchAll(/ALTER ROLE (\S+) WITH ([^;]*);/g)) {
-                for (const flag of ["NOSUPERUSER", "NOCREATEDB", "NOCREATEROLE"]) if (!m[2].split(/\s+/).includes(flag)) problems.push(`role ${m[1]} lacks ${flag}`);
+                for (const flag of required) if (!m[2].split(/\s+/).includes(flag)) problems.push(`role ${m[1]} lacks ${flag}`);
             }
-            if (/\bSUPERUSER\b/.test(script.replace(/NOSUPERUSER/g, ""))) problems.push("a role is made superuser");
+            const granted = script.replace(/\bNO(SUPERUSER|REPLICATION|BYPASSRLS)\b/g, "");
+            for (const attr of ["SUPERUSER", "REPLICATION", "BYPASSRLS"]) if (new RegExp(`\\b${attr}\\b`).test(granted)) problems.push(`a role is given ${attr}`);
             if (!/REVOKE ALL ON DATABASE \S+ FROM PUBLIC/.test(script)) problems.push("PUBLIC keeps its grants on the app database");
             if (!/REVOKE ALL ON SCHEMA public FROM PUBLIC/.test(script)) problems.push("PUBLIC keeps its grants on the public schema");
             if (/GRANT [^;]* TO PUBLIC/i.test(script)) problems.push("something is granted to PUBLIC");

@@ -108,14 +108,42 @@ describe("RDS (DB-5, NET-2)", () => {
         expect(resource(rds, "database-instance").inputs.vpcSecurityGroupIds).toEqual([sg.id]);
     });
 
-    test("the app connects to the endpoint with TLS verification; the role step is secret", () => {
+    test("the app connects to the endpoint with TLS verified against Amazon's RDS CA bundle; the role step is secret", () => {
         const unit = filesOf(rds, "service-0-service")["/etc/systemd/system/webapp.service"];
         expect(unit).toMatch(/Environment="DATABASE_HOST=webapp\.c[0-9a-f]+\.eu-central-1\.rds\.amazonaws\.com"/);
         expect(unit).toContain('Environment="DATABASE_SSLMODE=verify-full"');
+        expect(unit).toContain('Environment="PGSSLROOTCERT=/etc/ssl/rds/global-bundle.pem"');
+        const ca = String(resource(rds, "database-rds-ca-0").inputs.create ?? "") + String(unwrapSecrets(resource(rds, "database-rds-ca-0").inputs.stdin ?? ""));
+        expect(ca).toContain("https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem");
+        // The app's first step waits for the bundle (and the role), so the app never starts without them.
+        expect(resource(rds, "service-0-credentials").dependencies).toEqual(expect.arrayContaining([resource(rds, "database-rds-ca-0").urn, resource(rds, "database-role").urn]));
         expect(isSecret(resource(rds, "database-role").inputs.stdin)).toBe(true);
+        const role = String(unwrapSecrets(resource(rds, "database-role").inputs.stdin));
+        expect(role).toContain("sslmode=verify-full sslrootcert=/etc/ssl/rds/global-bundle.pem");
+        expect(role).toContain("GRANT webapp TO CURRENT_USER;");
+        expect(role).not.toContain("NOSUPERUSER");
         const admin = String(unwrapSecrets(resource(rds, "app-db-admin-password").outputs.result));
         const plain = rds.resources.flatMap((r) => strings(r.inputs).plain);
         expect(plain.filter((p) => p.includes(admin))).toEqual([]);
+    });
+
+    test("logical backups run on the first app server against the instance, as the admin, with its password only in the secret credentials step", () => {
+        const timers = filesOf(rds, "backups-timers");
+        expect(isSecret(resource(rds, "backups-timers").inputs.stdin)).toBe(false);
+        const backup = timers["/usr/local/lib/webapp/backup"];
+        expect(backup).toMatch(/^export PGHOST='webapp\.c[0-9a-f]+\.eu-central-1\.rds\.amazonaws\.com' PGPORT=5432 PGUSER='dbadmin' PGSSLMODE=verify-full PGSSLROOTCERT='\/etc\/ssl\/rds\/global-bundle\.pem'$/m);
+        expect(backup).toContain("s3://webapp-prod-backups/");
+        expect(timers["/etc/systemd/system/webapp-backup@.service"]).toMatch(/^User=webapp-backup$/m);
+        const credentials = resource(rds, "backups-credentials");
+        expect(isSecret(credentials.inputs.stdin)).toBe(true);
+        const admin = String(unwrapSecrets(resource(rds, "app-db-admin-password").outputs.result));
+        const pgpass = filesOf(rds, "backups-credentials")["/etc/webapp/credentials/backup-pgpass"];
+        expect(pgpass).toMatch(/^webapp\.c[0-9a-f]+\.eu-central-1\.rds\.amazonaws\.com:5432:\*:dbadmin:/);
+        expect(pgpass.endsWith(`:${admin.replace(/[\\:]/g, (c) => `\\${c}`)}\n`)).toBe(true);
+        // The scripts fall back to the file this step writes when run by hand (no systemd credentials directory).
+        expect(backup).toContain('export PGPASSFILE="${CREDENTIALS_DIRECTORY:-/etc/webapp/credentials}/backup-pgpass"');
+        expect(resource(rds, "backups-credentials").dependencies).toEqual(expect.arrayContaining([resource(rds, "database-role").urn]));
+        expect(resource(rds, "backups-timers").dependencies).toContain(resource(rds, "backups-credentials").urn);
     });
 
     test("a retention below 7 days is refused before anything is registered", async () => {

@@ -15,9 +15,11 @@ import * as path from "path";
 
 let staging: PlanRun;
 let prod: PlanRun;
+let rds: PlanRun;
 beforeAll(async () => {
     staging = await runStack("staging");
     prod = await runStack("prod");
+    rds = await runStack("prod", { "webapp:provider": "aws", "webapp:databaseEngine": "rds" });
 });
 
 const stdin = (r: RecordedResource) => {
@@ -65,8 +67,8 @@ describe("what the steps write", () => {
         );
     });
 
-    test.each(["staging", "prod"])("%s: every script passes shellcheck", (stack) => {
-        const runData = stack === "prod" ? prod : staging;
+    test.each(["staging", "prod", "prod with RDS"])("%s: every script passes shellcheck", (stack) => {
+        const runData = { staging, prod, "prod with RDS": rds }[stack]!;
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "steps-"));
         try {
             for (const r of ofType(runData, "command:remote:Command")) {

@@ -83,6 +83,10 @@ describe("the shipped stacks pass", () => {
         expect(f.map((x) => x.checklistId)).toEqual(["BK-2", "BK-2"]);
     });
 
+    test("prod on AWS with RDS: no finding at all (backups, drill and stale check run against the instance)", () => {
+        expect(findings(rds)).toEqual([]);
+    });
+
     test("staging may open SSH to the world (NET-1 is about prod there)", async () => {
         const open = await runStack("staging", { "webapp:adminCidrs": '["0.0.0.0/0", "::/0"]' });
         expect(findings(open).filter((f) => f.checklistId === "NET-1")).toEqual([]);
@@ -188,6 +192,8 @@ const cases: Case[] = [
     ["db-2-database-tls", "TLS off", P, (r) => editFile(r, "database-postgresql", pgConf, (c) => c.replace("ssl = on", "ssl = off")), /sets ssl = off; set ssl = on/],
     ["db-2-database-tls", "RDS without forced TLS", R, (r) => (res(r, "database-parameters").inputs.parameters = []), /database-instance does not force TLS/],
     ["db-3-app-role-least-privilege", "a superuser app role", P, (r) => editScript(r, "database-role", (s) => s.replace("NOSUPERUSER", "SUPERUSER")), /role webapp lacks NOSUPERUSER/],
+    ["db-3-app-role-least-privilege", "RDS: the app role given SUPERUSER by the admin", R, (r) => editScript(r, "database-role", (s) => s.replace("NOCREATEDB", "SUPERUSER NOCREATEDB")), /a role is given SUPERUSER/],
+    ["db-3-app-role-least-privilege", "RDS: the app role given BYPASSRLS", R, (r) => editScript(r, "database-role", (s) => s.replace("NOCREATEDB", "BYPASSRLS NOCREATEDB")), /a role is given BYPASSRLS/],
     ["db-3-app-role-least-privilege", "PUBLIC keeps its grants", P, (r) => editScript(r, "database-role", (s) => s.replace("REVOKE ALL ON DATABASE webapp FROM PUBLIC;\n", "")), /PUBLIC keeps its grants on the app database/],
     ["db-4-scram-no-trust", "a trust rule", P, (r) => editFile(r, "database-postgresql", hba, (c) => c + "local   all             all                                     trust\n"), /has a trust rule for all@all \(local\)/],
     ["db-4-scram-no-trust", "md5 hashing", P, (r) => editFile(r, "database-postgresql", pgConf, (c) => c.replace("password_encryption = 'scram-sha-256'", "password_encryption = 'md5'")), /sets password_encryption = md5/],
@@ -205,6 +211,7 @@ const cases: Case[] = [
     ["bk-6-offsite-bucket-protections", "plain HTTP allowed", P, (r) => policyDoc(r, "offsite-tls-only", (d) => (d.Statement[0].Effect = "Allow")), /no bucket policy denies requests without TLS/],
     ["bk-6-offsite-bucket-protections", "a writer that may delete", P, (r) => policyDoc(r, "offsite-writer-policy", (d) => (d.Statement[0].Action = ["s3:PutObject", "s3:DeleteObject"])), /offsite-writer-policy lets the backup writer do s3:DeleteObject/],
     ["bk-7-restore-drill", "no drill", P, (r) => dropFile(r, "backups-timers", "/etc/systemd/system/webapp-restore-drill.timer"), /no scheduled restore drill \(timer missing\)/],
+    ["bk-7-restore-drill", "RDS without the logical backups", R, (r) => (r.resources = r.resources.filter((x) => !x.name.startsWith("backups-"))), /no restore script is shipped/],
     ["bk-8-stale-backup-check", "a lax stale check", P, (r) => editFile(r, "backups-timers", "/usr/local/lib/webapp/backup-stale-check", (c) => c.replace("-gt 93600 ]", "-gt 172800 ]")), /accepts backups 48 hours old/],
     ["prot-1-protect-stateful-resources", "an unprotected server", P, (r) => (res(r, "web-server-0").protect = false), /web-server-0 \(hcloud:index\/server:Server\): not protected in Pulumi/],
     ["prot-1-protect-stateful-resources", "no provider protection", P, (r) => (res(r, "web-volume-0").inputs.deleteProtection = false), /web-volume-0 .*deleteProtection is false, needs true/],

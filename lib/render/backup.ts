@@ -4,10 +4,12 @@
  * restore script; the weekly restore drill; the stale-backup check; the uploads backup; and their systemd units.
  *
  * Scripts log to stdout/stderr (the journal, under systemd) and exit non-zero on any failure, leaving no file
- * under a final name and older backups untouched. Connection settings come from libpq's environment (PGHOST,
- * PGPORT, PGUSER, PGPASSFILE, PGSSLMODE) when set, else the local socket as the unit's user (postgres).
+ * under a final name and older backups untouched. PostgreSQL is reached over the local socket as postgres (peer
+ * authentication), or, with `server` (AWS RDS), over TCP with TLS verified against the server's CA, as its admin
+ * role with the password from the `backup-pgpass` credential.
  */
 import { shq } from "./apply-script";
+import { credentialDir } from "./systemd";
 
 export type BackupOptions = {
     appName: string;
@@ -30,7 +32,28 @@ export type BackupOptions = {
     staleAfterHours?: number;
     /** SQL that must return one row with `t` on a restored database (the drill's sanity query). Default: none. */
     sanitySql?: string;
+    /**
+     * PostgreSQL reached over TCP (engine postgres on AWS RDS) instead of the local socket: host, port, the admin
+     * role that dumps, creates the scratch database and restores (it must be a member of `role`), and the CA file
+     * the server's certificate is checked against (sslmode verify-full). The password arrives as the
+     * `backup-pgpass` credential, a pgpass line. The jobs then run as the system user `<app>-backup`.
+     * Default: the local socket as postgres.
+     */
+    server?: { host: string; port: number; user: string; caFile: string };
 };
+
+/** The user the backup jobs run as: postgres on the database host, `<app>-backup` against a remote server, the app for SQLite. */
+export const backupUser = (o: Pick<BackupOptions, "appName" | "engine" | "server">) => (o.engine === "sqlite" ? o.appName : o.server ? `${o.appName}-backup` : "postgres");
+
+/** The credential that carries the remote server's pgpass line. */
+export const pgpassCredential = "backup-pgpass";
+
+/** A pgpass line for host, port, any database, user and password, with `:` and `\` escaped as libpq expects. */
+export function renderPgpass(s: { host: string; port: number; user: string; password: string }): string {
+    const esc = (v: string) => v.replace(/[\\:]/g, (c) => `\\${c}`);
+    if (/[\r\n]/.test(s.password)) throw new Error("backup: a pgpass password cannot contain a line break");
+    return `${esc(s.host)}:${s.port}:*:${esc(s.user)}:${esc(s.password)}\n`;
+}
 
 export const backupLibDir = (appName: string) => `/usr/local/lib/${appName}`;
 
@@ -40,6 +63,27 @@ function check(o: BackupOptions): void {
     if (o.engine === "postgres" && !(o.database && o.role)) throw new Error("backup: engine postgres needs database and role");
     if (o.engine === "sqlite" && !o.sqlitePath?.startsWith("/")) throw new Error("backup: engine sqlite needs an absolute sqlitePath");
     if (o.offsite && !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(o.offsite.bucket)) throw new Error(`backup: bucket ${JSON.stringify(o.offsite.bucket)} is not a valid S3 bucket name`);
+    if (o.server) {
+        if (o.engine !== "postgres") throw new Error("backup: server is for engine postgres");
+        if (!/^[A-Za-z0-9.-]+$/.test(o.server.host)) throw new Error(`backup: server host ${JSON.stringify(o.server.host)} is not a host name`);
+        if (!Number.isInteger(o.server.port) || o.server.port < 1 || o.server.port > 65535) throw new Error(`backup: server port ${o.server.port} must be 1-65535`);
+        if (!/^[a-z_][a-z0-9_]{0,62}$/.test(o.server.user)) throw new Error(`backup: server user ${JSON.stringify(o.server.user)} must be a lowercase SQL identifier`);
+        if (!o.server.caFile.startsWith("/")) throw new Error("backup: server caFile must be an absolute path");
+    }
+}
+
+/**
+ * libpq settings for a remote server: TCP, TLS with the certificate checked against the CA and the host name,
+ * the password from the credential (under systemd) or from the file it is loaded from (run by hand as root).
+ * Fixed values, so that a stray PG* variable in an admin's shell cannot point a restore elsewhere.
+ */
+function libpq(o: BackupOptions): string[] {
+    if (!o.server) return [];
+    const s = o.server;
+    return [
+        `export PGHOST=${shq(s.host)} PGPORT=${s.port} PGUSER=${shq(s.user)} PGSSLMODE=verify-full PGSSLROOTCERT=${shq(s.caFile)}`,
+        `export PGPASSFILE="\${CREDENTIALS_DIRECTORY:-${credentialDir(o.appName)}}/${pgpassCredential}"`,
+    ];
 }
 
 const header = (what: string) => ["#!/bin/bash", `# Managed by Pulumi: ${what}`, "set -euo pipefail", "umask 077"];
@@ -102,6 +146,7 @@ export function renderBackupScript(o: BackupOptions): string {
     const offsite = offsiteCopy(o, "$tier", [`"$dir/$name"`, `"$dir/$name.sha256"`]);
     return [
         ...header(`${o.engine} backup with verification, checksum, rotation${o.offsite ? " and off-site copy" : ""} (BK-1..5).`),
+        ...libpq(o),
         'tier=${1:-}',
         "case $tier in",
         `    daily) keep_days=${o.retention.dailyDays} ;;`,
@@ -164,9 +209,12 @@ function restoreFunctions(o: BackupOptions): string[] {
               '    [ "$ok" = t ] || fail "sanity query on $2 returned ${ok:-nothing}, expected t"',
           ]
         : [];
+    const asPg = o.server
+        ? ["# Database commands go to the remote server as its admin role (libpq settings above).", 'as_pg() { "$@"; }']
+        : ["# Database commands run as postgres (peer authentication); run as root, the script switches for them.", 'if [ "$(id -u)" = 0 ]; then as_pg() { runuser -u postgres -- "$@"; }; else as_pg() { "$@"; }; fi'];
     return [
-        "# Database commands run as postgres (peer authentication); run as root, the script switches for them.",
-        'if [ "$(id -u)" = 0 ]; then as_pg() { runuser -u postgres -- "$@"; }; else as_pg() { "$@"; }; fi',
+        ...libpq(o),
+        ...asPg,
         "# restore_into DUMP DATABASE: restore into a new database owned by the app role and check it",
         "restore_into() {",
         '    as_pg psql -X -q -v ON_ERROR_STOP=1 --dbname=postgres -c "CREATE DATABASE \\"$2\\" OWNER ' + o.role + '" || fail "cannot create database $2"',
@@ -280,19 +328,22 @@ export type UnitFiles = Record<string, string>;
 export function renderBackupUnits(o: BackupOptions & { daily?: string; weekly?: string }): UnitFiles {
     check(o);
     const lib = backupLibDir(o.appName);
-    const user = o.engine === "postgres" ? "postgres" : o.appName;
+    const user = backupUser(o);
     const root = o.root ?? `/var/backups/${o.appName}`;
+    // A local server is started before the jobs; a remote one needs the network.
+    const order = o.engine !== "postgres" ? [] : o.server ? ["Wants=network-online.target", "After=network-online.target"] : ["After=postgresql.service"];
     const hardening = ["NoNewPrivileges=yes", "ProtectSystem=strict", `ReadWritePaths=${root}${o.engine === "sqlite" ? ` ${o.sqlitePath!.replace(/\/[^/]+$/, "")}` : ""}`, "ProtectHome=yes", "PrivateTmp=yes", "PrivateDevices=yes"];
     const service = (description: string, exec: string, extra: string[] = []) =>
-        ["# Managed by Pulumi (BK-1..8).", "[Unit]", `Description=${description}`, ...(o.engine === "postgres" ? ["After=postgresql.service"] : []), "", "[Service]", "Type=oneshot", `User=${user}`, `Group=${user}`, `ExecStart=${exec}`, ...extra, ...hardening, ""].join("\n");
+        ["# Managed by Pulumi (BK-1..8).", "[Unit]", `Description=${description}`, ...order, "", "[Service]", "Type=oneshot", `User=${user}`, `Group=${user}`, `ExecStart=${exec}`, ...extra, ...hardening, ""].join("\n");
     const timer = (description: string, unit: string, onCalendar: string) =>
         ["# Managed by Pulumi (BK-1).", "[Unit]", `Description=${description}`, "", "[Timer]", `OnCalendar=${onCalendar}`, "Persistent=true", `Unit=${unit}`, "", "[Install]", "WantedBy=timers.target", ""].join("\n");
-    const offsiteCredential = o.offsite ? [`LoadCredential=backup-aws:/etc/${o.appName}/credentials/backup-aws`] : [];
+    const credential = (name: string) => `LoadCredential=${name}:${credentialDir(o.appName)}/${name}`;
+    const pgpass = o.server ? [credential(pgpassCredential)] : [];
     const units: UnitFiles = {
-        [`${o.appName}-backup@.service`]: service(`${o.appName} %i backup`, `${lib}/backup %i`, offsiteCredential),
+        [`${o.appName}-backup@.service`]: service(`${o.appName} %i backup`, `${lib}/backup %i`, [...pgpass, ...(o.offsite ? [credential("backup-aws")] : [])]),
         [`${o.appName}-backup-daily.timer`]: timer(`${o.appName} daily backup`, `${o.appName}-backup@daily.service`, o.daily ?? "*-*-* 02:00:00"),
         [`${o.appName}-backup-weekly.timer`]: timer(`${o.appName} weekly backup`, `${o.appName}-backup@weekly.service`, o.weekly ?? "Sun *-*-* 03:00:00"),
-        [`${o.appName}-restore-drill.service`]: service(`${o.appName} restore drill`, `${lib}/restore-drill`),
+        [`${o.appName}-restore-drill.service`]: service(`${o.appName} restore drill`, `${lib}/restore-drill`, pgpass),
         [`${o.appName}-restore-drill.timer`]: timer(`${o.appName} weekly restore drill`, `${o.appName}-restore-drill.service`, "Sun *-*-* 05:00:00"),
         [`${o.appName}-backup-stale-check.service`]: service(`${o.appName} stale backup check`, `${lib}/backup-stale-check`),
         [`${o.appName}-backup-stale-check.timer`]: timer(`${o.appName} stale backup check`, `${o.appName}-backup-stale-check.service`, "hourly"),

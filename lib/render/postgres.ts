@@ -97,13 +97,19 @@ const IDENT = /^[a-z_][a-z0-9_]{0,62}$/;
 /**
  * SQL for `psql -v ON_ERROR_STOP=1` as postgres: the app role (login, nothing else), its database owned by it,
  * PUBLIC's grants revoked on it and on the maintenance databases (DB-3). Idempotent.
+ *
+ * `adminMember`: run by a non-superuser admin (the RDS master user). It cannot name the SUPERUSER, REPLICATION
+ * and BYPASSRLS attributes (PostgreSQL refuses that to non-superusers; a role it creates has none of them), and it
+ * becomes a member of the app role, so that it can create the role's database, dump the app's tables and restore
+ * into databases owned by the role (the backup jobs use it).
  */
-export function renderRoleSql(o: { database: string; role: string; passwordVerifier: string }): string {
+export function renderRoleSql(o: { database: string; role: string; passwordVerifier: string; adminMember?: boolean }): string {
     for (const [k, v] of [["database", o.database], ["role", o.role]]) if (!IDENT.test(v)) throw new Error(`postgres: ${k} ${JSON.stringify(v)} must be a lowercase SQL identifier`);
     if (!/^SCRAM-SHA-256\$\d+:[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+:[A-Za-z0-9+/=]+$/.test(o.passwordVerifier)) throw new Error("postgres: the password must be given as a SCRAM-SHA-256 verifier");
     return [
         `SELECT 'CREATE ROLE ${o.role} LOGIN' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '${o.role}')\\gexec`,
-        `ALTER ROLE ${o.role} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS INHERIT CONNECTION LIMIT 100 PASSWORD '${o.passwordVerifier}';`,
+        `ALTER ROLE ${o.role} WITH LOGIN ${o.adminMember ? "" : "NOSUPERUSER "}NOCREATEDB NOCREATEROLE ${o.adminMember ? "" : "NOREPLICATION NOBYPASSRLS "}INHERIT CONNECTION LIMIT 100 PASSWORD '${o.passwordVerifier}';`,
+        ...(o.adminMember ? [`GRANT ${o.role} TO CURRENT_USER;`] : []),
         `SELECT 'CREATE DATABASE ${o.database} OWNER ${o.role}' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '${o.database}')\\gexec`,
         `ALTER DATABASE ${o.database} OWNER TO ${o.role};`,
         `REVOKE ALL ON DATABASE ${o.database} FROM PUBLIC;`,
@@ -114,4 +120,24 @@ export function renderRoleSql(o: { database: string; role: string; passwordVerif
         "REVOKE ALL ON SCHEMA public FROM PUBLIC;",
         "",
     ].join("\n");
+}
+
+/** Amazon's CA bundle for RDS (every region), and where the app servers keep it. */
+export const rdsCaBundle = { url: "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem", path: "/etc/ssl/rds/global-bundle.pem" };
+
+/**
+ * Apply-script lines that download a CA bundle over HTTPS, refuse it unless it is a non-empty list of
+ * certificates that all parse, and install it (changed only when its content changed). Nothing is installed on
+ * any failure; an installed bundle stays as it was.
+ */
+export function caBundleLines(url: string, dest: string): string[] {
+    if (!/^https:\/\/[A-Za-z0-9.-]+(:\d+)?\/[A-Za-z0-9._/-]+$/.test(url)) throw new Error(`ca bundle: ${JSON.stringify(url)} is not an https URL`);
+    if (!/^\/[A-Za-z0-9._/-]+$/.test(dest)) throw new Error(`ca bundle: ${JSON.stringify(dest)} is not an absolute path`);
+    return [
+        'bundle=$(mktemp)',
+        `if ! curl -fsS --proto '=https' --tlsv1.2 --retry 3 --max-time 60 -o "$bundle" '${url}'; then rm -f "$bundle"; log "cannot download ${url}"; exit 1; fi`,
+        `if ! grep -q -- '-----BEGIN CERTIFICATE-----' "$bundle" || ! openssl crl2pkcs7 -nocrl -certfile "$bundle" -out /dev/null 2>/dev/null; then rm -f "$bundle"; log "${url} is not a certificate bundle"; exit 1; fi`,
+        `base64 < "$bundle" | install_file '${dest}' 0644 root:root`,
+        'rm -f "$bundle"',
+    ];
 }
