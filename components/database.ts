@@ -6,6 +6,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { ApplyScript, enableNow, shq } from "../lib/render/apply-script";
 import { caBundleLines, pgConfDir, rdsCaBundle, renderPgHba, renderPostgresConf, renderRoleSql, scramVerifier } from "../lib/render/postgres";
+import { renderPgpass } from "../lib/render/backup";
 import { aptInstall } from "./host-hardening";
 import { remoteStep } from "./remote-step";
 import type { SshConnection } from "./vps";
@@ -85,6 +86,31 @@ export function postgresRoleScript(a: { appName: string; password: string; psql:
         name: "role",
         files: [],
         ensure: [`${a.psql} <<'SQL'`, renderRoleSql({ database: name, role: name, passwordVerifier: scramVerifier(a.password), adminMember: a.adminMember }).trimEnd(), "SQL", 'log "role and database in place"'],
+    };
+}
+
+/**
+ * The role step against RDS, run on an app server: psql as the master user over TLS verified against the CA
+ * bundle, its password in a temporary pgpass file (mode 0600, removed on exit) rather than in the environment.
+ * Pure; host, port and CA file are parameters so the script can be run against any server.
+ */
+export function rdsRoleScript(a: { appName: string; password: string; adminPassword: string; host: string; port?: number; caFile?: string }): ApplyScript {
+    const port = a.port ?? 5432;
+    const role = postgresRoleScript({
+        appName: a.appName,
+        password: a.password,
+        adminMember: true,
+        psql: `PGPASSFILE="$pgpass" psql -X -q -v ON_ERROR_STOP=1 ${shq(`host=${a.host} port=${port} dbname=postgres user=${rdsAdminUser} sslmode=verify-full sslrootcert=${a.caFile ?? rdsCaBundle.path}`)}`,
+    });
+    return {
+        ...role,
+        prepare: aptInstall(["postgresql-client"]),
+        ensure: [
+            'pgpass=$(mktemp)',
+            "trap 'rm -f \"$pgpass\"' EXIT",
+            `printf '%s\\n' ${shq(renderPgpass({ host: a.host, port, user: rdsAdminUser, password: a.adminPassword }).trimEnd())} > "$pgpass"`,
+            ...(role.ensure ?? []),
+        ],
     };
 }
 
@@ -174,15 +200,7 @@ export class Database extends pulumi.ComponentResource {
                 {
                     connection: args.connection!,
                     secret: true,
-                    script: pulumi.all([args.password!, r.adminPassword, instance.address]).apply(([password, admin, host]) => ({
-                        ...postgresRoleScript({
-                            appName: args.appName,
-                            password,
-                            adminMember: true,
-                            psql: `PGPASSWORD=${shq(admin)} psql -X -q -v ON_ERROR_STOP=1 "host=${host} port=5432 dbname=postgres user=${rdsAdminUser} sslmode=verify-full sslrootcert=${rdsCaBundle.path}"`,
-                        }),
-                        prepare: aptInstall(["postgresql-client"]),
-                    })),
+                    script: pulumi.all([args.password!, r.adminPassword, instance.address]).apply(([password, adminPassword, host]) => rdsRoleScript({ appName: args.appName, password, adminPassword, host })),
                 },
                 { parent: this, dependsOn: [instance, ca[0], ...outer] },
             );

@@ -78,7 +78,7 @@ export const db3: ChecklistPolicy = stackPolicy({
             const problems: string[] = [];
             // Run over TCP by a non-superuser admin (the RDS master user), the SQL cannot name SUPERUSER at all, and
             // PostgreSQL gives roles that admin creates no superuser rights; as the local postgres it must say NOSUPERUSER.
-            const byRemoteAdmin = /\bpsql\b[^\n]*"host=\S+[^\n"]*\buser=\S+/.test(script) && !/runuser -u postgres/.test(script);
+            const byRemoteAdmin = /\bpsql\b[^\n]*['"]host=[^'"\n]*\buser=\S+/.test(script) && !/runuser -u postgres/.test(script);
             const required = byRemoteAdmin ? ["NOCREATEDB", "NOCREATEROLE"] : ["NOSUPERUSER", "NOCREATEDB", "NOCREATEROLE"];
             for (const m of script.matchAll(/ALTER ROLE (\S+) WITH ([^;]*);/g)) {
                 for (const flag of required) if (!m[2].split(/\s+/).includes(flag)) problems.push(`role ${m[1]} lacks ${flag}`);

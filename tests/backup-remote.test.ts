@@ -16,6 +16,8 @@ import {
     renderRestoreScript,
     renderStaleCheckScript,
 } from "../lib/render/backup";
+import { rdsRoleScript } from "../components/database";
+import { renderApplyScript } from "../lib/render/apply-script";
 import { renderPostgresConf, renderRoleSql, scramVerifier } from "../lib/render/postgres";
 import { run } from "./helpers";
 import { freePort } from "./support/nginx";
@@ -97,10 +99,13 @@ afterAll(() => {
     fs.rmSync(dir, { recursive: true, force: true });
 });
 
-describe("the role SQL as the RDS master user", () => {
+describe("the program's RDS role step, run as the master user", () => {
+    const roleStep = () => renderApplyScript(rdsRoleScript({ appName: "webapp", password: APP_PASSWORD, adminPassword: ADMIN_PASSWORD, host: "localhost", port: pg.port, caFile: ca }));
+
     test("runs without superuser rights, makes the admin a member of the app role and hands the database to the role", () => {
-        const res = psql("dbadmin", ADMIN_PASSWORD, "postgres", renderRoleSql({ database: "webapp", role: "webapp", passwordVerifier: scramVerifier(APP_PASSWORD), adminMember: true }));
-        expect({ status: res.status, errors: res.stderr.split("\n").filter((l) => /ERROR/.test(l)) }).toEqual({ status: 0, errors: [] });
+        const res = run("bash", ["-s"], { input: roleStep(), env: { PATH: "/usr/bin:/bin:/usr/sbin:/sbin" } });
+        expect({ status: res.status, errors: res.stderr.split("\n").filter((l) => /ERROR|FATAL/.test(l)) }).toEqual({ status: 0, errors: [] });
+        expect(res.stdout).toMatch(/\[role\] role and database in place\n\[role\] result: unchanged\n$/);
         expect(pg.sql("SELECT rolsuper, rolcreatedb, rolcreaterole, rolreplication, rolbypassrls FROM pg_roles WHERE rolname = 'webapp'")).toBe("f|f|f|f|f");
         expect(pg.sql("SELECT pg_has_role('dbadmin', 'webapp', 'MEMBER')")).toBe("t");
         expect(pg.sql("SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = 'webapp'")).toBe("webapp");
@@ -108,6 +113,15 @@ describe("the role SQL as the RDS master user", () => {
         const refused = psql("dbadmin", ADMIN_PASSWORD, "postgres", renderRoleSql({ database: "webapp", role: "webapp", passwordVerifier: scramVerifier(APP_PASSWORD) }));
         expect(refused.status).not.toBe(0);
         expect(refused.stderr).toMatch(/must be superuser/);
+    });
+
+    test("runs again without change; its temporary pgpass file is gone and the password was on no command line", () => {
+        const tmp = fs.mkdtempSync(path.join(dir, "tmp-"));
+        const res = run("bash", ["-s"], { input: roleStep(), env: { PATH: "/usr/bin:/bin:/usr/sbin:/sbin", TMPDIR: tmp } });
+        expect({ status: res.status, errors: res.stderr.split("\n").filter((l) => /ERROR|FATAL/.test(l)) }).toEqual({ status: 0, errors: [] });
+        expect(fs.readdirSync(tmp)).toEqual([]);
+        expect(roleStep()).not.toMatch(/PGPASSWORD/);
+        expect(roleStep().split("\n").filter((l) => l.includes(ADMIN_PASSWORD.replace(/[\\:]/g, (c) => `\\${c}`)))).toEqual([expect.stringMatching(/^printf '%s\\n' '.*' > "\$pgpass"$/)]);
     });
 
     test("the app role logs in over TLS and owns its data", () => {
