@@ -1,12 +1,14 @@
 /**
  * Backups against a remote PostgreSQL, as with AWS RDS: a real PostgreSQL 15 that accepts only TLS over TCP, an
  * admin role that is no superuser (like the RDS master user), and the scripts run with the libpq settings they
- * render (verify-full against the server's CA, the password from the pgpass credential). The role SQL runs as
- * that admin too, as the program's RDS role step does.
+ * render (verify-full against the server's CA, the password from the pgpass credential). The program's RDS role
+ * step script runs against it as that admin first.
  */
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { rdsRoleScript } from "../components/database";
+import { renderApplyScript } from "../lib/render/apply-script";
 import {
     BackupOptions,
     renderBackupScript,
@@ -16,8 +18,6 @@ import {
     renderRestoreScript,
     renderStaleCheckScript,
 } from "../lib/render/backup";
-import { rdsRoleScript } from "../components/database";
-import { renderApplyScript } from "../lib/render/apply-script";
 import { renderPostgresConf, renderRoleSql, scramVerifier } from "../lib/render/postgres";
 import { run } from "./helpers";
 import { freePort } from "./support/nginx";
