@@ -171,6 +171,26 @@ describe("fail2ban (SSH-4, LOG-2)", () => {
         expect(matched.split("\n").filter(Boolean).map((l) => l.replace(/^\|\s+/, ""))).toEqual(lines.slice(0, 3));
     });
 
+    test("gunicorn's line format counts; a client cannot get another address banned", () => {
+        const gunicorn = "[2026-11-20 10:00:09 +0000] [4711] [WARNING] SECURITY[LOGIN_FAILED]: user=bob ip=203.0.113.13";
+        const injected = [
+            // A user name carrying a second address.
+            "2026-11-20 10:00:07 WARNING SECURITY[LOGIN_FAILED]: user=a ip=192.0.2.66 ip=203.0.113.11",
+            // A fake audit line in a request logged by the app.
+            "2026-11-20 10:00:08 INFO ip=203.0.113.12 GET /login?x=SECURITY[LOGIN_FAILED]: user=a ip=192.0.2.67",
+            "2026-11-20 10:00:11 INFO GET /login?next=SECURITY[LOCKOUT]: user=a ip=192.0.2.69",
+            // A fake failure inside a success line's user name.
+            "2026-11-20 10:00:10 INFO SECURITY[LOGIN_SUCCESS]: user=x SECURITY[LOGIN_FAILED]: user=a ip=192.0.2.68",
+        ];
+        const log = tmp("f2b/injected.log", [gunicorn, ...injected].join("\n") + "\n");
+        const res = run("fail2ban-regex", ["-v", log, tmp("f2b/filter.conf", renderAppFilter())]);
+        expect(res.status).toBe(0);
+        expect(res.stdout).toMatch(/Lines: 5 lines, 0 ignored, 1 matched, 4 missed/);
+        // -v lists each match's address and time: only the real client of the gunicorn line.
+        expect([...res.stdout.matchAll(/^\|\s+(\S+)\s+\w{3} \w{3} \d+ [\d:]+ \d{4}$/gm)].map((m) => m[1])).toEqual(["203.0.113.13"]);
+        expect(res.stdout).toMatch(/203\.0\.113\.13\s+Fri Nov 20 10:00:09 2026/);
+    });
+
     test("fail2ban-client accepts the jails with Debian's configuration", () => {
         const conf = path.join(dir, "f2b-conf");
         expect(run("cp", ["-a", "/etc/fail2ban", conf]).status).toBe(0);

@@ -31,13 +31,21 @@ export function renderSshdJail(o: Fail2banOptions): string {
 
 /**
  * `/etc/fail2ban/filter.d/<app>.conf`: the app's `SECURITY[LOGIN_FAILED|2FA_FAILED|LOCKOUT]: user=... ip=<HOST>`
- * lines, dated `YYYY-MM-DD HH:MM:SS` at the start of the line. Success and logout lines never match.
+ * lines, dated `YYYY-MM-DD HH:MM:SS` at the start of the line (after an optional `[`, as gunicorn writes it).
+ * Success and logout lines never match.
+ *
+ * The user name and the request come from the client, so a line must not let them choose the banned address:
+ * the prefix before `SECURITY[` may hold no `=` (so no query string or earlier field can carry a fake audit
+ * line), and a line with a second ` ip=` after the user (a name like `a ip=192.0.2.1`) does not count at all.
+ * Such a login attempt is then only rate limited by nginx (RL-1), not banned; banning an address the client
+ * named would be worse.
  */
 export function renderAppFilter(): string {
     return [
         "# Managed by Pulumi (LOG-2): the app's audit lines for failed logins, failed 2FA and lockouts.",
+        "# Lines whose client-supplied parts could name another address (a second ip=, a '=' before SECURITY) never match.",
         "[Definition]",
-        `failregex = ^.*?SECURITY\\[(?:${FAIL2BAN_EVENTS.join("|")})\\]: user=\\S+ ip=<HOST>(?:\\s|$)`,
+        `failregex = ^[^=]*?SECURITY\\[(?:${FAIL2BAN_EVENTS.join("|")})\\]: user=\\S+ ip=<HOST>(?!.*\\sip=)(?:\\s|$)`,
         "ignoreregex =",
         "datepattern = {^LN-BEG}%%Y-%%m-%%d %%H:%%M:%%S",
         "",
