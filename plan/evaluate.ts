@@ -1,16 +1,14 @@
 /**
  * Evaluates the policy pack against a recorded program run the way the engine's analyzer calls it: every
- * resource policy with each resource's type, name, URN, properties (secrets unwrapped), options and provider;
- * every stack policy with all resources (parents and dependencies resolved); each policy's config resolved from
- * its schema defaults and the pack config, and its enforcement level from the pack config.
+ * stack policy with all resources (type, name, URN, properties with secrets unwrapped, options, parents and
+ * dependencies resolved); each policy's config resolved from its schema defaults and the pack config, and its
+ * enforcement level from the pack config. The pack has stack policies only; a resource policy is refused.
  */
 import type {
     EnforcementLevel,
     Policy,
     PolicyResource,
     PolicyResourceOptions,
-    ResourceValidationArgs,
-    ResourceValidationPolicy,
     StackValidationArgs,
     StackValidationPolicy,
 } from "@pulumi/policy";
@@ -114,38 +112,24 @@ export function evaluate(run: PlanRun, policies: readonly Policy[], config: Pack
         policiesRun++;
         const cfg = configOf(policy, config);
         const base = { policy: policy.name, checklistId: (policy as ChecklistPolicy).checklistId, level, severity: policy.severity };
-        const reporterFor = (defaultUrn?: string): Reporter => {
-            const record = (message: string, urn?: string, waiver?: Waiver) => {
-                const target = urn ?? defaultUrn;
-                const r = target ? byUrn.get(target) : undefined;
-                findings.push({ ...base, message, urn: target, resource: r ? { type: r.type, name: r.name } : undefined, ...(waiver ? { waiver } : {}) });
-            };
-            const report = ((message: string, urn?: string) => record(message, urn)) as Reporter;
-            report.waived = (message, waiver, urn) => record(message, urn, waiver);
-            return report;
+        const record = (message: string, urn?: string, waiver?: Waiver) => {
+            const r = urn ? byUrn.get(urn) : undefined;
+            findings.push({ ...base, message, urn, resource: r ? { type: r.type, name: r.name } : undefined, ...(waiver ? { waiver } : {}) });
         };
-        const common = {
+        const report = ((message: string, urn?: string) => record(message, urn)) as Reporter;
+        report.waived = (message, waiver, urn) => record(message, urn, waiver);
+        const args: StackValidationArgs = {
             stackTags: new Map<string, string>(),
             getConfig: <T extends object>() => cfg as T,
             notApplicable: (reason?: string): never => {
                 throw new NotApplicable(reason);
             },
+            resources: stackResources,
         };
         try {
-            const validateResource = (policy as ResourceValidationPolicy).validateResource;
-            if (validateResource) {
-                const validators = Array.isArray(validateResource) ? validateResource : [validateResource];
-                for (const r of resources) {
-                    const pr = byUrn.get(r.urn)!;
-                    const args: ResourceValidationArgs = { ...common, type: r.type, name: r.name, urn: r.urn, props: pr.props, opts: pr.opts, isType: () => false, asType: () => undefined };
-                    for (const v of validators) void v(args, reporterFor(r.urn));
-                }
-            }
             const validateStack = (policy as StackValidationPolicy).validateStack;
-            if (validateStack) {
-                const args: StackValidationArgs = { ...common, resources: stackResources };
-                void validateStack(args, reporterFor());
-            }
+            if (!validateStack) throw new Error("only stack policies are evaluated offline; make it a stackPolicy");
+            void validateStack(args, report);
         } catch (err) {
             if (err instanceof NotApplicable) notApplicable.push({ policy: policy.name, reason: err.reason });
             else throw new Error(`policy ${policy.name} failed: ${(err as Error).stack ?? err}`);

@@ -4,7 +4,7 @@
  * the staging pack config lowers it per CHECKLIST "Levels"), and a config schema with the environment and the
  * waivers. Violations on a waived resource are not reported while the waiver is valid.
  */
-import type { PolicyConfigSchema, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, Severity, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
+import type { PolicyConfigSchema, ReportViolation, Severity, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
 import { CHECKLIST, ChecklistId, Environment } from "./checklist";
 import type { ResourceLike } from "./parse";
 
@@ -76,9 +76,9 @@ type Common = {
     remediation: string;
 };
 
-export type ChecklistPolicy = (ResourceValidationPolicy | StackValidationPolicy) & { checklistId: ChecklistId };
+export type ChecklistPolicy = StackValidationPolicy & { checklistId: ChecklistId };
 
-function context(id: ChecklistId, config: PolicyConfig, reportViolation: Reporter, stackLevel: boolean): Context {
+function context(id: ChecklistId, config: PolicyConfig, reportViolation: Reporter): Context {
     return {
         config,
         prod: config.environment === "prod",
@@ -88,8 +88,7 @@ function context(id: ChecklistId, config: PolicyConfig, reportViolation: Reporte
                 reportViolation.waived?.(message, w, on.urn);
                 return;
             }
-            if (stackLevel) reportViolation(message, on.urn);
-            else reportViolation(message);
+            reportViolation(message, on.urn);
         },
     };
 }
@@ -106,18 +105,6 @@ const base = (c: Common) => ({
     checklistId: c.id,
 });
 
-/** A policy that judges one resource at a time. `types` limits it to those resource types. */
-export function resourcePolicy(c: Common & { types: string[]; check: (r: ResourceLike & { opts: ResourceValidationArgs["opts"] }, ctx: Context) => void }): ChecklistPolicy {
-    return {
-        ...base(c),
-        validateResource: (args: ResourceValidationArgs, reportViolation: ReportViolation) => {
-            if (!c.types.includes(args.type)) return;
-            const config = args.getConfig<PolicyConfig>();
-            c.check({ type: args.type, name: args.name, urn: args.urn, props: args.props, opts: args.opts }, context(c.id, config, reportViolation as Reporter, false));
-        },
-    };
-}
-
 /** A policy that judges the whole stack (what spans resources, and the files the remote steps ship). */
 export function stackPolicy(c: Common & { check: (resources: (ResourceLike & { opts: StackValidationArgs["resources"][number]["opts"] })[], ctx: Context) => void }): ChecklistPolicy {
     return {
@@ -126,7 +113,7 @@ export function stackPolicy(c: Common & { check: (resources: (ResourceLike & { o
             const config = args.getConfig<PolicyConfig>();
             c.check(
                 args.resources.map((r) => ({ type: r.type, name: r.name, urn: r.urn, props: r.props, opts: r.opts })),
-                context(c.id, config, reportViolation as Reporter, true),
+                context(c.id, config, reportViolation as Reporter),
             );
         },
     };
