@@ -49,8 +49,8 @@ export const dbIdentifier = (appName: string) => appName.replace(/-/g, "_");
 export const rdsAdminUser = "dbadmin";
 
 /** The step that puts Amazon's RDS CA bundle on an app server. Pure. */
-export function rdsCaScript(bundle: { url: string; path: string } = rdsCaBundle): ApplyScript {
-    return { name: "rds-ca", prepare: [...aptInstall(["curl", "ca-certificates", "openssl"]), ...caBundleLines(bundle.url, bundle.path)], files: [] };
+export function rdsCaScript(): ApplyScript {
+    return { name: "rds-ca", prepare: [...aptInstall(["curl", "ca-certificates", "openssl"]), ...caBundleLines(rdsCaBundle.url, rdsCaBundle.path)], files: [] };
 }
 
 /** The self-hosted server step: packages, settings and pg_hba, checked by the running server before a reload. */
@@ -192,8 +192,9 @@ export class Database extends pulumi.ComponentResource {
             );
             this.address = instance.address;
             const outer = Array.isArray(opts?.dependsOn) ? (opts!.dependsOn as pulumi.Resource[]) : [];
+            const caScript = rdsCaScript();
             const ca = (args.appConnections ?? [args.connection!]).map((connection, i) =>
-                remoteStep(`${name}-rds-ca-${i}`, { connection, script: rdsCaScript() }, { parent: this, dependsOn: outer }),
+                remoteStep(`${name}-rds-ca-${i}`, { connection, script: caScript }, { parent: this, dependsOn: outer }),
             );
             const role = remoteStep(
                 `${name}-role`,
