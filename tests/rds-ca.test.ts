@@ -19,10 +19,11 @@ let base: string;
 let bundle: string;
 const served: Record<string, string> = {};
 
-/** Runs bash asynchronously (the HTTPS server lives in this process), trusting the test server's certificate. */
-function bash(script: string): Promise<{ status: number | null; stdout: string; stderr: string }> {
+/** Runs bash asynchronously (the HTTPS server lives in this process); by default curl trusts the test server's certificate. */
+function bash(script: string, trustTestServer = true): Promise<{ status: number | null; stdout: string; stderr: string }> {
     return new Promise((resolve) => {
-        const child = spawn("bash", ["-s"], { env: { PATH: "/usr/bin:/bin:/usr/sbin:/sbin", CURL_CA_BUNDLE: path.join(dir, "server.crt") } });
+        const env: NodeJS.ProcessEnv = { PATH: "/usr/bin:/bin:/usr/sbin:/sbin", ...(trustTestServer ? { CURL_CA_BUNDLE: path.join(dir, "server.crt") } : {}) };
+        const child = spawn("bash", ["-s"], { env });
         let stdout = "";
         let stderr = "";
         child.stdout.on("data", (d) => (stdout += d));
@@ -94,13 +95,7 @@ test.each([
 });
 
 test("a server whose certificate curl does not trust is refused", async () => {
-    const res = await new Promise<{ status: number | null; stdout: string }>((resolve) => {
-        const child = spawn("bash", ["-s"], { env: { PATH: "/usr/bin:/bin" } });
-        let stdout = "";
-        child.stdout.on("data", (d) => (stdout += d));
-        child.on("close", (status) => resolve({ status, stdout }));
-        child.stdin.end(step(`${base}/global/global-bundle.pem`, path.join(dir, "other", "bundle.pem")));
-    });
+    const res = await bash(step(`${base}/global/global-bundle.pem`, path.join(dir, "other", "bundle.pem")), false);
     expect(res.status).toBe(1);
     expect(res.stdout).toMatch(/cannot download/);
     expect(fs.existsSync(path.join(dir, "other", "bundle.pem"))).toBe(false);

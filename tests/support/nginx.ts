@@ -34,6 +34,15 @@ export async function waitForPort(port: number, timeoutMs = 10000): Promise<void
     }
 }
 
+/** Sends `signal`, waits up to `graceMs` for `exited`, then kills the process if it is still there. */
+export async function stopProcess(proc: ChildProcess, exited: Promise<void>, signal: NodeJS.Signals, graceMs: number): Promise<void> {
+    proc.kill(signal);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([exited, new Promise((r) => (timer = setTimeout(r, graceMs)))]);
+    clearTimeout(timer);
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGKILL");
+}
+
 /** A self-signed ECDSA P-256 certificate for the given names (the internal-CA/test mode). */
 export function selfSignedCert(dir: string, names: string[]): { fullchain: string; privkey: string } {
     const fullchain = path.join(dir, "fullchain.pem");
@@ -86,12 +95,6 @@ export async function startNginx(conf: string, port: number): Promise<RunningNgi
     }
     return {
         process: proc,
-        stop: async () => {
-            proc.kill("SIGQUIT");
-            let timer: NodeJS.Timeout | undefined;
-            await Promise.race([exited, new Promise((r) => (timer = setTimeout(r, 5000)))]);
-            clearTimeout(timer);
-            if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGKILL");
-        },
+        stop: () => stopProcess(proc, exited, "SIGQUIT", 5000),
     };
 }

@@ -8,7 +8,7 @@ import { ChildProcess, spawn, spawnSync } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { freePort } from "./nginx";
+import { freePort, stopProcess } from "./nginx";
 
 /** Packages baked into the image: systemd, cloud-init, and everything the remote steps install. */
 export const IMAGE_PACKAGES = [
@@ -109,11 +109,7 @@ export async function bootVm(o: { image: Image; workDir: string; userData: strin
             }
         },
         stop: async () => {
-            qemu.kill("SIGTERM");
-            let timer: NodeJS.Timeout | undefined;
-            await Promise.race([exited, new Promise((r) => (timer = setTimeout(r, 10_000)))]);
-            clearTimeout(timer);
-            if (qemu.exitCode === null && qemu.signalCode === null) qemu.kill("SIGKILL");
+            await stopProcess(qemu, exited, "SIGTERM", 10_000);
             fs.rmSync(disk, { force: true });
         },
     };
