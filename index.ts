@@ -52,6 +52,7 @@ const secrets = new AppSecrets("app", {
     rotationDays: cfg.secretRotationDays,
     store: cfg.secretStore,
     secretNamePrefix: `${cfg.project}/${cfg.stack}`,
+    region: cfg.awsRegion,
     reader: identity?.target,
     protect: cfg.protect,
     tags,
@@ -68,7 +69,7 @@ const credentials: Record<string, pulumi.Input<string>> = {
 
 const retention = { dailyDays: cfg.backupRetentionDailyDays, weeklyDays: cfg.backupRetentionWeeklyDays, uploadsDays: cfg.uploadsRetentionDays };
 const offsite = cfg.offsiteBackup
-    ? new OffsiteBucket("offsite", { bucketName: cfg.backupBucketName || `${namePrefix}-backups`, retention, protect: cfg.protect, tags }, { provider: awsProvider })
+    ? new OffsiteBucket("offsite", { bucketName: cfg.backupBucketName || `${namePrefix}-backups`, region: cfg.awsRegion, retention, protect: cfg.protect, tags }, { provider: awsProvider })
     : undefined;
 
 const hosts = vps.connections.map((connection, i) =>
@@ -113,6 +114,7 @@ vps.connections.forEach((connection, i) => {
         healthPath: cfg.healthPath,
         credentials,
         environment: database.environment,
+        values: database.values,
         writablePaths: cfg.uploadsMode === "none" ? [] : [uploadsDir],
         after: cfg.databaseEngine === "self-hosted" ? ["postgresql.service"] : [],
     }, { dependsOn: [hosts[i], ...database.steps] });

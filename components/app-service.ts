@@ -7,7 +7,7 @@
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { ApplyScript, enableNow } from "../lib/render/apply-script";
+import { ApplyScript, enableNow, secretValue } from "../lib/render/apply-script";
 import { renderLogrotate } from "../lib/render/logrotate";
 import {
     credentialDir,
@@ -35,6 +35,8 @@ export interface AppServiceArgs {
     credentials: Record<string, pulumi.Input<string>>;
     /** Non-secret environment (for example the database settings). Default: none (production mode variables are always set). */
     environment?: pulumi.Input<Record<string, string>>;
+    /** Values the environment names by `lateValue` placeholder (for example the RDS address). Default: none. */
+    values?: Record<string, pulumi.Input<string>>;
     /** Extra writable directories (for example the uploads directory). Default: none. */
     writablePaths?: string[];
     /** Units the app starts after. Default: none. */
@@ -83,18 +85,16 @@ export class AppService extends pulumi.ComponentResource {
     constructor(name: string, args: AppServiceArgs, opts?: pulumi.ComponentResourceOptions) {
         super("webapp:app:AppService", name, args, opts);
         const names = Object.keys(args.credentials).sort();
-        const credentialScript = pulumi.all(names.map((n) => pulumi.output(args.credentials[n]))).apply(
-            (values): ApplyScript => ({
-                name: "credentials",
-                files: names.map((n, i) => ({ path: `${credentialDir(args.appName)}/${n}`, content: values[i], mode: "0600" })),
-                // On the first deploy the unit does not exist yet; the service step starts it.
-                activate: [`if systemctl cat ${args.appName}.service >/dev/null 2>&1; then systemctl try-restart ${args.appName}.service; fi`],
-            }),
-        );
+        const credentialScript: ApplyScript = {
+            name: "credentials",
+            files: names.map((n) => ({ path: `${credentialDir(args.appName)}/${n}`, content: secretValue(n), mode: "0600" })),
+            // On the first deploy the unit does not exist yet; the service step starts it.
+            activate: [`if systemctl cat ${args.appName}.service >/dev/null 2>&1; then systemctl try-restart ${args.appName}.service; fi`],
+        };
         // A component's dependsOn does not reach its children: the first step carries it.
-        const credentials = remoteStep(`${name}-credentials`, { connection: args.connection, script: credentialScript, secret: true }, { parent: this, dependsOn: opts?.dependsOn });
+        const credentials = remoteStep(`${name}-credentials`, { connection: args.connection, script: credentialScript, secrets: args.credentials }, { parent: this, dependsOn: opts?.dependsOn });
         const script = pulumi.output(args.environment ?? {}).apply((environment) => appServiceScript({ ...args, environment }));
-        const service = remoteStep(`${name}-service`, { connection: args.connection, script }, { parent: this, dependsOn: [credentials] });
+        const service = remoteStep(`${name}-service`, { connection: args.connection, script, values: args.values }, { parent: this, dependsOn: [credentials] });
         this.steps = [credentials, service];
         this.registerOutputs({});
     }

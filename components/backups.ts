@@ -5,7 +5,7 @@
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { ApplyScript, enableNow } from "../lib/render/apply-script";
+import { ApplyScript, enableNow, lateValue, secretValue } from "../lib/render/apply-script";
 import {
     BackupOptions,
     backupLibDir,
@@ -77,28 +77,30 @@ export class Backups extends pulumi.ComponentResource {
         const { offsite, server } = args;
         const dir = credentialDir(args.backup.appName);
         if (offsite || server) {
-            // One secret step for the jobs' credentials: the off-site writer's key and the remote server's password.
-            const credentials: pulumi.Output<ApplyScript> = pulumi
-                .all([offsite?.credentials ?? "", server ? pulumi.all([server.host, server.password]) : undefined])
-                .apply(([aws, remote]) => ({
-                    name: "backup-credentials",
-                    files: [
-                        ...(offsite ? [{ path: `${dir}/backup-aws`, content: aws, mode: "0600" }] : []),
-                        ...(server && remote ? [{ path: `${dir}/${pgpassCredential}`, content: renderPgpass({ host: remote[0], port: server.port, user: server.user, password: remote[1] }), mode: "0600" }] : []),
-                    ],
-                }));
-            this.steps.push(remoteStep(`${name}-credentials`, { connection: args.connection, script: credentials, secret: true }, { parent: this, dependsOn: opts?.dependsOn }));
+            // One secret step for the jobs' credentials: the off-site writer's key and the remote server's password
+            // (a pgpass line for any host: the jobs name the host themselves).
+            const credentials: ApplyScript = {
+                name: "backup-credentials",
+                files: [
+                    ...(offsite ? [{ path: `${dir}/backup-aws`, content: secretValue("backup-aws"), mode: "0600" }] : []),
+                    ...(server ? [{ path: `${dir}/${pgpassCredential}`, content: secretValue("backup-pgpass"), mode: "0600" }] : []),
+                ],
+            };
+            const secrets = {
+                ...(offsite ? { "backup-aws": offsite.credentials } : {}),
+                ...(server ? { "backup-pgpass": pulumi.output(server.password).apply((password) => renderPgpass({ host: "*", port: server.port, user: server.user, password })) } : {}),
+            };
+            this.steps.push(remoteStep(`${name}-credentials`, { connection: args.connection, script: credentials, secrets }, { parent: this, dependsOn: opts?.dependsOn }));
         }
-        const script = pulumi
-            .all([offsite?.bucket, offsite?.region, server?.host])
-            .apply(([bucket, region, host]) =>
-                backupsScript({
-                    ...args.backup,
-                    ...(offsite ? { offsite: { bucket: bucket!, region: region!, prefix: offsite.prefix } } : {}),
-                    ...(server ? { server: { host: host!, port: server.port, user: server.user, caFile: server.caFile } } : {}),
-                }),
-            );
-        this.steps.push(remoteStep(`${name}-timers`, { connection: args.connection, script }, { parent: this, dependsOn: this.steps.length ? this.steps : opts?.dependsOn }));
+        const script = pulumi.all([offsite?.bucket, offsite?.region]).apply(([bucket, region]) =>
+            backupsScript({
+                ...args.backup,
+                ...(offsite ? { offsite: { bucket: bucket!, region: region!, prefix: offsite.prefix } } : {}),
+                ...(server ? { server: { host: lateValue("database-host"), port: server.port, user: server.user, caFile: server.caFile } } : {}),
+            }),
+        );
+        const values = server ? { "database-host": server.host } : undefined;
+        this.steps.push(remoteStep(`${name}-timers`, { connection: args.connection, script, values }, { parent: this, dependsOn: this.steps.length ? this.steps : opts?.dependsOn }));
         this.registerOutputs({});
     }
 }

@@ -4,7 +4,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { ApplyScript, enableNow, shq } from "../lib/render/apply-script";
+import { ApplyScript, enableNow, lateValue, secretValue } from "../lib/render/apply-script";
 import { caBundleLines, pgConfDir, rdsCaBundle, renderPgHba, renderPostgresConf, renderRoleSql, scramVerifier } from "../lib/render/postgres";
 import { renderPgpass } from "../lib/render/backup";
 import { aptInstall } from "./host-hardening";
@@ -79,40 +79,57 @@ export function postgresServerScript(a: { appName: string; memoryMiB: number }):
     };
 }
 
-/** The role step: role, database and grants; the password travels as a SCRAM verifier inside the (secret) script. */
-export function postgresRoleScript(a: { appName: string; password: string; psql: string; adminMember?: boolean }): ApplyScript {
+/** Where the role step keeps its SQL (and, for RDS, how it reaches the instance): root only. */
+export const roleDir = (appName: string) => `/etc/${appName}/database`;
+
+/**
+ * The role step: role, database and grants, run every time (the SQL is idempotent). The SQL is a root-only file
+ * whose password is a SCRAM verifier filled in on the host from the step's secret `role-verifier`
+ * (`roleSecrets`), so the plain password never reaches the host or the server log. Pure.
+ */
+export function postgresRoleScript(a: { appName: string; psql: string; adminMember?: boolean; dir?: string }): ApplyScript {
     const name = dbIdentifier(a.appName);
+    const sql = `${a.dir ?? roleDir(a.appName)}/role.sql`;
     return {
         name: "role",
-        files: [],
-        ensure: [`${a.psql} <<'SQL'`, renderRoleSql({ database: name, role: name, passwordVerifier: scramVerifier(a.password), adminMember: a.adminMember }).trimEnd(), "SQL", 'log "role and database in place"'],
+        files: [{ path: sql, content: renderRoleSql({ database: name, role: name, passwordVerifier: secretValue("role-verifier"), adminMember: a.adminMember }), mode: "0600" }],
+        ensure: [`${a.psql} < ${sql}`, 'log "role and database in place"'],
     };
 }
 
+/** The secrets of the role step: the app role's password as a SCRAM verifier. */
+export const roleSecrets = (password: pulumi.Input<string>) => ({ "role-verifier": pulumi.output(password).apply((p) => scramVerifier(p)) });
+
 /**
  * The role step against RDS, run on an app server: psql as the master user over TLS verified against the CA
- * bundle, its password in a temporary pgpass file (mode 0600, removed on exit) rather than in the environment.
- * Pure; host, port and CA file are parameters so the script can be run against any server.
+ * bundle. The instance's address (known only once it exists) is the late value `database-host` in a root-only
+ * pg_service file; the master password is the secret `admin-pgpass`, a pgpass line (`rdsAdminPgpass`) in a
+ * root-only file, never in the environment or a command line. `dir` (default `roleDir`) is where its files go.
+ * Pure.
  */
-export function rdsRoleScript(a: { appName: string; password: string; adminPassword: string; host: string; port?: number; caFile?: string }): ApplyScript {
-    const port = a.port ?? 5432;
+export function rdsRoleScript(a: { appName: string; port?: number; caFile?: string; dir?: string }): ApplyScript {
+    const dir = a.dir ?? roleDir(a.appName);
     const role = postgresRoleScript({
         appName: a.appName,
-        password: a.password,
+        dir,
         adminMember: true,
-        psql: `PGPASSFILE="$pgpass" psql -X -q -v ON_ERROR_STOP=1 ${shq(`host=${a.host} port=${port} dbname=postgres user=${rdsAdminUser} sslmode=verify-full sslrootcert=${a.caFile ?? rdsCaBundle.path}`)}`,
+        psql: `PGSERVICEFILE=${dir}/pg_service.conf PGPASSFILE=${dir}/admin.pgpass psql -X -q -v ON_ERROR_STOP=1 service=rds-admin`,
     });
+    const service = ["[rds-admin]", `host=${lateValue("database-host")}`, `port=${a.port ?? 5432}`, "dbname=postgres", `user=${rdsAdminUser}`, "sslmode=verify-full", `sslrootcert=${a.caFile ?? rdsCaBundle.path}`, ""].join("\n");
     return {
         ...role,
         prepare: aptInstall(["postgresql-client"]),
-        ensure: [
-            'pgpass=$(mktemp)',
-            "trap 'rm -f \"$pgpass\"' EXIT",
-            `printf '%s\\n' ${shq(renderPgpass({ host: a.host, port, user: rdsAdminUser, password: a.adminPassword }).trimEnd())} > "$pgpass"`,
-            ...(role.ensure ?? []),
+        files: [
+            { path: `${dir}/pg_service.conf`, content: service, mode: "0600" },
+            { path: `${dir}/admin.pgpass`, content: secretValue("admin-pgpass"), mode: "0600" },
+            ...role.files,
         ],
     };
 }
+
+/** The secret of the RDS role step: a pgpass line for the master user, any host (the service file names it). */
+export const rdsAdminPgpass = (adminPassword: pulumi.Input<string>, port = 5432) =>
+    pulumi.output(adminPassword).apply((password) => renderPgpass({ host: "*", port, user: rdsAdminUser, password }));
 
 export class Database extends pulumi.ComponentResource {
     /** Environment the app connects with (no secrets: the password is a credential). */
@@ -121,6 +138,8 @@ export class Database extends pulumi.ComponentResource {
     public readonly steps: pulumi.Resource[];
     /** RDS endpoint address (engine rds). */
     public readonly address?: pulumi.Output<string>;
+    /** Late values the environment names (`lateValue` placeholders), for the steps that write it. Empty unless rds. */
+    public readonly values: Record<string, pulumi.Output<string>> = {};
 
     constructor(name: string, args: DatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
         const engine = args.engine ?? "self-hosted";
@@ -137,7 +156,7 @@ export class Database extends pulumi.ComponentResource {
             const server = remoteStep(`${name}-postgresql`, { connection: args.connection!, script: postgresServerScript({ appName: args.appName, memoryMiB: args.memoryMiB ?? 4096 }) }, { parent: this, dependsOn: opts?.dependsOn });
             const role = remoteStep(
                 `${name}-role`,
-                { connection: args.connection!, secret: true, script: pulumi.output(args.password!).apply((password) => postgresRoleScript({ appName: args.appName, password, psql: "runuser -u postgres -- psql -X -q -v ON_ERROR_STOP=1 --dbname=postgres" })) },
+                { connection: args.connection!, script: postgresRoleScript({ appName: args.appName, psql: "runuser -u postgres -- psql -X -q -v ON_ERROR_STOP=1 --dbname=postgres" }), secrets: roleSecrets(args.password!) },
                 { parent: this, dependsOn: [server] },
             );
             this.steps = [server, role];
@@ -146,7 +165,9 @@ export class Database extends pulumi.ComponentResource {
             const r = args.rds!;
             const protect = args.protect ?? false;
             const subnets = aws.ec2.getSubnetsOutput({ filters: [{ name: "default-for-az", values: ["true"] }] }, { parent: this });
-            const subnetGroup = new aws.rds.SubnetGroup(`${name}-subnets`, { subnetIds: subnets.ids, tags: args.tags }, { parent: this });
+            // Named, not left to the provider: the instance then refers to known names at the first preview, and the pack
+            // can match its parameter group (DB-2) before anything exists.
+            const subnetGroup = new aws.rds.SubnetGroup(`${name}-subnets`, { name: `${args.appName}-db`, subnetIds: subnets.ids, tags: args.tags }, { parent: this });
             const securityGroup = new aws.ec2.SecurityGroup(
                 `${name}-security-group`,
                 {
@@ -159,7 +180,7 @@ export class Database extends pulumi.ComponentResource {
             );
             const parameters = new aws.rds.ParameterGroup(
                 `${name}-parameters`,
-                { family: "postgres16", description: "TLS only, SCRAM passwords", parameters: [{ name: "rds.force_ssl", value: "1" }, { name: "password_encryption", value: "scram-sha-256" }], tags: args.tags },
+                { name: `${args.appName}-postgres16`, family: "postgres16", description: "TLS only, SCRAM passwords", parameters: [{ name: "rds.force_ssl", value: "1" }, { name: "password_encryption", value: "scram-sha-256" }], tags: args.tags },
                 { parent: this },
             );
             const instance = new aws.rds.Instance(
@@ -173,9 +194,9 @@ export class Database extends pulumi.ComponentResource {
                     storageType: "gp3",
                     storageEncrypted: true,
                     publiclyAccessible: false,
-                    dbSubnetGroupName: subnetGroup.name,
+                    dbSubnetGroupName: `${args.appName}-db`,
                     vpcSecurityGroupIds: [securityGroup.id],
-                    parameterGroupName: parameters.name,
+                    parameterGroupName: `${args.appName}-postgres16`,
                     backupRetentionPeriod: r.backupRetentionDays ?? 7,
                     deletionProtection: protect,
                     autoMinorVersionUpgrade: true,
@@ -188,7 +209,7 @@ export class Database extends pulumi.ComponentResource {
                     applyImmediately: !protect,
                     tags: args.tags,
                 },
-                { parent: this, protect },
+                { parent: this, protect, dependsOn: [subnetGroup, parameters] },
             );
             this.address = instance.address;
             const outer = Array.isArray(opts?.dependsOn) ? (opts!.dependsOn as pulumi.Resource[]) : [];
@@ -200,15 +221,17 @@ export class Database extends pulumi.ComponentResource {
                 `${name}-role`,
                 {
                     connection: args.connection!,
-                    secret: true,
-                    script: pulumi.all([args.password!, r.adminPassword, instance.address]).apply(([password, adminPassword, host]) => rdsRoleScript({ appName: args.appName, password, adminPassword, host })),
+                    script: rdsRoleScript({ appName: args.appName }),
+                    values: { "database-host": instance.address },
+                    secrets: { ...roleSecrets(args.password!), "admin-pgpass": rdsAdminPgpass(r.adminPassword) },
                 },
                 { parent: this, dependsOn: [instance, ca[0], ...outer] },
             );
             this.steps = [instance, ...ca, role];
-            this.environment = instance.address.apply((host): Record<string, string> => ({
+            this.values = { "database-host": instance.address };
+            this.environment = pulumi.output<Record<string, string>>({
                 DATABASE_ENGINE: "postgresql",
-                DATABASE_HOST: host,
+                DATABASE_HOST: lateValue("database-host"),
                 DATABASE_PORT: "5432",
                 DATABASE_NAME: db,
                 DATABASE_USER: db,
@@ -217,7 +240,7 @@ export class Database extends pulumi.ComponentResource {
                 // libpq-based drivers read these directly.
                 PGSSLMODE: "verify-full",
                 PGSSLROOTCERT: rdsCaBundle.path,
-            }));
+            });
         }
         this.registerOutputs({ environment: this.environment });
     }

@@ -5,10 +5,13 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { partitionOf } from "../lib/aws-arn";
 
 export interface OffsiteBucketArgs {
     /** Bucket name (globally unique). Required. */
     bucketName: string;
+    /** AWS region of the provider the bucket is created with. Required. */
+    region: string;
     /** Key prefix the backups go under, without slashes at the ends. Default `backups`. */
     prefix?: string;
     /** Days daily / weekly / uploads copies are kept (BK-2). Required. */
@@ -35,6 +38,14 @@ export function lifecycleRules(prefix: string, retention: OffsiteBucketArgs["ret
         noncurrentVersionExpiration: { noncurrentDays },
         abortIncompleteMultipartUpload: { daysAfterInitiation: 7 },
     }));
+}
+
+/**
+ * A bucket's ARN from its name and region (the partition follows the region). Known before the bucket exists, so
+ * the policies that name it, and the checklist that judges them, are known at the first preview. Pure.
+ */
+export function bucketArn(bucketName: string, region: string): string {
+    return `arn:${partitionOf(region)}:s3:::${bucketName}`;
 }
 
 /** The writer's policy: PutObject under the prefix, nothing else (no read, list or delete). Pure. */
@@ -65,28 +76,33 @@ export class OffsiteBucket extends pulumi.ComponentResource {
         const prefix = (args.prefix ?? "backups").replace(/^\/+|\/+$/g, "");
         const protect = args.protect ?? false;
         const bucket = new aws.s3.Bucket(`${name}-bucket`, { bucket: args.bucketName, forceDestroy: false, tags: args.tags }, { parent: this, protect });
+        // The configuration resources name the bucket by its (known) name rather than its id, which a first preview
+        // does not know yet; dependsOn keeps the order.
+        const of = { parent: this, dependsOn: [bucket] };
+        const arn = bucketArn(args.bucketName, args.region);
         const publicAccess = new aws.s3.BucketPublicAccessBlock(
             `${name}-public-access-block`,
-            { bucket: bucket.id, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true },
-            { parent: this },
+            { bucket: args.bucketName, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true },
+            of,
         );
-        new aws.s3.BucketOwnershipControls(`${name}-ownership`, { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } }, { parent: this });
+        new aws.s3.BucketOwnershipControls(`${name}-ownership`, { bucket: args.bucketName, rule: { objectOwnership: "BucketOwnerEnforced" } }, of);
         new aws.s3.BucketServerSideEncryptionConfiguration(
             `${name}-encryption`,
-            { bucket: bucket.id, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" }, bucketKeyEnabled: true }] },
-            { parent: this },
+            { bucket: args.bucketName, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" }, bucketKeyEnabled: true }] },
+            of,
         );
-        new aws.s3.BucketVersioning(`${name}-versioning`, { bucket: bucket.id, versioningConfiguration: { status: "Enabled" } }, { parent: this });
-        new aws.s3.BucketLifecycleConfiguration(`${name}-lifecycle`, { bucket: bucket.id, rules: lifecycleRules(prefix, args.retention, args.noncurrentDays ?? 30) }, { parent: this });
-        new aws.s3.BucketPolicy(`${name}-tls-only`, { bucket: bucket.id, policy: bucket.arn.apply(tlsOnlyPolicy) }, { parent: this, dependsOn: [publicAccess] });
+        new aws.s3.BucketVersioning(`${name}-versioning`, { bucket: args.bucketName, versioningConfiguration: { status: "Enabled" } }, of);
+        new aws.s3.BucketLifecycleConfiguration(`${name}-lifecycle`, { bucket: args.bucketName, rules: lifecycleRules(prefix, args.retention, args.noncurrentDays ?? 30) }, of);
+        new aws.s3.BucketPolicy(`${name}-tls-only`, { bucket: args.bucketName, policy: tlsOnlyPolicy(arn) }, { parent: this, dependsOn: [bucket, publicAccess] });
 
-        const writer = new aws.iam.User(`${name}-writer`, { name: `${args.bucketName}-writer`, path: "/service/", tags: args.tags }, { parent: this });
-        new aws.iam.UserPolicy(`${name}-writer-policy`, { user: writer.name, policy: bucket.arn.apply((arn) => writerPolicy(arn, prefix)) }, { parent: this });
-        const key = new aws.iam.AccessKey(`${name}-writer-key`, { user: writer.name }, { parent: this, additionalSecretOutputs: ["secret"] });
+        const writerName = `${args.bucketName}-writer`;
+        const writer = new aws.iam.User(`${name}-writer`, { name: writerName, path: "/service/", tags: args.tags }, { parent: this });
+        new aws.iam.UserPolicy(`${name}-writer-policy`, { user: writerName, policy: writerPolicy(arn, prefix) }, { parent: this, dependsOn: [writer] });
+        const key = new aws.iam.AccessKey(`${name}-writer-key`, { user: writerName }, { parent: this, dependsOn: [writer], additionalSecretOutputs: ["secret"] });
 
-        this.bucketName = bucket.bucket;
+        this.bucketName = pulumi.output(args.bucketName);
         this.prefix = prefix;
-        this.region = bucket.region;
+        this.region = pulumi.output(args.region);
         this.writerCredentials = pulumi.secret(pulumi.interpolate`[default]\naws_access_key_id = ${key.id}\naws_secret_access_key = ${key.secret}\n`);
         this.registerOutputs({ bucketName: this.bucketName, prefix: this.prefix });
     }

@@ -1,38 +1,55 @@
 /**
- * One idempotent host step: an apply script (lib/render/apply-script.ts) sent over SSH on stdin to
- * `sudo bash -s`. Its trigger is the script's hash, so a step whose files and commands are unchanged never runs
- * again; a changed one replaces the step, which runs the new script. Steps that carry secrets have their
- * script (stdin), trigger and output marked secret.
+ * One idempotent host step: an apply script (lib/render/apply-script.ts) run over SSH as root.
+ *
+ * The script is the step's `create` command, so it is known at the first `pulumi preview`: the engine shows it,
+ * and the policy pack judges every file, mode, owner and command before any step runs. Values that exist only
+ * during the update (generated secrets, a new database's address) are placeholders in the script and arrive on
+ * stdin; a step that carries a secret has its stdin, trigger and output marked secret.
+ *
+ * A change of the script or of a value replaces the step (its triggers are their hashes), which runs the new
+ * script; the script itself leaves unchanged files alone, so a rerun with the same input changes nothing.
  */
 import * as command from "@pulumi/command";
 import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
-import { ApplyScript, renderApplyScript } from "../lib/render/apply-script";
+import { ApplyScript, renderApplyScript, renderPayload, stepCommand } from "../lib/render/apply-script";
 import type { SshConnection } from "./vps";
 
 export type RemoteStepArgs = {
     connection: pulumi.Input<SshConnection>;
-    /** The script; an Output when it embeds secrets. */
+    /** The script. It must not depend on values unknown before the update: pass those in `values`/`secrets`. */
     script: pulumi.Input<ApplyScript>;
-    /** The script embeds secret values: keep stdin, trigger and output secret. */
-    secret?: boolean;
+    /** Values unknown until the update (provider outputs), by placeholder name (`lateValue`). Default: none. */
+    values?: Record<string, pulumi.Input<string>>;
+    /** Secrets by placeholder name (`secretValue`); the step's stdin, trigger and output are then secret. Default: none. */
+    secrets?: Record<string, pulumi.Input<string>>;
 };
 
 export const scriptHash = (script: string) => crypto.createHash("sha256").update(script).digest("hex");
 
 export function remoteStep(name: string, args: RemoteStepArgs, opts: pulumi.CustomResourceOptions): command.remote.Command {
-    const text = pulumi.output(args.script).apply(renderApplyScript);
-    const wrap = <T>(v: pulumi.Output<T>) => (args.secret ? pulumi.secret(v) : v);
+    const values = args.values ?? {};
+    const secrets = args.secrets ?? {};
+    const names = [...Object.keys(values), ...Object.keys(secrets)];
+    const dup = Object.keys(values).filter((k) => k in secrets);
+    if (dup.length) throw new Error(`${name}: ${dup.join(", ")} given both as a value and as a secret`);
+    const secret = Object.keys(secrets).length > 0;
+    const create = pulumi.output(args.script).apply((spec) => stepCommand(renderApplyScript({ ...spec, values: names })));
+    const all = { ...values, ...secrets };
+    const payload = names.length ? pulumi.all(all).apply((v) => renderPayload(v as Record<string, string>)) : undefined;
+    const stdin = payload && secret ? pulumi.secret(payload) : payload;
     return new command.remote.Command(
         name,
         {
             connection: args.connection,
-            create: "sudo bash -s",
-            stdin: wrap(text),
-            triggers: [wrap(text.apply(scriptHash))],
-            // Scripts print file paths and change markers, never file contents.
+            create,
+            stdin,
+            triggers: [create.apply(scriptHash), ...(stdin ? [stdin.apply(scriptHash)] : [])],
+            // The scripts print file paths and change markers, never file contents or values.
             logging: "stdoutAndStderr",
+            // The previous run's output would be passed through sshd's AcceptEnv, which the hardened sshd refuses.
+            addPreviousOutputInEnv: false,
         },
-        { ...opts, additionalSecretOutputs: args.secret ? ["stdout", "stderr"] : [] },
+        { ...opts, additionalSecretOutputs: secret ? ["stdout", "stderr"] : [] },
     );
 }

@@ -6,6 +6,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { attachPolicy, PolicyTarget } from "./app-identity";
+import { secretArnPattern } from "../lib/aws-arn";
 import { dualSlotKeepers, nextRotation, rotationGeneration } from "../lib/rotation";
 import { passwordArgs, SecretSpec, secretSpecsFor } from "../lib/secret-specs";
 
@@ -20,6 +21,8 @@ export interface AppSecretsArgs {
     store?: "pulumi" | "aws-secrets-manager";
     /** Secrets Manager name prefix, e.g. `webapp/prod`. Required with store aws-secrets-manager. */
     secretNamePrefix?: string;
+    /** AWS region of the provider the secrets are created with. Required with store aws-secrets-manager. */
+    region?: string;
     /** The app's identity, the only reader of the Secrets Manager secrets (SEC-6). Required with store aws-secrets-manager. */
     reader?: PolicyTarget;
     /** Days a deleted Secrets Manager secret stays recoverable (7-30, SEC-3). Default: 30. */
@@ -82,8 +85,8 @@ export class AppSecrets extends pulumi.ComponentResource {
         this.encryptionKey = encryption;
 
         if ((args.store ?? "pulumi") === "aws-secrets-manager") {
-            if (!args.secretNamePrefix || !args.reader) {
-                throw new Error("AppSecrets: store aws-secrets-manager needs secretNamePrefix and reader (the app identity)");
+            if (!args.secretNamePrefix || !args.reader || !args.region) {
+                throw new Error("AppSecrets: store aws-secrets-manager needs secretNamePrefix, region and reader (the app identity)");
             }
             const secrets = generated.map(({ spec, value }) => {
                 const id = spec.id;
@@ -106,10 +109,18 @@ export class AppSecrets extends pulumi.ComponentResource {
                 {
                     name: `${args.secretNamePrefix.replace(/\//g, "-")}-read-secrets`,
                     description: "Read the app's own secrets, nothing else",
-                    policy: pulumi.output(secrets.map(([, arn]) => arn)).apply((arns) =>
+                    // Named by ARN pattern (account from the caller, known at preview), not by the secrets' ARNs, which
+                    // exist only once the secrets do: the pack judges the policy before the first deploy.
+                    policy: aws.getCallerIdentityOutput({}, { parent: this }).accountId.apply((account) =>
                         JSON.stringify({
                             Version: "2012-10-17",
-                            Statement: [{ Effect: "Allow", Action: ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"], Resource: arns }],
+                            Statement: [
+                                {
+                                    Effect: "Allow",
+                                    Action: ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+                                    Resource: generated.map(({ spec }) => secretArnPattern(args.region!, account, `${args.secretNamePrefix}/${spec.id}`)),
+                                },
+                            ],
                         }),
                     ),
                     tags: args.tags,

@@ -7,25 +7,34 @@
  */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { ALL_POLICIES } from "../policies/catalog";
 import { packConfig } from "../policies/pack-config";
 import { configFindings, outputFindings } from "./config-findings";
-import { blocking, evaluate } from "./evaluate";
+import { blocking, evaluate, Finding } from "./evaluate";
 import { FORMATS, Format, render } from "./report";
 import { ROOT, runProgram } from "./run";
 import { renderOutputs, renderTree } from "./tree";
 
 function usage(message?: string): never {
     if (message) process.stderr.write(`${message}\n`);
-    process.stderr.write("usage: npm run plan [-- --stack <name>] [--format text|markdown|json|sarif] [--output FILE] [--config project:key=value ...]\n");
+    process.stderr.write("usage: npm run plan [-- --stack <name>] [--format text|markdown|json|sarif] [--output FILE] [--config project:key=value ...] [--phase both|update|first-deploy]\n");
     process.exit(2);
 }
 
-type Args = { stack?: string; format: Format; output?: string; overrides: Record<string, string> };
+/**
+ * `update`: every value known, as in an update of an existing stack. `first-deploy`: the preview of a first
+ * deploy, where new resources' outputs and generated secrets are unknown, as the engine shows them to the pack.
+ * `both` (default): the update, then the first deploy in a second process (the runtime holds one stack per
+ * process); the findings that only the first deploy has are added, so a control the engine could not judge
+ * before the first update fails the plan too.
+ */
+type Phase = "update" | "first-deploy" | "both";
+type Args = { stack?: string; format: Format; output?: string; overrides: Record<string, string>; phase: Phase };
 
 function parseArgs(argv: string[]): Args {
-    const args: Args = { format: "text", overrides: {} };
+    const args: Args = { format: "text", overrides: {}, phase: "both" };
     const value = (i: number, flag: string) => argv[i] ?? usage(`${flag} needs a value`);
     for (let i = 0; i < argv.length; i++) {
         const [flag, inline] = argv[i].startsWith("--") && argv[i].includes("=") ? [argv[i].slice(0, argv[i].indexOf("=")), argv[i].slice(argv[i].indexOf("=") + 1)] : [argv[i], undefined];
@@ -41,6 +50,10 @@ function parseArgs(argv: string[]): Args {
             const eq = kv.indexOf("=");
             if (eq < 1 || !kv.slice(0, eq).includes(":")) usage(`--config takes project:key=value, got ${kv}`);
             args.overrides[kv.slice(0, eq)] = kv.slice(eq + 1);
+        } else if (flag === "--phase") {
+            const p = next();
+            if (!["update", "first-deploy", "both"].includes(p)) usage(`unknown phase ${p} (update, first-deploy, both)`);
+            args.phase = p as Phase;
         } else if (flag === "--help" || flag === "-h") usage();
         else usage(`unknown argument ${argv[i]}`);
     }
@@ -52,7 +65,7 @@ async function planOne(args: Args & { stack: string }): Promise<number> {
     const started = process.hrtime.bigint();
     let run;
     try {
-        run = await runProgram({ stack: args.stack, overrides: args.overrides });
+        run = await runProgram({ stack: args.stack, overrides: args.overrides, firstDeploy: args.phase === "first-deploy" });
     } catch (err) {
         process.stderr.write(`Plan for stack ${args.stack} failed:\n${(err as Error).message}\n`);
         return 1;
@@ -68,6 +81,7 @@ async function planOne(args: Args & { stack: string }): Promise<number> {
         return typeof entry === "object" ? entry.enforcementLevel ?? "mandatory" : entry;
     };
     evaluation.findings.unshift(...configFindings(args.stack, { ...run.config, ...args.overrides }, levelOf("sec-2-no-plaintext-secrets")), ...outputFindings(run, levelOf("sec-5-secrets-stay-secret")));
+    if (args.phase === "both") evaluation.findings.push(...firstDeployOnly(args, evaluation.findings));
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
     const report = { project: run.project, stack: args.stack, evaluation, policies: ALL_POLICIES, resourceCount: run.resources.length };
     const text = render("text", report);
@@ -88,6 +102,22 @@ async function planOne(args: Args & { stack: string }): Promise<number> {
     if (args.output) fs.writeFileSync(args.output, render(args.format, report));
     else if (args.format !== "text") process.stdout.write(render(args.format, report));
     return blocking(evaluation).length ? 1 : 0;
+}
+
+/** The findings of the first-deploy phase (run in a child process) that the update phase does not have. */
+function firstDeployOnly(args: Args & { stack: string }, seen: Finding[]): Finding[] {
+    const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "plan-")), "first-deploy.json");
+    try {
+        const overrides = Object.entries(args.overrides).flatMap(([k, v]) => ["--config", `${k}=${v}`]);
+        const child = spawnSync(process.execPath, [...process.execArgv, path.join(__dirname, "cli.ts"), "--stack", args.stack, "--phase", "first-deploy", "--format", "json", "--output", out, ...overrides], { cwd: ROOT, encoding: "utf8" });
+        if (!fs.existsSync(out)) throw new Error(`the first-deploy phase of ${args.stack} failed:\n${child.stderr}`);
+        const key = (f: Finding) => `${f.policy}|${f.urn ?? ""}|${f.message}`;
+        const known = new Set(seen.map(key));
+        const findings = (JSON.parse(fs.readFileSync(out, "utf8")) as { findings: Finding[] }).findings;
+        return findings.filter((f) => !known.has(key(f))).map((f) => ({ ...f, message: `first deploy: ${f.message}` }));
+    } finally {
+        fs.rmSync(path.dirname(out), { recursive: true, force: true });
+    }
 }
 
 async function main(): Promise<void> {

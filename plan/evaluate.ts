@@ -3,6 +3,12 @@
  * stack policy with all resources (type, name, URN, properties with secrets unwrapped, options, parents and
  * dependencies resolved); each policy's config resolved from its schema defaults and the pack config, and its
  * enforcement level from the pack config. The pack has stack policies only; a resource policy is refused.
+ *
+ * Unknown values (a run with `firstDeploy`) reach the policies as the analyzer passes them: behind
+ * @pulumi/policy's own `unknownCheckingProxy`, so a policy that reads one throws its `UnknownValueError`. The
+ * engine then skips the policy with an advisory "can't run … during preview"; the plan records the same finding
+ * as `notJudged`, at the policy's own level: a mandatory control that cannot be judged before the update is not
+ * enforced, and fails the plan.
  */
 import type {
     EnforcementLevel,
@@ -12,6 +18,8 @@ import type {
     StackValidationArgs,
     StackValidationPolicy,
 } from "@pulumi/policy";
+import { unknownCheckingProxy, UnknownValueError } from "@pulumi/policy";
+import * as pulumi from "@pulumi/pulumi";
 import type { PackConfig } from "../policies/pack-config";
 import type { ChecklistPolicy, Reporter, Waiver } from "../policies/support";
 import type { PlanRun, RecordedResource } from "./run";
@@ -27,6 +35,8 @@ export type Finding = {
     resource?: { type: string; name: string };
     /** Set when a valid waiver covers the finding; waived findings never fail a plan. */
     waiver?: Waiver;
+    /** The policy read a value unknown before the update, so it could not judge the stack (the engine skips it). */
+    notJudged?: boolean;
 };
 
 export type Evaluation = {
@@ -58,8 +68,19 @@ function options(r: RecordedResource): PolicyResourceOptions {
     };
 }
 
-/** Properties: the inputs, completed by what the provider returned (as the analyzer sees a resource after an update). */
-const propsOf = (r: RecordedResource) => unwrapSecrets({ ...r.outputs, ...r.inputs });
+/** The engine's wire form of an unknown value; @pulumi/policy's proxy knows it as `unknownStringValue`. */
+const UNKNOWN = pulumi.runtime.unknownValue;
+
+/** Unknowns (`pulumi.Output`'s `unknown`) in the wire form the analyzer receives them. */
+function wireUnknowns(v: unknown): unknown {
+    if (pulumi.isUnknown(v)) return UNKNOWN;
+    if (Array.isArray(v)) return v.map(wireUnknowns);
+    if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, wireUnknowns(x)]));
+    return v;
+}
+
+/** Properties: the inputs, completed by what the provider returned (as the analyzer sees a resource after a step). */
+const propsOf = (r: RecordedResource) => unknownCheckingProxy(wireUnknowns(unwrapSecrets({ ...r.outputs, ...r.inputs })) as Record<string, unknown>);
 
 function levelOf(policy: Policy, config: PackConfig): EnforcementLevel {
     const entry = config[policy.name];
@@ -132,7 +153,10 @@ export function evaluate(run: PlanRun, policies: readonly Policy[], config: Pack
             void validateStack(args, report);
         } catch (err) {
             if (err instanceof NotApplicable) notApplicable.push({ policy: policy.name, reason: err.reason });
-            else throw new Error(`policy ${policy.name} failed: ${(err as Error).stack ?? err}`);
+            else if (err instanceof UnknownValueError) {
+                // As the engine: the policy stops there; what it reported before the throw stands.
+                findings.push({ ...base, message: `can't run policy '${policy.name}' during preview: ${(err as Error).message}`, notJudged: true });
+            } else throw new Error(`policy ${policy.name} failed: ${(err as Error).stack ?? String(err)}`);
         }
     }
     const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;

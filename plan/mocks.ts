@@ -59,8 +59,13 @@ function md5Fingerprint(publicKey: string): string {
 
 export type MockState = { id: string; state: Record<string, unknown> };
 
-/** Creates the mock answers for one program run. `region` is the AWS region the program configures. */
-export function createMocks(region: string): pulumi.runtime.Mocks & { ipOf: Map<string, string> } {
+/**
+ * Creates the mock answers for one program run. `region` is the AWS region the program configures.
+ * `firstDeploy`: answer as the providers do in the preview of a first deploy, where nothing exists yet: a new
+ * resource's id and every output that is not one of its inputs (addresses, ARNs, generated secrets) are unknown.
+ * Data sources (invokes) still answer, as they do in a preview.
+ */
+export function createMocks(region: string, options: { firstDeploy?: boolean } = {}): pulumi.runtime.Mocks & { ipOf: Map<string, string> } {
     let numericId = 4_200_000;
     let hostOctet = 10;
     const ipOf = new Map<string, string>();
@@ -167,6 +172,14 @@ export function createMocks(region: string): pulumi.runtime.Mocks & { ipOf: Map<
         }
     };
 
+    const preview = (args: pulumi.runtime.MockResourceArgs): MockState => {
+        const known = newResource(args);
+        if (!options.firstDeploy || args.custom === false) return known;
+        const inputs = args.inputs as Record<string, unknown>;
+        const state = Object.fromEntries(Object.entries(known.state).map(([k, v]) => [k, k in inputs ? v : pulumi.runtime.unknownValue]));
+        return { id: "", state };
+    };
+
     const call = (args: pulumi.runtime.MockCallArgs): Record<string, unknown> => {
         switch (args.token) {
             case "aws:ec2/getAmi:getAmi": {
@@ -174,6 +187,8 @@ export function createMocks(region: string): pulumi.runtime.Mocks & { ipOf: Map<
                 const arch = name.includes("arm64") ? "arm64" : "x86_64";
                 return { id: `ami-${hex(name, 17)}`, architecture: arch, name: name.replace("*", "20261101-1950"), ownerId: "136693071363", rootDeviceType: "ebs" };
             }
+            case "aws:index/getCallerIdentity:getCallerIdentity":
+                return { id: ACCOUNT, accountId: ACCOUNT, arn: `arn:aws:iam::${ACCOUNT}:user/deployer`, userId: "AIDAEXAMPLEDEPLOYER01" };
             case "aws:ec2/getSubnets:getSubnets":
                 return { id: region, ids: ["a", "b", "c"].map((az) => `subnet-${hex(`${region}${az}`, 17)}`), filters: args.inputs.filters };
             default:
@@ -181,5 +196,5 @@ export function createMocks(region: string): pulumi.runtime.Mocks & { ipOf: Map<
         }
     };
 
-    return { newResource, call, ipOf };
+    return { newResource: preview, call, ipOf };
 }

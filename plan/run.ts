@@ -47,6 +47,8 @@ export type PlanRun = {
     outputs: Record<string, unknown>;
     /** Why the program failed (for example a rejected configuration); resources holds what it registered before. */
     error?: Error;
+    /** The run modelled the preview of a first deploy (see `RunOptions.firstDeploy`). */
+    firstDeploy: boolean;
 };
 
 export type RunOptions = {
@@ -57,6 +59,12 @@ export type RunOptions = {
     overrides?: Record<string, string | undefined>;
     /** The program to run. Default: `index.ts` of `dir`. Tests pass a function that builds one component. */
     program?: () => unknown;
+    /**
+     * Run as the preview of a first deploy: new resources' ids and computed outputs, and so everything derived
+     * from them, are unknown (recorded as `pulumi.Output`'s `unknown`). Default false: every value is known, as in
+     * an update of an existing stack.
+     */
+    firstDeploy?: boolean;
 };
 
 export const ROOT = path.resolve(__dirname, "..");
@@ -92,7 +100,7 @@ export async function runProgram(options: RunOptions): Promise<PlanRun> {
         else config[key] = value;
     }
     pulumi.runtime.setAllConfig(config, []);
-    const mocks = createMocks(config[`${project}:awsRegion`] ?? "eu-central-1");
+    const mocks = createMocks(config[`${project}:awsRegion`] ?? "eu-central-1", { firstDeploy: options.firstDeploy });
     await pulumi.runtime.setMocks(mocks, project, options.stack, true);
 
     const resources: RecordedResource[] = [];
@@ -172,5 +180,5 @@ export async function runProgram(options: RunOptions): Promise<PlanRun> {
     }
     // The stack's registered outputs, as the engine receives them: secrets stay marked.
     const outputs = resources.find((r) => r.type === "pulumi:pulumi:Stack")?.outputs ?? {};
-    return { project, stack: options.stack, config, resources, invokes, outputs, error };
+    return { project, stack: options.stack, config, resources, invokes, outputs, error, firstDeploy: options.firstDeploy ?? false };
 }

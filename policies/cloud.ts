@@ -2,7 +2,7 @@
  * Protection of state (PROT-1..3) and secrets (SEC-1..6): Pulumi options, provider-side protection, random
  * passwords, Secrets Manager, IAM, and where secret values travel.
  */
-import { hostFiles, ResourceLike } from "./parse";
+import { hostFiles, known, knownStrings, ResourceLike, unjudgedSteps } from "./parse";
 import { ChecklistPolicy, isServer, stackPolicy } from "./support";
 import type { PolicyResourceOptions } from "@pulumi/policy";
 
@@ -107,15 +107,8 @@ export function isSecretSink(r: R, path: string): boolean {
  */
 const isComponent = (r: ResourceLike) => r.type.startsWith("webapp:");
 
-/** Every string property with its top-level property name. */
-function strings(value: unknown, top: string, out: { top: string; value: string }[] = []): { top: string; value: string }[] {
-    if (typeof value === "string") out.push({ top, value });
-    else if (Array.isArray(value)) value.forEach((v) => strings(v, top, out));
-    else if (value && typeof value === "object") Object.values(value).forEach((v) => strings(v, top, out));
-    return out;
-}
-
-const allStrings = (r: R) => Object.entries(r.props).flatMap(([k, v]) => strings(v, k));
+/** Every known string property with its top-level property name (unknown ones cannot carry a literal yet). */
+const allStrings = (r: R) => knownStrings(r.props);
 
 export const sec2: ChecklistPolicy = stackPolicy({
     id: "SEC-2",
@@ -174,18 +167,27 @@ export const sec5: ChecklistPolicy = stackPolicy({
     severity: "critical",
     remediation: "Send secrets only through steps with secret: true (stdin, never `create`), Secrets Manager or the provider's secret fields.",
     check: (resources, ctx) => {
-        const known = resources
-            .flatMap((r) => (r.type === "random:index/randomPassword:RandomPassword" ? [r.props.result] : r.type === "aws:iam/accessKey:AccessKey" ? [r.props.secret] : []))
+        // Generated values exist only once created; before that no input can contain them, and a step built from
+        // one has an unknown command (reported below).
+        const generated = resources
+            .map((r) => known(() => (r.type === "random:index/randomPassword:RandomPassword" ? r.props.result : r.type === "aws:iam/accessKey:AccessKey" ? r.props.secret : undefined)))
+            .flatMap((v) => (v.known ? [v.value] : []))
             .filter((v): v is string => typeof v === "string" && v.length >= 16);
         for (const r of (resources as R[]).filter((r) => !isComponent(r))) {
             for (const { top, value } of allStrings(r)) {
                 if (isSecretSink(r, top)) continue;
-                if (known.some((k) => value.includes(k))) ctx.report(`${r.name} carries a generated secret in ${top}, which is not secret (it shows in previews, state and logs); pass it through a secret step.`, r);
+                if (generated.some((k) => value.includes(k))) ctx.report(`${r.name} carries a generated secret in ${top}, which is not secret (it shows in previews, state and logs); pass it through a secret step.`, r);
             }
         }
         for (const f of hostFiles(resources).filter((f) => /\/credentials\/[^/]+$/.test(f.path))) {
             const step = f.from as R;
             if (!step.opts?.additionalSecretOutputs?.includes("stdout")) ctx.report(`${step.name} writes credential ${f.path} but is not a secret step; mark it secret.`, step);
+        }
+        for (const { from, unknown } of unjudgedSteps(resources)) {
+            ctx.report(
+                `${from.name}: its ${unknown} is not known before the update (it is built from a value that exists only during the update, such as a generated secret or a new resource's address), so it may carry a secret and the checklist cannot judge what it does before it runs; keep the script known and pass such values as the step's \`values\` or \`secrets\` (remoteStep), which travel on stdin.`,
+                from,
+            );
         }
     },
 });

@@ -59,8 +59,16 @@ export const db2: ChecklistPolicy = stackPolicy({
     },
 });
 
-/** Scripts that create or change database roles. */
-const roleScripts = (resources: readonly ResourceLike[]) => hostScripts(resources).filter(({ script }) => /\b(CREATE|ALTER) ROLE\b/.test(script));
+const ROLE_SQL = /\b(CREATE|ALTER) ROLE\b/;
+
+/**
+ * The SQL that creates or changes database roles, with the script that runs it and its step: SQL files a step
+ * writes, and SQL inline in a step's script (a here-document to psql).
+ */
+const roleScripts = (resources: readonly ResourceLike[]): { sql: string; script: string; from: ResourceLike }[] => [
+    ...hostFiles(resources).filter((f) => ROLE_SQL.test(f.content)).map((f) => ({ sql: f.content, script: f.script, from: f.from })),
+    ...hostScripts(resources).filter(({ script }) => ROLE_SQL.test(script)).map(({ script, from }) => ({ sql: script, script, from })),
+];
 
 export const db3: ChecklistPolicy = stackPolicy({
     id: "DB-3",
@@ -74,20 +82,20 @@ export const db3: ChecklistPolicy = stackPolicy({
             const at = firstStep(resources) ?? rdsInstances(resources)[0];
             if (at) ctx.report("no step creates the app's database role; keep the Database role step.", at);
         }
-        for (const { script, from } of scripts) {
+        for (const { sql, script, from } of scripts) {
             const problems: string[] = [];
             // Run over TCP by a non-superuser admin (the RDS master user), the SQL cannot name SUPERUSER at all, and
             // PostgreSQL gives roles that admin creates no superuser rights; as the local postgres it must say NOSUPERUSER.
-            const byRemoteAdmin = /\bpsql\b[^\n]*['"]host=[^'"\n]*\buser=\S+/.test(script) && !/runuser -u postgres/.test(script);
+            const byRemoteAdmin = /\bpsql\b[^\n]*(['"]host=[^'"\n]*\buser=\S+|\bservice=\S+)/.test(script) && !/\b(runuser|sudo) -u postgres\b/.test(script);
             const required = byRemoteAdmin ? ["NOCREATEDB", "NOCREATEROLE"] : ["NOSUPERUSER", "NOCREATEDB", "NOCREATEROLE"];
-            for (const m of script.matchAll(/ALTER ROLE (\S+) WITH ([^;]*);/g)) {
+            for (const m of sql.matchAll(/ALTER ROLE (\S+) WITH ([^;]*);/g)) {
                 for (const flag of required) if (!m[2].split(/\s+/).includes(flag)) problems.push(`role ${m[1]} lacks ${flag}`);
             }
-            const granted = script.replace(/\bNO(SUPERUSER|REPLICATION|BYPASSRLS)\b/g, "");
+            const granted = sql.replace(/\bNO(SUPERUSER|REPLICATION|BYPASSRLS)\b/g, "");
             for (const attr of ["SUPERUSER", "REPLICATION", "BYPASSRLS"]) if (new RegExp(`\\b${attr}\\b`).test(granted)) problems.push(`a role is given ${attr}`);
-            if (!/REVOKE ALL ON DATABASE \S+ FROM PUBLIC/.test(script)) problems.push("PUBLIC keeps its grants on the app database");
-            if (!/REVOKE ALL ON SCHEMA public FROM PUBLIC/.test(script)) problems.push("PUBLIC keeps its grants on the public schema");
-            if (/GRANT [^;]* TO PUBLIC/i.test(script)) problems.push("something is granted to PUBLIC");
+            if (!/REVOKE ALL ON DATABASE \S+ FROM PUBLIC/.test(sql)) problems.push("PUBLIC keeps its grants on the app database");
+            if (!/REVOKE ALL ON SCHEMA public FROM PUBLIC/.test(sql)) problems.push("PUBLIC keeps its grants on the public schema");
+            if (/GRANT [^;]* TO PUBLIC/i.test(sql)) problems.push("something is granted to PUBLIC");
             if (problems.length) ctx.report(`${from.name}: ${problems.join("; ")}.`, from);
         }
     },

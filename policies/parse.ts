@@ -3,39 +3,104 @@
  * the apply scripts' files, cloud-init user data, sshd, nginx, systemd units, INI-style files, sysctl,
  * PostgreSQL settings and pg_hba. Pure; tolerant of comments and blank lines, strict about meaning.
  */
+import { UnknownValueError } from "@pulumi/policy";
 import { parse as parseYaml } from "yaml";
-import { ManagedFile, parseApplyScript } from "../lib/render/apply-script";
+import { ManagedFile, parseApplyScript, scriptOfCommand } from "../lib/render/apply-script";
 
 /** A resource as policies see it (engine-shaped: secrets unwrapped). */
 export type ResourceLike = { type: string; name: string; urn: string; props: Record<string, any> };
 
 export type HostFile = ManagedFile & { from: ResourceLike; script: string };
 
-/** Parsed files per resource properties object: every stack policy reads the same scripts, parse them once. */
-const parsed = new WeakMap<object, ManagedFile[]>();
+/**
+ * A property, or `undefined` with `known: false` while the engine does not know it yet (a preview before the
+ * value exists). The analyzer's proxy throws on reading an unknown; policies that can judge without the value
+ * use this instead of letting the whole policy be skipped.
+ */
+export function known<T = unknown>(read: () => T): { known: true; value: T } | { known: false } {
+    try {
+        return { known: true, value: read() };
+    } catch (err) {
+        if (err instanceof UnknownValueError) return { known: false };
+        throw err;
+    }
+}
 
-function filesOf(r: ResourceLike): ManagedFile[] {
+/** Every known string inside a value, with the top-level property it sits under; unknown parts are skipped. */
+export function knownStrings(props: Record<string, unknown>): { top: string; value: string }[] {
+    const out: { top: string; value: string }[] = [];
+    const walk = (read: () => unknown, top: string) => {
+        const v = known(read);
+        if (!v.known) return;
+        const value = v.value;
+        if (typeof value === "string") out.push({ top, value });
+        else if (Array.isArray(value)) for (let i = 0; i < value.length; i++) walk(() => value[i], top);
+        else if (value && typeof value === "object") for (const k of Object.keys(value)) walk(() => (value as Record<string, unknown>)[k], top);
+    };
+    for (const k of Object.keys(props)) walk(() => props[k], k);
+    return out;
+}
+
+export const isRemoteStep = (r: ResourceLike) => r.type === "command:remote:Command";
+
+/**
+ * What a remote step runs, as far as the engine knows it now. A step of `stepCommand`'s form runs the script
+ * inside its command and gets only values on stdin. Any other command is judged as a script itself, and so is
+ * its stdin (`sudo bash -s` fed a script). `unknown` names what the engine cannot know yet, so what the step
+ * does cannot be judged before it runs.
+ */
+export function stepScripts(r: ResourceLike): { scripts: string[]; unknown?: string } {
+    const create = known(() => r.props.create);
+    if (!create.known) return { scripts: [], unknown: "create" };
+    const command = typeof create.value === "string" ? create.value : "";
+    const inner = scriptOfCommand(command);
+    if (inner !== undefined) return { scripts: [inner] };
+    const stdin = known(() => r.props.stdin);
+    if (!stdin.known) return { scripts: [command], unknown: "stdin" };
+    return { scripts: [command, ...(typeof stdin.value === "string" && stdin.value ? [stdin.value] : [])] };
+}
+
+/** Parsed per resource properties object: every stack policy reads the same scripts, parse them once. */
+const parsed = new WeakMap<object, { files: ManagedFile[]; scripts: string[] }>();
+
+function parsedOf(r: ResourceLike): { files: ManagedFile[]; scripts: string[] } {
     const cached = parsed.get(r.props);
     if (cached) return cached;
-    let files: ManagedFile[] = [];
-    if (r.type === "command:remote:Command" && typeof r.props.stdin === "string") files = parseApplyScript(r.props.stdin);
-    const userData = r.props.userData;
-    if ((r.type === "hcloud:index/server:Server" || r.type === "aws:ec2/instance:Instance") && typeof userData === "string" && userData.startsWith("#cloud-config")) {
-        const doc = parseYaml(userData) ?? {};
-        files = ((doc.write_files ?? []) as { path: string; content?: string; permissions?: string; owner?: string }[]).map((f) => ({ path: f.path, content: f.content ?? "", mode: f.permissions, owner: f.owner }));
+    let out: { files: ManagedFile[]; scripts: string[] } = { files: [], scripts: [] };
+    if (isRemoteStep(r)) {
+        const { scripts } = stepScripts(r);
+        out = { files: scripts.flatMap(parseApplyScript), scripts };
     }
-    parsed.set(r.props, files);
-    return files;
+    if (r.type === "hcloud:index/server:Server" || r.type === "aws:ec2/instance:Instance") {
+        const userData = known(() => r.props.userData);
+        if (userData.known && typeof userData.value === "string" && userData.value.startsWith("#cloud-config")) {
+            const doc = parseYaml(userData.value) ?? {};
+            out.files = ((doc.write_files ?? []) as { path: string; content?: string; permissions?: string; owner?: string }[]).map((f) => ({ path: f.path, content: f.content ?? "", mode: f.permissions, owner: f.owner }));
+        }
+    }
+    parsed.set(r.props, out);
+    return out;
 }
 
-/** Every file written by a remote step (from its stdin script) or by cloud-init user data (write_files). */
+/** Every file written by a remote step (from its script) or by cloud-init user data (write_files). */
 export function hostFiles(resources: readonly ResourceLike[]): HostFile[] {
-    return resources.flatMap((r) => filesOf(r).map((f) => ({ ...f, from: r, script: typeof r.props.stdin === "string" ? r.props.stdin : "" })));
+    return resources.flatMap((r) => {
+        const { files, scripts } = parsedOf(r);
+        return files.map((f) => ({ ...f, from: r, script: scripts.join("\n") }));
+    });
 }
 
-/** The scripts the remote steps run, with the resource that carries each. */
+/** The scripts the remote steps run (those the engine knows now), with the resource that carries each. */
 export function hostScripts(resources: readonly ResourceLike[]): { script: string; from: ResourceLike }[] {
-    return resources.filter((r) => r.type === "command:remote:Command" && typeof r.props.stdin === "string").map((r) => ({ script: r.props.stdin as string, from: r }));
+    return resources.filter(isRemoteStep).flatMap((r) => parsedOf(r).scripts.map((script) => ({ script, from: r })));
+}
+
+/** Remote steps whose command or script the engine does not know yet, with the property that is unknown. */
+export function unjudgedSteps(resources: readonly ResourceLike[]): { from: ResourceLike; unknown: string }[] {
+    return resources.filter(isRemoteStep).flatMap((r) => {
+        const { unknown } = stepScripts(r);
+        return unknown ? [{ from: r, unknown }] : [];
+    });
 }
 
 const stripComment = (line: string) => line.replace(/(^|\s)#.*$/, "").trim();

@@ -10,7 +10,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { resource, run, runStack, unwrapSecrets } from "./helpers";
+import { resource, run, runStack, stepScript } from "./helpers";
 import { selfSignedCert } from "./support/nginx";
 
 let dir: string;
@@ -73,7 +73,7 @@ echo | openssl s_client -connect 127.0.0.1:443 -servername ${DOMAIN} 2>/dev/null
 beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "acme-"));
     const prod = await runStack("prod");
-    fs.writeFileSync(path.join(dir, "step.sh"), String(unwrapSecrets(resource(prod, "proxy-0-nginx").inputs.stdin)));
+    fs.writeFileSync(path.join(dir, "step.sh"), stepScript(resource(prod, "proxy-0-nginx")));
     fs.mkdirSync(path.join(dir, "bin"));
     fs.writeFileSync(path.join(dir, "bin", "systemctl"), SYSTEMCTL, { mode: 0o755 });
     fs.mkdirSync(path.join(dir, "pebble-tls"));

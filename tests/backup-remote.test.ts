@@ -8,7 +8,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { rdsRoleScript } from "../components/database";
-import { renderApplyScript } from "../lib/render/apply-script";
+import { renderApplyScript, renderPayload, stepCommand } from "../lib/render/apply-script";
 import {
     BackupOptions,
     renderBackupScript,
@@ -100,12 +100,17 @@ afterAll(() => {
 });
 
 describe("the program's RDS role step, run as the master user", () => {
-    const roleStep = () => renderApplyScript(rdsRoleScript({ appName: "webapp", password: APP_PASSWORD, adminPassword: ADMIN_PASSWORD, host: "localhost", port: pg.port, caFile: ca }));
+    // The step as the program ships it: its command, with the values on stdin; its files in a directory of the test.
+    const roleDir = () => path.join(dir, "role");
+    const roleCommand = () => stepCommand(renderApplyScript({ ...rdsRoleScript({ appName: "webapp", port: pg.port, caFile: ca, dir: roleDir() }), values: ["admin-pgpass", "database-host", "role-verifier"] }));
+    const payload = () =>
+        renderPayload({ "database-host": "localhost", "admin-pgpass": renderPgpass({ host: "*", port: pg.port, user: "dbadmin", password: ADMIN_PASSWORD }), "role-verifier": scramVerifier(APP_PASSWORD) });
+    const runStep = (env: NodeJS.ProcessEnv = {}) => run("bash", ["-c", roleCommand()], { input: payload(), env: { PATH: "/usr/bin:/bin:/usr/sbin:/sbin", ...env } });
 
     test("runs without superuser rights, makes the admin a member of the app role and hands the database to the role", () => {
-        const res = run("bash", ["-s"], { input: roleStep(), env: { PATH: "/usr/bin:/bin:/usr/sbin:/sbin" } });
+        const res = runStep();
         expect({ status: res.status, errors: res.stderr.split("\n").filter((l) => /ERROR|FATAL/.test(l)) }).toEqual({ status: 0, errors: [] });
-        expect(res.stdout).toMatch(/\[role\] role and database in place\n\[role\] result: unchanged\n$/);
+        expect(res.stdout).toMatch(/\[role\] role and database in place\n\[role\] result: changed\n$/);
         expect(pg.sql("SELECT rolsuper, rolcreatedb, rolcreaterole, rolreplication, rolbypassrls FROM pg_roles WHERE rolname = 'webapp'")).toBe("f|f|f|f|f");
         expect(pg.sql("SELECT pg_has_role('dbadmin', 'webapp', 'MEMBER')")).toBe("t");
         expect(pg.sql("SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = 'webapp'")).toBe("webapp");
@@ -115,14 +120,18 @@ describe("the program's RDS role step, run as the master user", () => {
         expect(refused.stderr).toMatch(/must be superuser/);
     });
 
-    test("runs again without change; its temporary pgpass file is gone and the password was on no command line", () => {
+    test("runs again without change; its files are root's alone, no temporary file stays, the password is on no command line", () => {
         const tmp = fs.mkdtempSync(path.join(dir, "tmp-"));
-        const res = run("bash", ["-s"], { input: roleStep(), env: { PATH: "/usr/bin:/bin:/usr/sbin:/sbin", TMPDIR: tmp } });
+        const res = runStep({ TMPDIR: tmp });
         expect({ status: res.status, errors: res.stderr.split("\n").filter((l) => /ERROR|FATAL/.test(l)) }).toEqual({ status: 0, errors: [] });
+        expect(res.stdout).toMatch(/\[role\] result: unchanged\n$/);
         expect(fs.readdirSync(tmp)).toEqual([]);
-        const script = roleStep();
-        expect(script).not.toMatch(/PGPASSWORD/);
-        expect(script.split("\n").filter((l) => l.includes(ADMIN_PASSWORD.replace(/[\\:]/g, (c) => `\\${c}`)))).toEqual([expect.stringMatching(/^printf '%s\\n' '.*' > "\$pgpass"$/)]);
+        const modes = fs.readdirSync(roleDir()).sort().map((f) => [f, (fs.statSync(path.join(roleDir(), f)).mode & 0o777).toString(8)]);
+        expect(modes).toEqual([["admin.pgpass", "600"], ["pg_service.conf", "600"], ["role.sql", "600"]]);
+        const command = roleCommand();
+        expect(command).not.toMatch(/PGPASSWORD/);
+        expect(command).not.toContain(ADMIN_PASSWORD.replace(/[\\:]/g, (c) => `\\${c}`));
+        expect(command).not.toContain(scramVerifier(APP_PASSWORD));
     });
 
     test("the app role logs in over TLS and owns its data", () => {

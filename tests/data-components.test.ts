@@ -3,8 +3,7 @@
  * (DB-5, NET-2), the backup step's wiring, and each engine's shape.
  */
 import type { PlanRun } from "../plan/run";
-import { parseApplyScript } from "../lib/render/apply-script";
-import { isSecret, ofType, resource, runIsolated, runStack, strings, unwrapSecrets } from "./helpers";
+import { isSecret, ofType, resource, runIsolated, runStack, stepFiles, stepScript, strings, unwrapSecrets } from "./helpers";
 
 let prod: PlanRun;
 let staging: PlanRun;
@@ -13,7 +12,8 @@ beforeAll(async () => {
     staging = await runStack("staging");
 });
 
-const filesOf = (run: PlanRun, name: string) => Object.fromEntries(parseApplyScript(String(unwrapSecrets(resource(run, name).inputs.stdin))).map((f) => [f.path, f.content]));
+/** The files a step writes, with its values filled in as the host does. */
+const filesOf = (run: PlanRun, name: string) => Object.fromEntries(stepFiles(resource(run, name)).map((f) => [f.path, f.content]));
 
 describe("off-site bucket (BK-5, BK-6)", () => {
     test("all public access blocked, encrypted, versioned, owner-enforced, protected", () => {
@@ -48,7 +48,8 @@ describe("off-site bucket (BK-5, BK-6)", () => {
     test("its key reaches the host only inside the secret credentials step", () => {
         const step = resource(prod, "backups-credentials");
         expect(isSecret(step.inputs.stdin)).toBe(true);
-        const [file] = parseApplyScript(String(unwrapSecrets(step.inputs.stdin)));
+        const [file] = stepFiles(step);
+        expect(stepScript(step)).not.toContain("aws_secret_access_key");
         const keyId = resource(prod, "offsite-writer-key").id;
         expect(file).toMatchObject({ path: "/etc/webapp/credentials/backup-aws", mode: "0600", owner: "root:root" });
         expect(file.content).toMatch(new RegExp(`^\\[default\\]\\naws_access_key_id = ${keyId}\\naws_secret_access_key = \\S{40}\\n$`));
@@ -118,10 +119,12 @@ describe("RDS (DB-5, NET-2)", () => {
         // The app's first step waits for the bundle (and the role), so the app never starts without them.
         expect(resource(rds, "service-0-credentials").dependencies).toEqual(expect.arrayContaining([resource(rds, "database-rds-ca-0").urn, resource(rds, "database-role").urn]));
         expect(isSecret(resource(rds, "database-role").inputs.stdin)).toBe(true);
-        const role = String(unwrapSecrets(resource(rds, "database-role").inputs.stdin));
-        expect(role).toContain("sslmode=verify-full sslrootcert=/etc/ssl/rds/global-bundle.pem");
-        expect(role).toContain("GRANT webapp TO CURRENT_USER;");
-        expect(role).not.toContain("NOSUPERUSER");
+        const role = filesOf(rds, "database-role");
+        expect(role["/etc/webapp/database/pg_service.conf"]).toMatch(/^host=webapp\.c[0-9a-f]+\.eu-central-1\.rds\.amazonaws\.com\n(.*\n)*sslmode=verify-full\nsslrootcert=\/etc\/ssl\/rds\/global-bundle\.pem\n$/m);
+        expect(role["/etc/webapp/database/role.sql"]).toContain("GRANT webapp TO CURRENT_USER;");
+        expect(role["/etc/webapp/database/role.sql"]).not.toContain("NOSUPERUSER");
+        // The address is filled in on the host: the script itself is known before the instance exists.
+        expect(stepScript(resource(rds, "database-role"))).not.toMatch(/rds\.amazonaws\.com/);
         const admin = String(unwrapSecrets(resource(rds, "app-db-admin-password").outputs.result));
         const plain = rds.resources.flatMap((r) => strings(r.inputs).plain);
         expect(plain.filter((p) => p.includes(admin))).toEqual([]);
@@ -138,7 +141,8 @@ describe("RDS (DB-5, NET-2)", () => {
         expect(isSecret(credentials.inputs.stdin)).toBe(true);
         const admin = String(unwrapSecrets(resource(rds, "app-db-admin-password").outputs.result));
         const pgpass = filesOf(rds, "backups-credentials")["/etc/webapp/credentials/backup-pgpass"];
-        expect(pgpass).toMatch(/^webapp\.c[0-9a-f]+\.eu-central-1\.rds\.amazonaws\.com:5432:\*:dbadmin:/);
+        // Any host: the jobs name the instance themselves (PGHOST), and the line is known before it exists.
+        expect(pgpass).toMatch(/^\*:5432:\*:dbadmin:/);
         expect(pgpass.endsWith(`:${admin.replace(/[\\:]/g, (c) => `\\${c}`)}\n`)).toBe(true);
         // The scripts fall back to the file this step writes when run by hand (no systemd credentials directory).
         expect(backup).toContain('export PGPASSFILE="${CREDENTIALS_DIRECTORY:-/etc/webapp/credentials}/backup-pgpass"');

@@ -3,12 +3,13 @@
  * their order, and how secrets travel.
  */
 import type { PlanRun, RecordedResource } from "../plan/run";
-import { parseApplyScript, renderApplyScript } from "../lib/render/apply-script";
+import { parseApplyScript, renderApplyScript, stepCommand } from "../lib/render/apply-script";
+import { scriptHash } from "../components/remote-step";
 import { renderNginxSite } from "../lib/render/nginx";
 import { renderSshdConfig } from "../lib/render/sshd";
 import { renderUfwRules } from "../lib/render/ufw";
 import { hostHardeningScripts } from "../components/host-hardening";
-import { isSecret, ofType, resource, run, runIsolated, runStack, unwrapSecrets } from "./helpers";
+import { isSecret, ofType, resource, run, runIsolated, runStack, stepFiles, stepScript, stepValues, unwrapSecrets } from "./helpers";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -22,11 +23,8 @@ beforeAll(async () => {
     rds = await runStack("prod", { "webapp:provider": "aws", "webapp:databaseEngine": "rds" });
 });
 
-const stdin = (r: RecordedResource) => {
-    const v = r.inputs.stdin;
-    return String(isSecret(v) ? v.value : v);
-};
-const filesOf = (run: PlanRun, name: string) => Object.fromEntries(parseApplyScript(stdin(resource(run, name))).map((f) => [f.path, f]));
+const stdin = (r: RecordedResource) => stepScript(r);
+const filesOf = (run: PlanRun, name: string) => Object.fromEntries(parseApplyScript(stepScript(resource(run, name))).map((f) => [f.path, f]));
 
 describe("what the steps write", () => {
     test("the scripts read back to exactly the files they carry", () => {
@@ -84,10 +82,17 @@ describe("what the steps write", () => {
 });
 
 describe("how the steps run", () => {
-    test("every step sends its script on stdin to sudo bash, keyed by the script's hash", () => {
+    test("every step's command is its script, known before the update and run by sudo bash; keyed by the hashes of script and values", () => {
         for (const r of ofType(prod, "command:remote:Command")) {
-            expect(r.inputs.create).toBe("sudo bash -s");
-            expect(unwrapSecrets(r.inputs.triggers)).toEqual([expect.stringMatching(/^[0-9a-f]{64}$/)]);
+            expect(isSecret(r.inputs.create)).toBe(false);
+            expect(String(r.inputs.create)).toBe(stepCommand(stepScript(r)));
+            // A secret element makes the whole array secret (the runtime lifts secretness to the property).
+            expect(isSecret(r.inputs.triggers)).toBe(isSecret(r.inputs.stdin));
+            const triggers = unwrapSecrets(r.inputs.triggers) as string[];
+            expect(triggers[0]).toBe(scriptHash(String(r.inputs.create)));
+            if (r.inputs.stdin === undefined) expect(triggers).toHaveLength(1);
+            else expect(triggers[1]).toBe(scriptHash(String(unwrapSecrets(r.inputs.stdin))));
+            expect(r.inputs.addPreviousOutputInEnv).toBe(false);
         }
     });
 
@@ -100,17 +105,21 @@ describe("how the steps run", () => {
         expect(resource(prod, "service-0-service").dependencies).toContain(resource(prod, "service-0-credentials").urn);
     });
 
-    test("secrets travel only inside the secret credentials step, as root-owned 0600 files (SEC-4, SEC-5)", () => {
+    test("secrets travel only on the secret credentials step's stdin, into root-owned 0600 files (SEC-4, SEC-5)", () => {
         const step = resource(prod, "service-0-credentials");
         expect(isSecret(step.inputs.stdin)).toBe(true);
-        expect(JSON.stringify(step.inputs.triggers)).toContain("1b47061264138c4ac30d75fd1eb44270");
+        expect(isSecret(step.inputs.triggers)).toBe(true);
         expect(step.additionalSecretOutputs).toEqual(expect.arrayContaining(["stdout", "stderr"]));
-        const files = parseApplyScript(stdin(step));
+        const files = parseApplyScript(stepScript(step));
         expect(files.every((f) => f.mode === "0600" && f.owner === "root:root" && f.path.startsWith("/etc/webapp/credentials/"))).toBe(true);
+        expect(files.find((f) => f.path.endsWith("/db-password"))?.content).toBe("@@secret:db-password@@");
         const password = String((resource(prod, "app-db-password").outputs.result as { value: string }).value);
-        expect(files.find((f) => f.path.endsWith("/db-password"))?.content).toBe(password);
+        expect(stepValues(step)["db-password"]).toBe(password);
+        expect(stepFiles(step).find((f) => f.path.endsWith("/db-password"))?.content).toBe(password);
+        expect(String(step.inputs.create)).not.toContain(password);
         for (const r of ofType(prod, "command:remote:Command").filter((c) => c !== step)) {
-            expect({ step: r.name, leaks: stdin(r).includes(password) || r.inputs.create !== "sudo bash -s" }).toEqual({ step: r.name, leaks: false });
+            const carries = String(r.inputs.create).includes(password) || Object.values(stepValues(r)).some((v) => v.includes(password));
+            expect({ step: r.name, carries }).toEqual({ step: r.name, carries: false });
         }
     });
 });

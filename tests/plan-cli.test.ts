@@ -17,7 +17,7 @@ describe("npm run plan", () => {
         expect(res.stdout).toMatch(/hcloud:index\/firewall:Firewall  web-firewall  .*rules=\[in tcp\/80 from 0\.0\.0\.0\/0,::\/0; in tcp\/443 from 0\.0\.0\.0\/0,::\/0; in tcp\/22 from 198\.51\.100\.14\/32,198\.51\.100\.15\/32\]/);
         expect(res.stdout).toMatch(/SecretVersion  app-db-password-version  .*secretString=\[secret\]/);
         expect(res.stdout).toContain('  sshCommand: "ssh -p 22 deploy@192.0.2.10"');
-        expect(res.stdout).toMatch(/command:remote:Command  host-0-ssh  connection=\[secret\] create=sudo bash -s .*stdin=<\d+ lines, \d+B, sha256:[0-9a-f]{12}> triggers=\[sha256:[0-9a-f]{12}\]/);
+        expect(res.stdout).toMatch(/command:remote:Command  host-0-ssh  addPreviousOutputInEnv=false connection=\[secret\] create=<\d+ lines, \d+B, sha256:([0-9a-f]{12})> logging=stdoutAndStderr triggers=\[sha256:\1\]$/m);
         expect(res.stdout).toMatch(/command:remote:Command  service-0-credentials  .*stdin=\[secret\] triggers=\[secret\]/);
     });
 

@@ -101,6 +101,7 @@ const unit = "/etc/systemd/system/webapp.service";
 const sshd = "/etc/ssh/sshd_config.d/10-hardening.conf";
 const pgConf = "/etc/postgresql/15/main/conf.d/60-webapp.conf";
 const hba = "/etc/postgresql/15/main/pg_hba.conf";
+const roleSql = "/etc/webapp/database/role.sql";
 const backup = "/usr/local/lib/webapp/backup";
 const P = () => prod;
 const R = () => rds;
@@ -191,10 +192,10 @@ const cases: Case[] = [
     ["db-2-database-tls", "a non-TLS rule", P, (r) => editFile(r, "database-postgresql", hba, (c) => c + "host    webapp          webapp          10.0.0.0/8              scram-sha-256\n"), /without TLS \(host\); use hostssl/],
     ["db-2-database-tls", "TLS off", P, (r) => editFile(r, "database-postgresql", pgConf, (c) => c.replace("ssl = on", "ssl = off")), /sets ssl = off; set ssl = on/],
     ["db-2-database-tls", "RDS without forced TLS", R, (r) => (res(r, "database-parameters").inputs.parameters = []), /database-instance does not force TLS/],
-    ["db-3-app-role-least-privilege", "a superuser app role", P, (r) => editScript(r, "database-role", (s) => s.replace("NOSUPERUSER", "SUPERUSER")), /role webapp lacks NOSUPERUSER/],
-    ["db-3-app-role-least-privilege", "RDS: the app role given SUPERUSER by the admin", R, (r) => editScript(r, "database-role", (s) => s.replace("NOCREATEDB", "SUPERUSER NOCREATEDB")), /a role is given SUPERUSER/],
-    ["db-3-app-role-least-privilege", "RDS: the app role given BYPASSRLS", R, (r) => editScript(r, "database-role", (s) => s.replace("NOCREATEDB", "BYPASSRLS NOCREATEDB")), /a role is given BYPASSRLS/],
-    ["db-3-app-role-least-privilege", "PUBLIC keeps its grants", P, (r) => editScript(r, "database-role", (s) => s.replace("REVOKE ALL ON DATABASE webapp FROM PUBLIC;\n", "")), /PUBLIC keeps its grants on the app database/],
+    ["db-3-app-role-least-privilege", "a superuser app role", P, (r) => editFile(r, "database-role", roleSql, (s) => s.replace("NOSUPERUSER", "SUPERUSER")), /role webapp lacks NOSUPERUSER/],
+    ["db-3-app-role-least-privilege", "RDS: the app role given SUPERUSER by the admin", R, (r) => editFile(r, "database-role", roleSql, (s) => s.replace("NOCREATEDB", "SUPERUSER NOCREATEDB")), /a role is given SUPERUSER/],
+    ["db-3-app-role-least-privilege", "RDS: the app role given BYPASSRLS", R, (r) => editFile(r, "database-role", roleSql, (s) => s.replace("NOCREATEDB", "BYPASSRLS NOCREATEDB")), /a role is given BYPASSRLS/],
+    ["db-3-app-role-least-privilege", "PUBLIC keeps its grants", P, (r) => editFile(r, "database-role", roleSql, (s) => s.replace("REVOKE ALL ON DATABASE webapp FROM PUBLIC;\n", "")), /PUBLIC keeps its grants on the app database/],
     ["db-4-scram-no-trust", "a trust rule", P, (r) => editFile(r, "database-postgresql", hba, (c) => c + "local   all             all                                     trust\n"), /has a trust rule for all@all \(local\)/],
     ["db-4-scram-no-trust", "md5 hashing", P, (r) => editFile(r, "database-postgresql", pgConf, (c) => c.replace("password_encryption = 'scram-sha-256'", "password_encryption = 'md5'")), /sets password_encryption = md5/],
     ["db-5-rds-protections", "unencrypted RDS", R, (r) => (res(r, "database-instance").inputs.storageEncrypted = false), /database-instance: storage is not encrypted/],

@@ -9,8 +9,12 @@
  * - Activation commands (reloads) run only when something changed.
  * - The script prints one line per file (`changed`/`unchanged`) and a final `result: changed|unchanged`.
  *
- * File contents travel base64-encoded inside the script, which the remote step sends on stdin (never on the
- * command line), so secrets in credential files appear in no process list.
+ * The script holds no value that is unknown before the update: it travels in the step's `create` command
+ * (`stepCommand`), so the engine and the policy pack see every file, mode, owner and command at the first
+ * `pulumi preview`. Values that exist only during the update (generated secrets, a new database's address) are
+ * written into the files as placeholders (`lateValue`, `secretValue`) and arrive on stdin (`renderPayload`), one
+ * `name base64` line each; the script fills them in on the host before it compares and installs a file. Secrets
+ * therefore appear in no command line, no process list, no environment and no log line.
  */
 
 export type ManagedFile = {
@@ -25,6 +29,11 @@ export type ManagedFile = {
 export type ApplyScript = {
     /** Step name, for log lines. */
     name: string;
+    /**
+     * Names of the values the script expects on stdin (see `lateValue`/`secretValue`). Default: none; the
+     * script then reads nothing from stdin. A missing or extra value fails the run before any file is written.
+     */
+    values?: string[];
     /** Commands run first, every time; they must be idempotent (package installs, users, directories). */
     prepare?: string[];
     files: ManagedFile[];
@@ -37,6 +46,63 @@ export type ApplyScript = {
 };
 
 const SAFE_PATH = /^\/[A-Za-z0-9._/@+-]+$/;
+const VALUE_NAME = /^[a-z][a-z0-9-]*$/;
+const PLACEHOLDER = /@@(value|secret):([a-z][a-z0-9-]*)@@/g;
+
+/**
+ * A placeholder for a value that exists only during the update (a provider output such as a database address).
+ * The step passes the value in its `values`; the host fills it in. Policies read the placeholder.
+ */
+export const lateValue = (name: string) => `@@value:${checkName(name)}@@`;
+/** A placeholder for a secret; the step passes it in its `secrets`. Policies see only that a secret goes there. */
+export const secretValue = (name: string) => `@@secret:${checkName(name)}@@`;
+
+function checkName(name: string): string {
+    if (!VALUE_NAME.test(name)) throw new Error(`value name must match ${VALUE_NAME}, got ${JSON.stringify(name)}`);
+    return name;
+}
+
+/** The placeholders in a text: kind (`value` or `secret`) and name, in order of appearance. */
+export function placeholders(text: string): { kind: "value" | "secret"; name: string }[] {
+    return [...text.matchAll(PLACEHOLDER)].map((m) => ({ kind: m[1] as "value" | "secret", name: m[2] }));
+}
+
+/** What a step sends on stdin: one `name base64(value)` line per value, sorted by name. */
+export function renderPayload(values: Record<string, string>): string {
+    return Object.keys(values)
+        .sort()
+        .map((k) => `${checkName(k)} ${Buffer.from(values[k], "utf8").toString("base64")}\n`)
+        .join("");
+}
+
+/** The values of a payload (for tests and for policies that look for secrets in it). */
+export function parsePayload(payload: string): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const line of payload.split("\n").filter(Boolean)) {
+        const m = /^([a-z][a-z0-9-]*) ([A-Za-z0-9+/=]*)$/.exec(line);
+        if (!m) throw new Error("payload: each line is `name base64`");
+        out[m[1]] = Buffer.from(m[2], "base64").toString("utf8");
+    }
+    return out;
+}
+
+const STEP_EOF = "PULUMI_STEP_SCRIPT";
+
+/**
+ * The command a step runs over SSH: the apply script, verbatim in a here-document, written to a private
+ * temporary file and run as root. stdin (the values, if any) passes through to the script. sudo logs only
+ * `bash /tmp/tmp.XXXX`; the file is removed on exit; the script's exit status is the command's.
+ */
+export function stepCommand(script: string): string {
+    if (script.split("\n").includes(STEP_EOF)) throw new Error(`stepCommand: the script contains the line ${STEP_EOF}`);
+    return [`t=$(mktemp) || exit 1`, `trap 'rm -f "$t"' EXIT`, `cat > "$t" <<'${STEP_EOF}'`, script.replace(/\n$/, ""), STEP_EOF, `sudo bash "$t"`].join("\n");
+}
+
+/** The apply script inside a step command, or undefined when the command is not of `stepCommand`'s form. */
+export function scriptOfCommand(create: string): string | undefined {
+    const m = new RegExp(`^t=\\$\\(mktemp\\) \\|\\| exit 1\ntrap 'rm -f "\\$t"' EXIT\ncat > "\\$t" <<'${STEP_EOF}'\n([\\s\\S]*)\n${STEP_EOF}\nsudo bash "\\$t"$`).exec(create);
+    return m ? `${m[1]}\n` : undefined;
+}
 const SAFE_OWNER = /^[a-z_][a-z0-9_-]*:[a-z_][a-z0-9_-]*$/;
 
 /**
@@ -59,6 +125,13 @@ export function renderApplyScript(spec: ApplyScript): string {
         if (f.owner && !SAFE_OWNER.test(f.owner)) throw new Error(`${spec.name}: owner must be user:group, got ${JSON.stringify(f.owner)}`);
         if (f.mode && !/^0?[0-7]{3,4}$/.test(f.mode)) throw new Error(`${spec.name}: mode must be octal, got ${JSON.stringify(f.mode)}`);
     }
+    const values = [...new Set(spec.values ?? [])].sort();
+    values.forEach(checkName);
+    const used = new Set(spec.files.flatMap((f) => placeholders(f.content).map((p) => p.name)));
+    const unknown = [...used].filter((n) => !values.includes(n));
+    if (unknown.length) throw new Error(`${spec.name}: placeholders without a value: ${unknown.join(", ")}`);
+    const unused = values.filter((n) => !used.has(n));
+    if (unused.length) throw new Error(`${spec.name}: values no file uses: ${unused.join(", ")}`);
     const section = (title: string, cmds: string[] | undefined) => (cmds?.length ? [`# ${title}`, ...cmds, ""] : []);
     const lines = [
         "#!/bin/bash",
@@ -72,12 +145,39 @@ export function renderApplyScript(spec: ApplyScript): string {
         "",
         "log() { echo \"[$step] $*\"; }",
         "",
-        "# install_file PATH MODE OWNER: content (base64) on stdin",
+        ...(values.length
+            ? [
+                  "# The values this step gets during the update arrive on stdin, one `name base64` line each;",
+                  "# they are kept in memory and written only into the files that name them.",
+                  "declare -A value_b64=()",
+                  "while IFS=' ' read -r k v || [ -n \"${k:-}\" ]; do [ -n \"$k\" ] && value_b64[$k]=$v; k=; done",
+                  `wanted=(${values.join(" ")})`,
+                  'for k in "${wanted[@]}"; do',
+                  "    if [ -z \"${value_b64[$k]+set}\" ]; then log \"value $k missing on stdin\"; exit 1; fi",
+                  "done",
+                  `if [ "\${#value_b64[@]}" -ne ${values.length} ]; then log "unexpected values on stdin"; exit 1; fi`,
+                  "",
+                  "# fill_values FILE: replaces each @@value:NAME@@ and @@secret:NAME@@ with its value",
+                  "fill_values() {",
+                  "    local file=$1 content k v",
+                  "    content=$(cat \"$file\"; printf x); content=${content%x}",
+                  "    for k in \"${!value_b64[@]}\"; do",
+                  "        v=$(printf '%s' \"${value_b64[$k]}\" | base64 -d; printf x); v=${v%x}",
+                  "        content=${content//\"@@value:$k@@\"/\"$v\"}",
+                  "        content=${content//\"@@secret:$k@@\"/\"$v\"}",
+                  "    done",
+                  "    printf '%s' \"$content\" > \"$file\"",
+                  "}",
+                  "",
+              ]
+            : []),
+        "# install_file PATH MODE OWNER [fill]: content (base64) on stdin; `fill` fills in the step's values",
         "install_file() {",
-        "    local path=$1 mode=$2 owner=$3 tmp",
+        values.length ? "    local path=$1 mode=$2 owner=$3 fill=${4:-} tmp" : "    local path=$1 mode=$2 owner=$3 tmp",
         "    mkdir -p \"$(dirname \"$path\")\"",
         "    tmp=$(mktemp \"$(dirname \"$path\")/.pulumi-new.XXXXXX\")",
         "    base64 -d > \"$tmp\"",
+        ...(values.length ? ["    if [ \"$fill\" = fill ]; then fill_values \"$tmp\"; fi"] : []),
         "    chmod \"$mode\" \"$tmp\"",
         "    chown \"$owner\" \"$tmp\"",
         "    if [ -e \"$path\" ] && cmp -s \"$tmp\" \"$path\" \\",
@@ -106,7 +206,7 @@ export function renderApplyScript(spec: ApplyScript): string {
         ...section("prepare", spec.prepare),
         "# files",
         ...spec.files.flatMap((f) => [
-            `install_file ${shq(f.path)} ${f.mode ?? "0644"} ${f.owner ?? "root:root"} <<'PULUMI_B64'`,
+            `install_file ${shq(f.path)} ${f.mode ?? "0644"} ${f.owner ?? "root:root"}${placeholders(f.content).length ? " fill" : ""} <<'PULUMI_B64'`,
             ...(Buffer.from(f.content, "utf8").toString("base64").match(/.{1,76}/g) ?? [""]),
             "PULUMI_B64",
         ]),
@@ -137,7 +237,7 @@ export function renderApplyScript(spec: ApplyScript): string {
 /** The files an apply script writes, read back from its text (for policies that judge what reaches a host). */
 export function parseApplyScript(script: string): ManagedFile[] {
     const files: ManagedFile[] = [];
-    const re = /^install_file '((?:[^']|'\\'')*)' ([0-7]+) (\S+) <<'PULUMI_B64'\n([\s\S]*?)\nPULUMI_B64$/gm;
+    const re = /^install_file '((?:[^']|'\\'')*)' ([0-7]+) (\S+)(?: fill)? <<'PULUMI_B64'\n([\s\S]*?)\nPULUMI_B64$/gm;
     for (const m of script.matchAll(re)) {
         files.push({ path: m[1].replace(/'\\''/g, "'"), mode: m[2], owner: m[3], content: Buffer.from(m[4].replace(/\n/g, ""), "base64").toString("utf8") });
     }

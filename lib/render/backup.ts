@@ -65,7 +65,8 @@ function check(o: BackupOptions): void {
     if (o.offsite && !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(o.offsite.bucket)) throw new Error(`backup: bucket ${JSON.stringify(o.offsite.bucket)} is not a valid S3 bucket name`);
     if (o.server) {
         if (o.engine !== "postgres") throw new Error("backup: server is for engine postgres");
-        if (!/^[A-Za-z0-9.-]+$/.test(o.server.host)) throw new Error(`backup: server host ${JSON.stringify(o.server.host)} is not a host name`);
+        // A host name, or the placeholder of one the host fills in (lib/render/apply-script.ts `lateValue`).
+        if (!/^[A-Za-z0-9.-]+$/.test(o.server.host) && !/^@@value:[a-z][a-z0-9-]*@@$/.test(o.server.host)) throw new Error(`backup: server host ${JSON.stringify(o.server.host)} is not a host name`);
         if (!Number.isInteger(o.server.port) || o.server.port < 1 || o.server.port > 65535) throw new Error(`backup: server port ${o.server.port} must be 1-65535`);
         if (!/^[a-z_][a-z0-9_]{0,62}$/.test(o.server.user)) throw new Error(`backup: server user ${JSON.stringify(o.server.user)} must be a lowercase SQL identifier`);
         if (!o.server.caFile.startsWith("/")) throw new Error("backup: server caFile must be an absolute path");

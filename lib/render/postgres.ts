@@ -105,7 +105,10 @@ const IDENT = /^[a-z_][a-z0-9_]{0,62}$/;
  */
 export function renderRoleSql(o: { database: string; role: string; passwordVerifier: string; adminMember?: boolean }): string {
     for (const [k, v] of [["database", o.database], ["role", o.role]]) if (!IDENT.test(v)) throw new Error(`postgres: ${k} ${JSON.stringify(v)} must be a lowercase SQL identifier`);
-    if (!/^SCRAM-SHA-256\$\d+:[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+:[A-Za-z0-9+/=]+$/.test(o.passwordVerifier)) throw new Error("postgres: the password must be given as a SCRAM-SHA-256 verifier");
+    // A verifier, or the placeholder of one that the host fills in (lib/render/apply-script.ts `secretValue`).
+    if (!/^SCRAM-SHA-256\$\d+:[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+:[A-Za-z0-9+/=]+$/.test(o.passwordVerifier) && !/^@@secret:[a-z][a-z0-9-]*@@$/.test(o.passwordVerifier)) {
+        throw new Error("postgres: the password must be given as a SCRAM-SHA-256 verifier");
+    }
     return [
         `SELECT 'CREATE ROLE ${o.role} LOGIN' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '${o.role}')\\gexec`,
         `ALTER ROLE ${o.role} WITH LOGIN ${o.adminMember ? "" : "NOSUPERUSER "}NOCREATEDB NOCREATEROLE ${o.adminMember ? "" : "NOREPLICATION NOBYPASSRLS "}INHERIT CONNECTION LIMIT 100 PASSWORD '${o.passwordVerifier}';`,

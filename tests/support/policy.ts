@@ -8,6 +8,7 @@ import { ALL_POLICIES } from "../../policies/catalog";
 import { packConfig } from "../../policies/pack-config";
 import type { Waiver } from "../../policies/support";
 import { isSecret } from "../../plan/secrets";
+import { scriptOfCommand, stepCommand } from "../../lib/render/apply-script";
 
 export const clone = (run: PlanRun): PlanRun => structuredClone(run);
 
@@ -24,12 +25,14 @@ function editInput(r: RecordedResource, key: string, edit: (v: string) => string
     else r.inputs[key] = edit(String(v));
 }
 
-/** Edits the raw script a step sends. */
+/** Edits the script a step runs (inside its `create` command). */
 export function editScript(run: PlanRun, step: string, edit: (script: string) => string): void {
-    editInput(res(run, step), "stdin", (script) => {
+    editInput(res(run, step), "create", (command) => {
+        const script = scriptOfCommand(command);
+        if (script === undefined) throw new Error(`${step}'s command is not a step command`);
         const out = edit(script);
         if (out === script) throw new Error(`the edit changed nothing in ${step}'s script`);
-        return out;
+        return stepCommand(out);
     });
 }
 
