@@ -1,0 +1,100 @@
+/**
+ * The real Pulumi engine (CLI built by .ci/run from tools/pulumi) judges the program with the policy pack at a
+ * first `pulumi preview`, on an empty state, with stand-in providers (tests/engine). Two promises are checked:
+ * - every mandatory control is judged before the first deploy: no mandatory policy is reported as
+ *   "can't run … during preview", and a compliant stack passes;
+ * - the offline plan (first-deploy phase) reports exactly the engine's findings, compliant or not, over a corpus
+ *   of insecure configurations: it can never say PASSED where the engine could not judge.
+ */
+import { execFileSync } from "child_process";
+import * as path from "path";
+import { ALL_POLICIES } from "../policies/catalog";
+import { packConfig } from "../policies/pack-config";
+import { evaluate } from "../plan/evaluate";
+import { Engine, EngineResult, policyEvents, ROOT, steps } from "./engine/engine";
+import { runIsolated } from "./helpers";
+
+jest.setTimeout(10 * 60 * 1000);
+
+let engine: Engine;
+beforeAll(() => {
+    // The pack ships compiled (policies/package.json main); build it from the sources under test.
+    execFileSync(process.execPath, [path.join(ROOT, "node_modules/typescript/bin/tsc"), "-p", path.join(ROOT, "policies")], { stdio: "pipe" });
+    engine = new Engine();
+});
+afterAll(() => engine?.dispose());
+
+type Case = { name: string; stack: string; config: Record<string, string> };
+
+const levelOf = (stack: string, policy: string) => {
+    const entry = packConfig(stack)[policy];
+    return typeof entry === "string" ? entry : entry?.enforcementLevel ?? "mandatory";
+};
+
+/** A finding as both sides can name it: policy, resource, and the message without the engine's description line. */
+type Key = string;
+const engineFindings = (r: EngineResult): Key[] =>
+    policyEvents(r)
+        .map((p) => `${p.policyName} | ${p.resourceUrn ? p.resourceUrn.split("::").slice(-1)[0] : "stack"} | ${(p.message.split("\n").slice(1).join("\n") || p.message).trimEnd()}`)
+        .sort();
+
+async function planFindings(c: Case): Promise<Key[]> {
+    const run = await runIsolated({ stack: c.stack, overrides: c.config, firstDeploy: true });
+    if (run.error) throw run.error;
+    const e = evaluate(run, ALL_POLICIES, packConfig(c.stack));
+    return e.findings.map((f) => `${f.policy} | ${f.resource?.name ?? "stack"} | ${f.message}`).sort();
+}
+
+async function preview(c: Case): Promise<EngineResult> {
+    engine.forget(c.stack);
+    const r = await engine.run({ stack: c.stack, op: "preview", config: c.config });
+    if (!r.ok && !/preview failed|mandatory policy violation|policy violation/i.test(r.error ?? "")) throw new Error(`${c.name}: the preview failed for another reason:\n${r.error}`);
+    return r;
+}
+
+const existing = { "webapp:provider": "existing", "webapp:existingHosts": '["203.0.113.10"]' };
+
+describe("a first preview judges every mandatory control", () => {
+    const cases: Case[] = [
+        { name: "staging", stack: "staging", config: {} },
+        { name: "prod", stack: "prod", config: {} },
+        { name: "prod on AWS with RDS", stack: "prod", config: { "webapp:provider": "aws", "webapp:databaseEngine": "rds" } },
+        { name: "prod on existing servers", stack: "prod", config: existing },
+    ];
+    test.each(cases)("$name", async (c) => {
+        const r = await preview(c);
+        const events = policyEvents(r);
+        const cantRun = events.filter((p) => /can't run/.test(p.message)).map((p) => `${levelOf(c.stack, p.policyName)} ${p.policyName}: ${p.message}`);
+        expect(cantRun).toEqual([]);
+        // Compliant: no mandatory finding, and the preview plans every resource the plan has.
+        expect(events.filter((p) => p.enforcementLevel === "mandatory")).toEqual([]);
+        expect(r.ok).toBe(true);
+        const plan = await runIsolated({ stack: c.stack, overrides: c.config, firstDeploy: true });
+        const planned = steps(r).filter((s) => s.op === "create" && !s.type.startsWith("pulumi:providers:")).map((s) => s.name).sort();
+        expect(planned).toEqual(plan.resources.filter((x) => x.type !== "pulumi:pulumi:Stack" && !x.type.startsWith("pulumi:providers:")).map((x) => x.name).sort());
+        // What the engine and the plan report agree (staging: the advisory retention findings).
+        expect(engineFindings(r)).toEqual(await planFindings(c));
+    });
+});
+
+describe("the engine and the offline plan agree on insecure changes", () => {
+    const corpus: Case[] = [
+        { name: "a week of daily backups, nothing protected", stack: "prod", config: { "webapp:backupRetentionDailyDays": "7", "webapp:protect": "false" } },
+        { name: "backups without an off-site copy", stack: "prod", config: { "webapp:offsiteBackup": "false" } },
+        { name: "secrets only in Pulumi state", stack: "prod", config: { "webapp:secretStore": "pulumi" } },
+        { name: "inline scripts allowed", stack: "prod", config: { "webapp:contentSecurityPolicy": "default-src 'self'; script-src 'self' 'unsafe-inline'" } },
+        { name: "self-signed certificates", stack: "prod", config: { "webapp:tlsMode": "self-signed" } },
+        { name: "RDS, nothing protected", stack: "prod", config: { "webapp:provider": "aws", "webapp:databaseEngine": "rds", "webapp:protect": "false" } },
+        { name: "existing servers, short weekly retention", stack: "prod", config: { ...existing, "webapp:backupRetentionWeeklyDays": "30" } },
+        { name: "staging without off-site copies and short retention", stack: "staging", config: { "webapp:backupRetentionDailyDays": "3" } },
+    ];
+    test.each(corpus)("$name", async (c) => {
+        const r = await preview(c);
+        const fromEngine = engineFindings(r);
+        expect(fromEngine.length).toBeGreaterThan(0);
+        expect(fromEngine.filter((k) => /can't run/.test(k))).toEqual([]);
+        expect(fromEngine).toEqual(await planFindings(c));
+        // A mandatory finding stops the preview, as it stops `pulumi up` before any step.
+        if (policyEvents(r).some((p) => p.enforcementLevel === "mandatory")) expect(r.ok).toBe(false);
+    });
+});

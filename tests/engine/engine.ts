@@ -1,0 +1,154 @@
+/**
+ * Test support: the real Pulumi engine, offline. The CLI is the one `.ci/run` builds from the Go module proxy
+ * (tools/pulumi, version in tools/pulumi/version); its location comes from `PULUMI_CLI` or the default cache.
+ * Each `Engine` has its own PULUMI_HOME and file backend in a temporary directory, with the stand-in providers
+ * installed at exactly the versions the SDKs request and automatic plugin downloads off. The policy pack runs
+ * through tests/engine/policy-pack, the program through the automation API (driver.js).
+ */
+import { execFileSync, spawn } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+
+export const ROOT = path.resolve(__dirname, "../..");
+export const CLI_VERSION = fs.readFileSync(path.join(ROOT, "tools/pulumi/version"), "utf8").trim();
+const CACHE = process.env.CI_CACHE_DIR ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), ".cache"), "webapp-ci");
+export const CLI = process.env.PULUMI_CLI ?? path.join(CACHE, "pulumi", CLI_VERSION, "pulumi");
+
+/** Provider plugins and the versions the SDKs in package-lock.json request. */
+const PROVIDERS: { name: string; version: string; file: string; args?: string }[] = [
+    { name: "command", version: "1.2.1", file: "command.ts" },
+    { name: "random", version: "4.21.2", file: "random.ts" },
+    { name: "hcloud", version: "1.41.0", file: "preview-only.ts", args: "hcloud" },
+    { name: "aws", version: "7.48.0", file: "preview-only.ts", args: "aws" },
+];
+
+export type EngineEvent = Record<string, any>;
+export type PolicyEvent = { policyName: string; enforcementLevel: string; message: string; resourceUrn?: string };
+export type EngineResult = { ok: boolean; error?: string; events: EngineEvent[]; outputs?: Record<string, unknown>; summary?: any; ms?: number };
+
+export type RunSpec = {
+    stack: string;
+    op: "preview" | "up";
+    /** Config set on the stack (on top of its stack file), plain. */
+    config?: Record<string, string>;
+    /** Config set as secrets. */
+    secretConfig?: Record<string, string>;
+    /** Run with the policy pack and the stack's pack config. Default true. */
+    policyPack?: boolean;
+    /** A different pack config file. Default `policies/config/<stack>.json`. */
+    policyPackConfig?: string;
+    expectNoChanges?: boolean;
+    /** `empty`: a program that registers nothing instead of the project (the engine's fixed cost). */
+    program?: "empty";
+    /** Run the program with the clock moved this many days ahead (libfaketime), e.g. past a rotation period. */
+    clockOffsetDays?: number;
+};
+
+/** The pack as the CLI starts it here: an executable analyzer plugin that runs policies/ (see the file). */
+export const PACK = path.join(ROOT, "tests/engine/policy-pack");
+
+export const cliAvailable = () => fs.existsSync(CLI);
+
+export class Engine {
+    readonly dir: string;
+    readonly env: NodeJS.ProcessEnv;
+    readonly passphrase = `engine-test-${process.pid}`;
+
+    constructor() {
+        if (!cliAvailable()) throw new Error(`no Pulumi CLI at ${CLI}: run .ci/run (it builds tools/pulumi) or set PULUMI_CLI`);
+        this.dir = fs.mkdtempSync(path.join(os.tmpdir(), "engine-"));
+        fs.mkdirSync(path.join(this.dir, "backend"));
+        fs.mkdirSync(path.join(this.dir, "plugins-src"));
+        this.env = {
+            ...process.env,
+            PATH: `${path.dirname(CLI)}:${process.env.PATH}`,
+            PULUMI_HOME: path.join(this.dir, "home"),
+            PULUMI_BACKEND_URL: `file://${path.join(this.dir, "backend")}`,
+            PULUMI_CONFIG_PASSPHRASE: this.passphrase,
+            PULUMI_SKIP_UPDATE_CHECK: "true",
+            PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+            PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK: "true",
+            PULUMI_SKIP_CONFIRMATIONS: "true",
+        };
+        for (const p of PROVIDERS) {
+            const wrapper = path.join(this.dir, "plugins-src", `pulumi-resource-${p.name}`);
+            const tsNode = path.join(ROOT, "node_modules/ts-node/dist/bin.js");
+            fs.writeFileSync(wrapper, `#!/bin/sh\nexec node ${tsNode} --swc --project ${ROOT}/tsconfig.json ${ROOT}/tests/engine/providers/${p.file} ${p.args ?? ""} "$@"\n`, { mode: 0o755 });
+            execFileSync(CLI, ["plugin", "install", "resource", p.name, p.version, "--file", wrapper], { env: this.env, stdio: "pipe" });
+        }
+    }
+
+    /** A working directory for one stack: copies of Pulumi.yaml and the stack file (stack init rewrites it). */
+    workDir(stack: string): string {
+        const dir = path.join(this.dir, `work-${stack}`);
+        if (!fs.existsSync(dir)) {
+            fs.mkdirSync(dir);
+            for (const f of ["Pulumi.yaml", `Pulumi.${stack}.yaml`]) fs.copyFileSync(path.join(ROOT, f), path.join(dir, f));
+        }
+        return dir;
+    }
+
+    /** Runs a preview or an update through driver.js in its own process. */
+    run(spec: RunSpec): Promise<EngineResult> {
+        const id = `${spec.stack}-${Date.now()}-${Math.random().toString(16).slice(2, 8)}`;
+        const specFile = path.join(this.dir, `${id}.spec.json`);
+        const resultFile = path.join(this.dir, `${id}.result.json`);
+        fs.writeFileSync(
+            specFile,
+            JSON.stringify({
+                projectDir: ROOT,
+                workDir: this.workDir(spec.stack),
+                stack: spec.stack,
+                op: spec.op,
+                config: spec.config,
+                secretConfig: spec.secretConfig,
+                policyPacks: spec.policyPack === false ? undefined : [PACK],
+                policyPackConfigs: spec.policyPack === false ? undefined : [spec.policyPackConfig ?? path.join(ROOT, "policies/config", `${spec.stack}.json`)],
+                expectNoChanges: spec.expectNoChanges,
+                program: spec.program,
+            }),
+        );
+        return new Promise((resolve, reject) => {
+            const driver = [process.execPath, path.join(__dirname, "driver.js"), specFile, resultFile];
+            const [cmd, ...args] = spec.clockOffsetDays ? ["faketime", "-f", `+${spec.clockOffsetDays}d`, ...driver] : driver;
+            const child = spawn(cmd, args, { env: this.env, stdio: ["ignore", "pipe", "pipe"] });
+            let stderr = "";
+            child.stdout.on("data", () => undefined);
+            child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+            child.on("error", reject);
+            child.on("close", (code) => {
+                if (!fs.existsSync(resultFile)) return reject(new Error(`driver exited ${code} without a result:\n${stderr}`));
+                resolve(JSON.parse(fs.readFileSync(resultFile, "utf8")) as EngineResult);
+            });
+        });
+    }
+
+    /** Removes the stack (state and stack file copy), so the next run is a first deploy again. */
+    forget(stack: string): void {
+        fs.rmSync(path.join(this.dir, `work-${stack}`), { recursive: true, force: true });
+        fs.rmSync(path.join(this.dir, "backend"), { recursive: true, force: true });
+        fs.mkdirSync(path.join(this.dir, "backend"));
+    }
+
+    dispose(): void {
+        fs.rmSync(this.dir, { recursive: true, force: true });
+    }
+}
+
+/** The policy events of a run. */
+export const policyEvents = (r: EngineResult): PolicyEvent[] => r.events.filter((e) => e.policyEvent).map((e) => e.policyEvent as PolicyEvent);
+
+/**
+ * The steps the engine planned (a preview, or the preview phase of an up) or ran (the update phase): op and
+ * resource name, in order (the stack itself left out).
+ */
+export const steps = (r: EngineResult, phase?: "preview" | "update"): { op: string; name: string; type: string }[] =>
+    r.events
+        .filter((e) => e.resourcePreEvent && (!phase || e.phase === phase))
+        .map((e) => e.resourcePreEvent.metadata)
+        .filter((m) => m.type !== "pulumi:pulumi:Stack")
+        .map((m) => ({ op: m.op, name: String(m.urn).split("::").slice(-1)[0], type: m.type }));
+
+/** Diagnostics of a severity (`error`, `warning`, `info`). */
+export const diagnostics = (r: EngineResult, severity: string): string[] => r.events.filter((e) => e.diagnosticEvent?.severity === severity).map((e) => e.diagnosticEvent.message);
