@@ -61,9 +61,11 @@ export type Vm = {
 
 /**
  * Boots the image with a fresh disk that carries the NoCloud seed (user-data, meta-data) under
- * /var/lib/cloud/seed/nocloud. Guest ports in `forward` are reachable on 127.0.0.1 only.
+ * /var/lib/cloud/seed/nocloud. Guest ports in `forward` are reachable on 127.0.0.1 only, each on a free port;
+ * those in `same` on 127.0.0.1 at their own number (so that a program's config can name the port). SSH goes to
+ * `sshPort` (default 22).
  */
-export async function bootVm(o: { image: Image; workDir: string; userData: string; hostname: string; forward: number[]; adminUser: string; key: string }): Promise<Vm> {
+export async function bootVm(o: { image: Image; workDir: string; userData: string; hostname: string; forward: number[]; same?: number[]; sshPort?: number; adminUser: string; key: string }): Promise<Vm> {
     fs.mkdirSync(o.workDir, { recursive: true });
     const seed = path.join(o.image.rootfs, "var", "lib", "cloud", "seed", "nocloud");
     fs.mkdirSync(seed, { recursive: true });
@@ -75,6 +77,8 @@ export async function bootVm(o: { image: Image; workDir: string; userData: strin
     sh("mkfs.ext4", ["-q", "-F", "-d", o.image.rootfs, disk, "4G"], { timeoutMs: 5 * 60 * 1000 });
     const ports: Record<number, number> = {};
     for (const p of o.forward) ports[p] = await freePort();
+    for (const p of o.same ?? []) ports[p] = p;
+    const sshPort = o.sshPort ?? 22;
     const serialLog = path.join(o.workDir, "serial.log");
     const hostfwd = Object.entries(ports).map(([guest, host]) => `hostfwd=tcp:127.0.0.1:${host}-:${guest}`).join(",");
     const qemu: ChildProcess = spawn(
@@ -88,7 +92,7 @@ export async function bootVm(o: { image: Image; workDir: string; userData: strin
     const ssh: Vm["ssh"] = (command, opts = {}) => {
         const res = spawnSync(
             "ssh",
-            ["-p", String(ports[22]), "-i", opts.key ?? o.key, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes",
+            ["-p", String(ports[sshPort]), "-i", opts.key ?? o.key, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes",
                 "-o", "ConnectTimeout=10", "-o", "LogLevel=ERROR", ...(opts.extra ?? []), `${opts.user ?? o.adminUser}@127.0.0.1`, command],
             { encoding: "utf8", input: opts.input ?? "", timeout: opts.timeoutMs ?? 10 * 60 * 1000, maxBuffer: 64 * 1024 * 1024 },
         );
