@@ -12,7 +12,7 @@ import { run } from "./helpers";
 const dir = path.join(__dirname, "..", ".github", "workflows");
 const files = fs.readdirSync(dir).filter((f) => f.endsWith(".yml"));
 const workflow = (f: string) => parse(fs.readFileSync(path.join(dir, f), "utf8"));
-const actionlint = process.env.ACTIONLINT ?? path.join(__dirname, "..", ".cache", "go", "bin", "actionlint");
+const actionlint = process.env.ACTIONLINT ?? path.join(process.env.CI_CACHE_DIR ?? path.join(os.homedir(), ".cache", "webapp-ci"), "go", "bin", "actionlint");
 
 describe("actionlint", () => {
     test("accepts every workflow", () => {
@@ -61,6 +61,10 @@ describe("what the workflows promise", () => {
         const apply = deploy.prod.steps.map((s: { run?: string }) => s.run ?? "").join("\n");
         expect(preview).toMatch(/pulumi preview --stack prod --save-plan prod-plan\.json --policy-pack policies --policy-pack-config policies\/config\/prod\.json/);
         expect(apply).toMatch(/pulumi up --stack prod --yes --plan prod-plan\.json --policy-pack policies/);
+        // Staging too: the pack stops a change in the preview, before any step runs (never --skip-preview).
+        const staging = deploy.staging.steps.map((s: { run?: string }) => s.run ?? "").join("\n");
+        expect(staging).toMatch(/pulumi preview --stack staging --save-plan staging-plan\.json --policy-pack policies --policy-pack-config policies\/config\/staging\.json[^\n]*\n\s*pulumi up --stack staging --yes --plan staging-plan\.json --policy-pack policies/);
+        for (const f of files) expect({ f, skips: /skip-preview|command: up\b/.test(fs.readFileSync(path.join(dir, f), "utf8").replace(/^\s*#.*$/gm, "")) }).toEqual({ f, skips: false });
     });
 
     test("pull requests run the offline plan per stack, fail on mandatory violations, and preview with the pack", () => {
@@ -75,5 +79,27 @@ describe("what the workflows promise", () => {
             const text = fs.readFileSync(path.join(dir, f), "utf8");
             for (const m of text.matchAll(/(PULUMI_ACCESS_TOKEN|AWS_ACCESS_KEY_ID|AWS_SECRET_ACCESS_KEY): (.+)/g)) expect(m[2]).toBe(`\${{ secrets.${m[1]} }}`);
         }
+    });
+
+    test("every Pulumi CLI the workflows install is the version the engine tests build (tools/pulumi/version)", () => {
+        const version = fs.readFileSync(path.join(__dirname, "..", "tools", "pulumi", "version"), "utf8").trim();
+        expect(version).toMatch(/^\d+\.\d+\.\d+$/);
+        // The tools module builds exactly that version of the CLI.
+        expect(fs.readFileSync(path.join(__dirname, "..", "tools", "pulumi", "go.mod"), "utf8")).toMatch(new RegExp(`^require github\\.com/pulumi/pulumi/pkg/v3 v${version.replace(/\./g, "\\.")}$`, "m"));
+        let uses = 0;
+        for (const f of files) {
+            for (const job of Object.values(workflow(f).jobs) as { steps: { id?: string; run?: string; uses?: string; with?: Record<string, string> }[] }[]) {
+                const cli = job.steps.findIndex((s) => s.id === "cli");
+                job.steps.forEach((s, i) => {
+                    if (!s.uses?.startsWith("pulumi/actions@")) return;
+                    uses++;
+                    expect({ f, pulumiVersion: s.with?.["pulumi-version"] }).toEqual({ f, pulumiVersion: "${{ steps.cli.outputs.version }}" });
+                    expect(cli).toBeGreaterThanOrEqual(0);
+                    expect(cli).toBeLessThan(i);
+                    expect(job.steps[cli].run).toBe('echo "version=$(cat tools/pulumi/version)" >> "$GITHUB_OUTPUT"');
+                });
+            }
+        }
+        expect(uses).toBe(5);
     });
 });
