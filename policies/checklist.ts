@@ -1,7 +1,7 @@
 /**
- * The controls of the security checklist (shared/CHECKLIST.md) with their stable IDs, and the enforcement level
- * each gets per environment (CHECKLIST "Levels"). tests/policies-meta.test.ts keeps this list equal to the
- * checklist file.
+ * The controls of the security checklist with their stable IDs, and the enforcement level each gets per
+ * environment. docs/checklist.md is generated from them (`npm run docs`); tests/policies.test.ts checks that the
+ * pack enforces every control of that document.
  */
 import type { EnforcementLevel } from "@pulumi/policy";
 
@@ -74,7 +74,7 @@ export const CHECKLIST_IDS = Object.keys(CHECKLIST) as ChecklistId[];
 
 export type Environment = "staging" | "prod";
 
-/** CHECKLIST "Levels": prod mandatory for all; staging mandatory for NET, SSH, SEC, TLS-1..3, DB-1, advisory otherwise. */
+/** The checklist's levels (docs/checklist.md): prod mandatory for all; staging mandatory for NET, SSH, SEC, TLS-1..3, DB-1, advisory otherwise. */
 export function levelFor(id: ChecklistId, environment: Environment): EnforcementLevel {
     if (environment === "prod") return "mandatory";
     return /^(NET|SSH|SEC)-/.test(id) || ["TLS-1", "TLS-2", "TLS-3", "DB-1"].includes(id) ? "mandatory" : "advisory";

@@ -1,6 +1,6 @@
 /**
  * The pack's configuration per stack, as `pulumi preview --policy-pack-config` takes it: each policy's
- * enforcement level (CHECKLIST "Levels"), the environment, and the waivers. Waivers are written here, typed; the
+ * enforcement level (the checklist's levels, docs/checklist.md), the environment, and the waivers. Waivers are written here, typed; the
  * JSON files in policies/config/ are generated from this module (`npm run policy-config`) and a test keeps them
  * in step.
  */

@@ -1,7 +1,7 @@
 /**
  * How every checklist policy is built: its name carries the checklist ID, it has a description, severity,
  * remediation, the ID in its tags and compliance framework, an explicit enforcement level (prod's: mandatory;
- * the staging pack config lowers it per CHECKLIST "Levels"), and a config schema with the environment and the
+ * the staging pack config lowers it per the checklist's levels), and a config schema with the environment and the
  * waivers. Violations on a waived resource are not reported while the waiver is valid.
  */
 import type { PolicyConfigSchema, ReportViolation, Severity, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
@@ -100,7 +100,7 @@ const base = (c: Common) => ({
     severity: c.severity,
     remediationSteps: c.remediation,
     tags: [c.id, c.id.split("-")[0]],
-    framework: { name: "webapp-security-checklist", version: "1", reference: "shared/CHECKLIST.md", specification: c.id },
+    framework: { name: "webapp-security-checklist", version: "1", reference: "docs/checklist.md", specification: c.id },
     configSchema: POLICY_CONFIG_SCHEMA,
     checklistId: c.id,
 });

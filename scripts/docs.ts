@@ -1,7 +1,8 @@
 /**
- * `npm run docs`: writes docs/config.md (every config key: type, default, meaning, the value of each stack) and
- * docs/policies.md (every policy: control, name, severity, level per stack, what it checks, how to fix) from the
- * code. tests/docs.test.ts fails when they are stale.
+ * `npm run docs`: writes docs/config.md (every config key: type, default, meaning, the value of each stack),
+ * docs/policies.md (every policy: control, name, severity, level per stack, what it checks, how to fix) and
+ * docs/checklist.md (the security checklist: every control with its stable ID, its levels and the policies that
+ * enforce it) from the code. tests/docs.test.ts fails when they are stale.
  */
 import * as fs from "fs";
 import * as path from "path";
@@ -10,6 +11,7 @@ import { parse } from "yaml";
 import { CONFIG_KEYS, ConfigKeySpec, PROJECT } from "../lib/config-schema";
 import { ALL_POLICIES } from "../policies/catalog";
 import { packConfig } from "../policies/pack-config";
+import { CHECKLIST, CHECKLIST_IDS, levelFor } from "../policies/checklist";
 import type { ChecklistPolicy } from "../policies/support";
 
 const ROOT = path.join(__dirname, "..");
@@ -67,8 +69,55 @@ export function policyReference(): string {
     ].join("\n");
 }
 
+/** The checklist's families, in its order, by ID prefix. */
+const FAMILIES: [string, string][] = [
+    ["NET", "Network"],
+    ["SSH", "SSH"],
+    ["HOST", "Host"],
+    ["TLS", "TLS"],
+    ["HDR", "Security headers"],
+    ["RL", "Rate limits"],
+    ["PX", "Reverse proxy"],
+    ["SVC", "The app's service"],
+    ["SEC", "Secrets"],
+    ["DB", "Database"],
+    ["BK", "Backups"],
+    ["LOG", "Logs"],
+    ["MON", "Monitoring"],
+    ["PROT", "Protection of state"],
+];
+
+export function checklistReference(): string {
+    const enforcedBy = (id: string) => ALL_POLICIES.filter((p) => (p as ChecklistPolicy).checklistId === id).map((p) => `\`${p.name}\``).join(", ");
+    const missing = CHECKLIST_IDS.filter((id) => !FAMILIES.some(([prefix]) => id.startsWith(`${prefix}-`)));
+    if (missing.length) throw new Error(`docs: no family for ${missing.join(", ")}`);
+    return [
+        "# The security checklist",
+        "",
+        "Generated from `policies/checklist.ts` and the policy pack by `npm run docs`; do not edit by hand.",
+        "",
+        "Every row is one control of the deployment guides this project automates. Its ID is stable: policies, waivers,",
+        "reports and tests name it. A control is enforced when a violating change is blocked by a mandatory policy before",
+        "any stack update (`pulumi preview`/`pulumi up` with the pack, and `npm run plan`), with a message that says how to",
+        "fix it. Levels: every control is mandatory in prod; in staging NET, SSH, SEC, TLS-1..3 and DB-1 are mandatory and",
+        "the rest advisory, unless `policies/config/staging.json` says otherwise. [docs/policies.md](policies.md) explains",
+        "each policy.",
+        "",
+        ...FAMILIES.flatMap(([prefix, title]) => [
+            `## ${title}`,
+            "",
+            markdownTable([
+                ["ID", "Control", "prod", "staging", "Enforced by"],
+                ...CHECKLIST_IDS.filter((id) => id.startsWith(`${prefix}-`)).map((id) => [id, cell(CHECKLIST[id]), levelFor(id, "prod"), levelFor(id, "staging"), enforcedBy(id)]),
+            ]),
+            "",
+        ]),
+    ].join("\n");
+}
+
 if (require.main === module) {
     fs.mkdirSync(path.join(ROOT, "docs"), { recursive: true });
     fs.writeFileSync(path.join(ROOT, "docs", "config.md"), configReference());
     fs.writeFileSync(path.join(ROOT, "docs", "policies.md"), policyReference());
+    fs.writeFileSync(path.join(ROOT, "docs", "checklist.md"), checklistReference());
 }
