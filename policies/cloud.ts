@@ -2,6 +2,7 @@
  * Protection of state (PROT-1..3) and secrets (SEC-1..6): Pulumi options, provider-side protection, random
  * passwords, Secrets Manager, IAM, and where secret values travel.
  */
+import { parsePayload } from "../lib/render/apply-script";
 import { hostFiles, known, knownStrings, ResourceLike, unjudgedSteps } from "./parse";
 import { ChecklistPolicy, isServer, stackPolicy } from "./support";
 import type { PolicyResourceOptions } from "@pulumi/policy";
@@ -107,6 +108,15 @@ export function isSecretSink(r: R, path: string): boolean {
  */
 const isComponent = (r: ResourceLike) => r.type.startsWith("webapp:");
 
+/** A step's stdin as its values read back (`name value` lines), or as it is when it is not a payload. */
+function decodedPayload(stdin: string): string {
+    try {
+        return Object.entries(parsePayload(stdin)).map(([k, v]) => `${k} ${v}`).join("\n");
+    } catch {
+        return stdin;
+    }
+}
+
 /** Every known string property with its top-level property name (unknown ones cannot carry a literal yet). */
 const allStrings = (r: R) => knownStrings(r.props);
 
@@ -176,7 +186,9 @@ export const sec5: ChecklistPolicy = stackPolicy({
         for (const r of (resources as R[]).filter((r) => !isComponent(r))) {
             for (const { top, value } of allStrings(r)) {
                 if (isSecretSink(r, top)) continue;
-                if (generated.some((k) => value.includes(k))) ctx.report(`${r.name} carries a generated secret in ${top}, which is not secret (it shows in previews, state and logs); pass it through a secret step.`, r);
+                // A step's values travel base64-encoded on stdin: judge them decoded.
+                const text = r.type === "command:remote:Command" && top === "stdin" ? decodedPayload(value) : value;
+                if (generated.some((k) => text.includes(k))) ctx.report(`${r.name} carries a generated secret in ${top}, which is not secret (it shows in previews, state and logs); pass it through a secret step.`, r);
             }
         }
         for (const f of hostFiles(resources).filter((f) => /\/credentials\/[^/]+$/.test(f.path))) {

@@ -75,7 +75,7 @@ export function renderPayload(values: Record<string, string>): string {
         .join("");
 }
 
-/** The values of a payload (for tests and for policies that look for secrets in it). */
+/** The values of a payload (SEC-5 looks for generated secrets in a non-secret step's values). */
 export function parsePayload(payload: string): Record<string, string> {
     const out: Record<string, string> = {};
     for (const line of payload.split("\n").filter(Boolean)) {
