@@ -23,8 +23,8 @@ const PROVIDERS: { name: string; version: string; file: string; args?: string }[
     { name: "aws", version: "7.48.0", file: "preview-only.ts", args: "aws" },
 ];
 
-export type EngineEvent = Record<string, any>;
-export type PolicyEvent = { policyName: string; enforcementLevel: string; message: string; resourceUrn?: string };
+type EngineEvent = Record<string, any>;
+type PolicyEvent = { policyName: string; enforcementLevel: string; message: string; resourceUrn?: string };
 export type EngineResult = { ok: boolean; error?: string; events: EngineEvent[]; outputs?: Record<string, unknown>; summary?: any; ms?: number };
 
 export type RunSpec = {
@@ -48,15 +48,13 @@ export type RunSpec = {
 /** The pack as the CLI starts it here: an executable analyzer plugin that runs policies/ (see the file). */
 export const PACK = path.join(ROOT, "tests/engine/policy-pack");
 
-export const cliAvailable = () => fs.existsSync(CLI);
-
 export class Engine {
     readonly dir: string;
     readonly env: NodeJS.ProcessEnv;
     readonly passphrase = `engine-test-${process.pid}`;
 
     constructor() {
-        if (!cliAvailable()) throw new Error(`no Pulumi CLI at ${CLI}: run .ci/run (it builds tools/pulumi) or set PULUMI_CLI`);
+        if (!fs.existsSync(CLI)) throw new Error(`no Pulumi CLI at ${CLI}: run .ci/run (it builds tools/pulumi) or set PULUMI_CLI`);
         this.dir = fs.mkdtempSync(path.join(os.tmpdir(), "engine-"));
         fs.mkdirSync(path.join(this.dir, "backend"));
         fs.mkdirSync(path.join(this.dir, "plugins-src"));
@@ -149,6 +147,3 @@ export const steps = (r: EngineResult, phase?: "preview" | "update"): { op: stri
         .map((e) => e.resourcePreEvent.metadata)
         .filter((m) => m.type !== "pulumi:pulumi:Stack")
         .map((m) => ({ op: m.op, name: String(m.urn).split("::").slice(-1)[0], type: m.type }));
-
-/** Diagnostics of a severity (`error`, `warning`, `info`). */
-export const diagnostics = (r: EngineResult, severity: string): string[] => r.events.filter((e) => e.diagnosticEvent?.severity === severity).map((e) => e.diagnosticEvent.message);
