@@ -10,7 +10,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { ALL_POLICIES } from "../policies/catalog";
-import { packConfig } from "../policies/pack-config";
+import { PackConfig, packConfig } from "../policies/pack-config";
 import { configFindings, outputFindings } from "./config-findings";
 import { blocking, evaluate, Finding } from "./evaluate";
 import { FORMATS, Format, render } from "./report";
@@ -19,7 +19,7 @@ import { renderOutputs, renderTree } from "./tree";
 
 function usage(message?: string): never {
     if (message) process.stderr.write(`${message}\n`);
-    process.stderr.write("usage: npm run plan [-- --stack <name>] [--format text|markdown|json|sarif] [--output FILE] [--config project:key=value ...] [--phase both|update|first-deploy]\n");
+    process.stderr.write("usage: npm run plan [-- --stack <name>] [--format text|markdown|json|sarif] [--output FILE] [--config project:key=value ...] [--phase both|update|first-deploy] [--policy-pack-config FILE]\n");
     process.exit(2);
 }
 
@@ -31,7 +31,7 @@ function usage(message?: string): never {
  * before the first update fails the plan too.
  */
 type Phase = "update" | "first-deploy" | "both";
-type Args = { stack?: string; format: Format; output?: string; overrides: Record<string, string>; phase: Phase };
+type Args = { stack?: string; format: Format; output?: string; overrides: Record<string, string>; phase: Phase; packConfigFile?: string };
 
 function parseArgs(argv: string[]): Args {
     const args: Args = { format: "text", overrides: {}, phase: "both" };
@@ -50,7 +50,8 @@ function parseArgs(argv: string[]): Args {
             const eq = kv.indexOf("=");
             if (eq < 1 || !kv.slice(0, eq).includes(":")) usage(`--config takes project:key=value, got ${kv}`);
             args.overrides[kv.slice(0, eq)] = kv.slice(eq + 1);
-        } else if (flag === "--phase") {
+        } else if (flag === "--policy-pack-config") args.packConfigFile = next();
+        else if (flag === "--phase") {
             const p = next();
             if (!["update", "first-deploy", "both"].includes(p)) usage(`unknown phase ${p} (update, first-deploy, both)`);
             args.phase = p as Phase;
@@ -74,7 +75,7 @@ async function planOne(args: Args & { stack: string }): Promise<number> {
         process.stderr.write(`Plan for stack ${args.stack} failed:\n${run.error.message}\n`);
         return 1;
     }
-    const pack = packConfig(args.stack, run.config[`${run.project}:environment`] === "prod" ? "prod" : "staging");
+    const pack = readPackConfig(args, run.config[`${run.project}:environment`] === "prod" ? "prod" : "staging");
     const evaluation = evaluate(run, ALL_POLICIES, pack);
     const levelOf = (name: string) => {
         const entry = pack[name];
@@ -104,11 +105,25 @@ async function planOne(args: Args & { stack: string }): Promise<number> {
     return blocking(evaluation).length ? 1 : 0;
 }
 
+/**
+ * The levels and settings the engine gets: the file `pulumi preview --policy-pack-config` reads
+ * (`--policy-pack-config`, default `policies/config/<stack>.json`), so that a level changed there changes the
+ * plan's verdict too; a stack without such a file gets the generated configuration (`policies/pack-config.ts`).
+ */
+function readPackConfig(args: Args & { stack: string }, environment: "prod" | "staging"): PackConfig {
+    const file = args.packConfigFile ?? path.join(ROOT, "policies", "config", `${args.stack}.json`);
+    if (!fs.existsSync(file)) {
+        if (args.packConfigFile) throw new Error(`--policy-pack-config: no file ${file}`);
+        return packConfig(args.stack, environment);
+    }
+    return JSON.parse(fs.readFileSync(file, "utf8")) as PackConfig;
+}
+
 /** The findings of the first-deploy phase (run in a child process) that the update phase does not have. */
 function firstDeployOnly(args: Args & { stack: string }, seen: Finding[]): Finding[] {
     const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "plan-")), "first-deploy.json");
     try {
-        const overrides = Object.entries(args.overrides).flatMap(([k, v]) => ["--config", `${k}=${v}`]);
+        const overrides = [...Object.entries(args.overrides).flatMap(([k, v]) => ["--config", `${k}=${v}`]), ...(args.packConfigFile ? ["--policy-pack-config", args.packConfigFile] : [])];
         const child = spawnSync(process.execPath, [...process.execArgv, path.join(__dirname, "cli.ts"), "--stack", args.stack, "--phase", "first-deploy", "--format", "json", "--output", out, ...overrides], { cwd: ROOT, encoding: "utf8" });
         if (!fs.existsSync(out)) throw new Error(`the first-deploy phase of ${args.stack} failed:\n${child.stderr}`);
         const key = (f: Finding) => `${f.policy}|${f.urn ?? ""}|${f.message}`;

@@ -1,8 +1,8 @@
 /**
  * The pack's configuration per stack, as `pulumi preview --policy-pack-config` takes it: each policy's
- * enforcement level (the checklist's levels, docs/checklist.md), the environment, and the waivers. Waivers are written here, typed; the
- * JSON files in policies/config/ are generated from this module (`npm run policy-config`) and a test keeps them
- * in step.
+ * enforcement level (the checklist's levels, docs/checklist.md), the environment, and the waivers. Waivers are
+ * written here, typed; the JSON files in policies/config/ are generated from this module
+ * (`npm run policy-config`), a test keeps them in step, and `npm run plan` reads those files, as the CLI does.
  */
 import type { EnforcementLevel } from "@pulumi/policy";
 import { ALL_POLICIES } from "./catalog";

@@ -104,6 +104,18 @@ describe("npm run plan with reports", () => {
         expect(res.stdout).toContain("| BK-2    | advisory");
     });
 
+    test("the levels come from the file pulumi preview --policy-pack-config reads: raising one there fails the plan", () => {
+        const staging = JSON.parse(fs.readFileSync(path.join(ROOT, "policies", "config", "staging.json"), "utf8"));
+        expect(staging["bk-2-backup-retention"].enforcementLevel).toBe("advisory");
+        const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "pack-config-")), "staging.json");
+        fs.writeFileSync(file, JSON.stringify({ ...staging, "bk-2-backup-retention": { ...staging["bk-2-backup-retention"], enforcementLevel: "mandatory" } }));
+        const res = plan("--stack", "staging", "--policy-pack-config", file);
+        expect(res.status).toBe(1);
+        expect(res.stdout).toMatch(/\[mandatory\] BK-2 bk-2-backup-retention on backups-timers/);
+        expect(res.stdout).toMatch(/-> FAILED/);
+        expect(plan("--stack", "staging", "--policy-pack-config", `${file}.missing`).stderr).toContain("--policy-pack-config: no file");
+    });
+
     test("--output without --stack is a usage error", () => {
         const res = plan("--output", "x.sarif");
         expect(res.status).toBe(2);
