@@ -16,7 +16,7 @@ import { execFileSync } from "child_process";
 import { parse } from "yaml";
 import { renderUserData } from "../lib/render/cloud-init";
 import { dualSlotKeepers, rotationGeneration } from "../lib/rotation";
-import { Engine, EngineResult, policyEvents, steps } from "./engine/engine";
+import { CACHE, Engine, EngineResult, policyEvents, steps } from "./engine/engine";
 import { run } from "./helpers";
 import { freePort } from "./support/nginx";
 import { bootVm, ensureImage, Vm } from "./support/vm";
@@ -92,7 +92,8 @@ const stepRunsSince = (epoch: string) => Number(must(`sudo journalctl _COMM=sudo
 
 beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "e2e-"));
-    const image = ensureImage(path.join(ROOT, ".cache", "e2e"));
+    // The Debian image (debootstrap, ~4 minutes) is kept with the other tools, so fresh clones reuse it.
+    const image = ensureImage(path.join(CACHE, "e2e"));
     key = path.join(dir, "admin");
     run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "e2e-admin", "-f", key]);
     const adminKey = fs.readFileSync(`${key}.pub`, "utf8").trim();

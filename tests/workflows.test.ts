@@ -7,12 +7,13 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parse } from "yaml";
+import { CACHE } from "./engine/engine";
 import { run } from "./helpers";
 
 const dir = path.join(__dirname, "..", ".github", "workflows");
 const files = fs.readdirSync(dir).filter((f) => f.endsWith(".yml"));
 const workflow = (f: string) => parse(fs.readFileSync(path.join(dir, f), "utf8"));
-const actionlint = process.env.ACTIONLINT ?? path.join(process.env.CI_CACHE_DIR ?? path.join(os.homedir(), ".cache", "webapp-ci"), "go", "bin", "actionlint");
+const actionlint = process.env.ACTIONLINT ?? path.join(CACHE, "go", "bin", "actionlint");
 
 describe("actionlint", () => {
     test("accepts every workflow", () => {

@@ -12,7 +12,8 @@ import * as path from "path";
 
 export const ROOT = path.resolve(__dirname, "../..");
 export const CLI_VERSION = fs.readFileSync(path.join(ROOT, "tools/pulumi/version"), "utf8").trim();
-const CACHE = process.env.CI_CACHE_DIR ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), ".cache"), "webapp-ci");
+/** The tools cache .ci/run fills, outside the clone so that fresh clones on one machine share it. */
+export const CACHE = process.env.CI_CACHE_DIR ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), ".cache"), "webapp-ci");
 export const CLI = process.env.PULUMI_CLI ?? path.join(CACHE, "pulumi", CLI_VERSION, "pulumi");
 
 /** Provider plugins and the versions the SDKs in package-lock.json request. */
