@@ -1,8 +1,8 @@
 /**
  * Shared test helpers: run the real program under mocks, read stack files, call real tools.
  */
-import { ManagedFile, parseApplyScript, parsePayload, scriptOfCommand } from "../lib/render/apply-script";
-import { unwrapSecrets as unwrap } from "../plan/secrets";
+import { fillPlaceholders, ManagedFile, parseApplyScript, parsePayload, scriptOfCommand } from "../lib/render/apply-script";
+import { unwrapSecrets } from "../plan/secrets";
 import { spawnSync, SpawnSyncReturns } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
@@ -91,10 +91,10 @@ export function stepScript(r: RecordedResource): string {
 }
 
 /** The values a remote step sends on stdin (secrets revealed), by name. */
-export const stepValues = (r: RecordedResource): Record<string, string> => (r.inputs.stdin === undefined ? {} : parsePayload(String(unwrap(r.inputs.stdin))));
+export const stepValues = (r: RecordedResource): Record<string, string> => (r.inputs.stdin === undefined ? {} : parsePayload(String(unwrapSecrets(r.inputs.stdin))));
 
 /** The files a remote step writes, with its values filled in as the host does. */
 export function stepFiles(r: RecordedResource): ManagedFile[] {
     const values = stepValues(r);
-    return parseApplyScript(stepScript(r)).map((f) => ({ ...f, content: f.content.replace(/@@(?:value|secret):([a-z][a-z0-9-]*)@@/g, (_, n: string) => values[n] ?? `@@missing:${n}@@`) }));
+    return parseApplyScript(stepScript(r)).map((f) => ({ ...f, content: fillPlaceholders(f.content, values) }));
 }

@@ -67,6 +67,11 @@ export function placeholders(text: string): { kind: "value" | "secret"; name: st
     return [...text.matchAll(PLACEHOLDER)].map((m) => ({ kind: m[1] as "value" | "secret", name: m[2] }));
 }
 
+/** A text with its placeholders replaced by their values, as the host fills them in (`fill_values`). */
+export function fillPlaceholders(text: string, values: Record<string, string>): string {
+    return text.replace(PLACEHOLDER, (whole, _kind: string, name: string) => values[name] ?? whole);
+}
+
 /** What a step sends on stdin: one `name base64(value)` line per value, sorted by name. */
 export function renderPayload(values: Record<string, string>): string {
     return Object.keys(values)
