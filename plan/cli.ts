@@ -13,7 +13,8 @@ import { ALL_POLICIES } from "../policies/catalog";
 import { PackConfig, packConfig } from "../policies/pack-config";
 import { configFindings, outputFindings } from "./config-findings";
 import { blocking, evaluate, Finding } from "./evaluate";
-import { FORMATS, Format, render } from "./report";
+import { PROJECT } from "../lib/config-schema";
+import { FORMATS, Format, render, renderFailure } from "./report";
 import { ROOT, runProgram } from "./run";
 import { renderOutputs, renderTree } from "./tree";
 
@@ -64,17 +65,23 @@ function parseArgs(argv: string[]): Args {
 
 async function planOne(args: Args & { stack: string }): Promise<number> {
     const started = process.hrtime.bigint();
-    let run;
     try {
-        run = await runProgram({ stack: args.stack, overrides: args.overrides, firstDeploy: args.phase === "first-deploy" });
+        return await judge(args, started);
     } catch (err) {
-        process.stderr.write(`Plan for stack ${args.stack} failed:\n${(err as Error).message}\n`);
+        // A rejected configuration or a failing program gives a red report in the requested format too, so that a
+        // pull request's comment and code scanning never keep the previous run's green result.
+        const error = (err as Error).message;
+        process.stderr.write(`Plan for stack ${args.stack} failed:\n${error}\n`);
+        const failure = renderFailure(args.format, { project: PROJECT, stack: args.stack, error });
+        if (args.output) fs.writeFileSync(args.output, failure);
+        else if (args.format !== "text") process.stdout.write(failure);
         return 1;
     }
-    if (run.error) {
-        process.stderr.write(`Plan for stack ${args.stack} failed:\n${run.error.message}\n`);
-        return 1;
-    }
+}
+
+async function judge(args: Args & { stack: string }, started: bigint): Promise<number> {
+    const run = await runProgram({ stack: args.stack, overrides: args.overrides, firstDeploy: args.phase === "first-deploy" });
+    if (run.error) throw run.error;
     const pack = readPackConfig(args, run.config[`${run.project}:environment`] === "prod" ? "prod" : "staging");
     const evaluation = evaluate(run, ALL_POLICIES, pack);
     const levelOf = (name: string) => {

@@ -102,6 +102,44 @@ export function renderSarif(r: ReportInput): string {
     return JSON.stringify(log, null, 2) + "\n";
 }
 
+/** A plan that did not get to judge the stack: the configuration was rejected or the program failed. */
+export type FailureInput = { project: string; stack: string; error: string };
+
+/** SARIF rule of a failed plan. */
+export const PLAN_FAILED = "plan-failed";
+
+/**
+ * The report of a plan that failed before its policies ran, in every format, so that a pull request's comment and
+ * code scanning show the failure, red and with the error, instead of keeping the previous run's green result.
+ */
+export function renderFailure(format: Format, r: FailureInput): string {
+    const headline = `The plan of ${r.project}/${r.stack} failed before the policies ran`;
+    switch (format) {
+        case "text":
+            return `${headline} -> FAILED\n${r.error.replace(/^/gm, "  ")}\n`;
+        case "markdown":
+            return [`### ❌ Security checklist: \`${r.project}/${r.stack}\``, "", `${headline}; nothing was judged.`, "", "```", r.error.replace(/`{3,}/g, "'''"), "```", ""].join("\n");
+        case "json":
+            return JSON.stringify({ project: r.project, stack: r.stack, summary: { passed: false }, error: r.error, findings: [] }, null, 2) + "\n";
+        case "sarif": {
+            const builder = new SarifBuilder();
+            const run = new SarifRunBuilder().initSimple({ toolDriverName: "webapp-security-checklist", toolDriverVersion: "1.0.0" });
+            run.addRule(
+                new SarifRuleBuilder().initSimple({
+                    ruleId: PLAN_FAILED,
+                    shortDescriptionText: "The plan failed before the policies ran",
+                    fullDescriptionText: "The program rejected its configuration or failed, so no control of the checklist was judged. Fix: correct what the message names and run the plan again.",
+                }),
+            );
+            run.addResult(new SarifResultBuilder().initSimple({ ruleId: PLAN_FAILED, level: "error", messageText: `${headline}: ${r.error}`, fileUri: `Pulumi.${r.stack}.yaml` }));
+            builder.addRun(run);
+            const log = builder.buildSarifOutput();
+            log.runs[0].properties = { stack: r.stack, project: r.project };
+            return JSON.stringify(log, null, 2) + "\n";
+        }
+    }
+}
+
 export function render(format: Format, r: ReportInput): string {
     return { text: renderText, markdown: renderMarkdown, json: renderJson, sarif: renderSarif }[format](r);
 }

@@ -116,6 +116,22 @@ describe("npm run plan with reports", () => {
         expect(plan("--stack", "staging", "--policy-pack-config", `${file}.missing`).stderr).toContain("--policy-pack-config: no file");
     });
 
+    test("a rejected configuration writes a red report in the requested format, never nothing (no stale green comment)", () => {
+        const out = fs.mkdtempSync(path.join(os.tmpdir(), "report-"));
+        const md = plan("--stack", "prod", "--config", "webapp:sshPort=23", "--format", "markdown", "--output", path.join(out, "prod.md"));
+        expect(md.status).toBe(1);
+        const comment = fs.readFileSync(path.join(out, "prod.md"), "utf8");
+        expect(comment).toMatch(/^### ❌ Security checklist: `webapp\/prod`\n\nThe plan of webapp\/prod failed before the policies ran; nothing was judged\./);
+        expect(comment).toContain("webapp:sshPort");
+        const sarifRun = plan("--stack", "prod", "--config", "webapp:sshPort=23", "--format", "sarif", "--output", path.join(out, "prod.sarif"));
+        expect(sarifRun.status).toBe(1);
+        const sarif = JSON.parse(fs.readFileSync(path.join(out, "prod.sarif"), "utf8"));
+        expect(sarif).toBeValidSarifLog();
+        expect(sarif.runs[0].results.map((r: { ruleId: string; level: string; message: { text: string } }) => [r.ruleId, r.level, /webapp:sshPort/.test(r.message.text)])).toEqual([["plan-failed", "error", true]]);
+        const json = plan("--stack", "prod", "--config", "webapp:sshPort=23", "--format", "json");
+        expect(JSON.parse(json.stdout)).toMatchObject({ stack: "prod", summary: { passed: false }, error: expect.stringContaining("webapp:sshPort") });
+    });
+
     test("--output without --stack is a usage error", () => {
         const res = plan("--output", "x.sarif");
         expect(res.status).toBe(2);
