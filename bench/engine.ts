@@ -12,7 +12,7 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { CLI_VERSION, Engine, EngineResult, policyEvents, ROOT } from "../tests/engine/engine";
+import { CLI_VERSION, Engine, EngineResult, ownValues, policyEvents, ROOT } from "../tests/engine/engine";
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
 const stack = process.env.BENCH_STACK ?? "prod";
@@ -35,10 +35,10 @@ async function main(): Promise<void> {
     try {
         const sides = { withPack: [] as number[], withoutPack: [] as number[], emptyProgram: [] as number[] };
         // One warm-up round: the first start pays the disk cache.
-        await timed(engine, () => engine.run({ stack, op: "preview" }));
+        await timed(engine, () => engine.run({ stack, op: "preview", config: ownValues(stack) }));
         for (let i = 0; i < rounds; i++) {
-            sides.withPack.push(await timed(engine, () => engine.run({ stack, op: "preview" })));
-            sides.withoutPack.push(await timed(engine, () => engine.run({ stack, op: "preview", policyPack: false })));
+            sides.withPack.push(await timed(engine, () => engine.run({ stack, op: "preview", config: ownValues(stack) })));
+            sides.withoutPack.push(await timed(engine, () => engine.run({ stack, op: "preview", config: ownValues(stack), policyPack: false })));
             sides.emptyProgram.push(await timed(engine, () => engine.run({ stack, op: "preview", policyPack: false, program: "empty" })));
             process.stderr.write(`round ${i + 1}/${rounds}: with ${sides.withPack[i].toFixed(0)} ms, without ${sides.withoutPack[i].toFixed(0)} ms, empty ${sides.emptyProgram[i].toFixed(0)} ms\n`);
         }

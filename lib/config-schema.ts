@@ -123,9 +123,10 @@ export class ConfigError extends Error {
     constructor(
         readonly stack: string,
         readonly problems: readonly ConfigProblem[],
+        headline = "Invalid configuration",
     ) {
         super(
-            `Invalid configuration for stack "${stack}" (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
+            `${headline} for stack "${stack}" (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
                 problems.map((p) => `  - ${PROJECT}:${p.key}: ${p.message}\n    fix: ${p.fix}`).join("\n"),
         );
         this.name = "ConfigError";

@@ -5,7 +5,9 @@
  * every offending key with the fix, and the program stops with nothing created.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { CONFIG_KEYS, ConfigError, ConfigKey, ConfigKeySpec, PROJECT, RawConfig, StackConfig, validateConfig } from "./config-schema";
+import { CONFIG_KEYS, ConfigError, ConfigKey, ConfigKeySpec, ConfigProblem, PROJECT, RawConfig, StackConfig, validateConfig } from "./config-schema";
+import { exampleValues } from "./example-values";
+import { PIN_VARIABLE, pinnedGeneration } from "./rotation";
 
 export { ConfigError } from "./config-schema";
 
@@ -14,7 +16,27 @@ export type AppConfig = StackConfig & {
     readonly stack: string;
     /** Private key for the remote steps (a Pulumi secret); undefined = use the SSH agent. */
     readonly sshPrivateKey?: pulumi.Output<string>;
+    /** Rotation generation pinned by `WEBAPP_ROTATION_GENERATION` (the drift check); undefined = the clock's. */
+    readonly rotationGeneration?: number;
 };
+
+/**
+ * What {@link loadConfig} does with the example values of the committed stack files (lib/example-values.ts):
+ * `reject` (the default, under the real engine) stops the program before any resource exists; `report` (the
+ * offline plan, which runs the committed examples) records them for {@link exampleValuesFound}.
+ */
+let exampleMode: "reject" | "report" = "reject";
+let examplesFound: readonly ConfigProblem[] = [];
+
+/** Lets the offline plan run the committed example stacks; the example values are listed, not refused. */
+export function reportExampleValues(): void {
+    exampleMode = "report";
+}
+
+/** The example values the last {@link loadConfig} found in `report` mode. */
+export function exampleValuesFound(): readonly ConfigProblem[] {
+    return examplesFound;
+}
 
 /** Reads and validates the project config of the current stack. */
 export function loadConfig(): AppConfig {
@@ -41,5 +63,10 @@ export function loadConfig(): AppConfig {
     }
     if (unreadable.length > 0) throw new ConfigError(stack, unreadable);
     const config = validateConfig(raw, stack);
-    return { ...config, project: pulumi.getProject(), stack, sshPrivateKey: cfg.getSecret("sshPrivateKey") };
+    const examples = exampleValues(config, stack);
+    if (examples.length > 0 && exampleMode === "reject") throw new ConfigError(stack, examples, "Not yet configured: example values");
+    examplesFound = examples;
+    const pinned = pinnedGeneration(process.env[PIN_VARIABLE], new Date(), config.secretRotationDays);
+    if (typeof pinned === "object") throw new ConfigError(stack, [{ key: "secretRotationDays", message: pinned.error, fix: `unset ${PIN_VARIABLE}, or set it to \`pulumi stack output secretRotationGeneration --stack ${stack}\`` }]);
+    return { ...config, project: pulumi.getProject(), stack, sshPrivateKey: cfg.getSecret("sshPrivateKey"), rotationGeneration: pinned };
 }

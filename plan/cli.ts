@@ -91,7 +91,7 @@ async function judge(args: Args & { stack: string }, started: bigint): Promise<n
     evaluation.findings.unshift(...configFindings(args.stack, { ...run.config, ...args.overrides }, levelOf("sec-2-no-plaintext-secrets")), ...outputFindings(run, levelOf("sec-5-secrets-stay-secret")));
     if (args.phase === "both") evaluation.findings.push(...firstDeployOnly(args, evaluation.findings));
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
-    const report = { project: run.project, stack: args.stack, evaluation, policies: ALL_POLICIES, resourceCount: run.resources.length };
+    const report = { project: run.project, stack: args.stack, evaluation, policies: ALL_POLICIES, resourceCount: run.resources.length, notConfigured: run.exampleValues };
     const text = render("text", report);
     if (args.format === "text" || args.output) {
         process.stdout.write(

@@ -6,9 +6,21 @@
 import markdownTable from "markdown-table";
 import { SarifBuilder, SarifResultBuilder, SarifRuleBuilder, SarifRunBuilder } from "node-sarif-builder";
 import type { Policy } from "@pulumi/policy";
+import type { ConfigProblem } from "../lib/config-schema";
+import { PROJECT } from "../lib/config-schema";
 import { blocking, Evaluation, Finding } from "./evaluate";
 
-export type ReportInput = { project: string; stack: string; evaluation: Evaluation; policies: readonly Policy[]; resourceCount: number };
+export type ReportInput = {
+    project: string;
+    stack: string;
+    evaluation: Evaluation;
+    policies: readonly Policy[];
+    resourceCount: number;
+    /** Example values the stack still has (lib/example-values.ts): listed, not failing the plan; a real preview refuses them. */
+    notConfigured?: readonly ConfigProblem[];
+};
+
+const NOT_CONFIGURED = "Not yet configured: example values that a real `pulumi preview` or `pulumi up` refuses";
 export const FORMATS = ["text", "markdown", "json", "sarif"] as const;
 export type Format = (typeof FORMATS)[number];
 
@@ -37,6 +49,10 @@ export function renderText(r: ReportInput): string {
     if (r.evaluation.waivers.length) {
         lines.push("Waivers:");
         for (const w of r.evaluation.waivers) lines.push(`  ${w.control} on ${w.resource} until ${w.expires}, owner ${w.owner}: ${w.reason}`);
+    }
+    if (r.notConfigured?.length) {
+        lines.push(`${NOT_CONFIGURED}:`);
+        for (const p of r.notConfigured) lines.push(`  ${PROJECT}:${p.key}: ${p.message}`, `    fix: ${p.fix}`);
     }
     return lines.join("\n") + "\n";
 }
@@ -69,13 +85,16 @@ export function renderMarkdown(r: ReportInput): string {
             : "No active waivers.",
         "",
     );
+    if (r.notConfigured?.length) {
+        out.push(`#### ${NOT_CONFIGURED}`, "", markdownTable([["Key", "Value", "Fix"], ...r.notConfigured.map((p) => [`\`${PROJECT}:${p.key}\``, cell(p.message), `\`${cell(p.fix)}\``])]), "");
+    }
     return out.join("\n");
 }
 
 export function renderJson(r: ReportInput): string {
     return (
         JSON.stringify(
-            { project: r.project, stack: r.stack, resources: r.resourceCount, summary: summary(r.evaluation), findings: r.evaluation.findings, waivers: r.evaluation.waivers, notApplicable: r.evaluation.notApplicable, elapsedMs: r.evaluation.elapsedMs },
+            { project: r.project, stack: r.stack, resources: r.resourceCount, summary: summary(r.evaluation), findings: r.evaluation.findings, waivers: r.evaluation.waivers, notApplicable: r.evaluation.notApplicable, notConfigured: r.notConfigured ?? [], elapsedMs: r.evaluation.elapsedMs },
             null,
             2,
         ) + "\n"

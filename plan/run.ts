@@ -9,6 +9,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
+import { CONFIG_KEYS, ConfigKey, ConfigProblem, PROJECT, RawConfig } from "../lib/config-schema";
 import { createMocks } from "./mocks";
 
 export type RecordedResource = {
@@ -49,6 +50,8 @@ export type PlanRun = {
     error?: Error;
     /** The run modelled the preview of a first deploy (see `RunOptions.firstDeploy`). */
     firstDeploy: boolean;
+    /** Example values left in the stack's config, which a real preview or up refuses (lib/example-values.ts). */
+    exampleValues: readonly ConfigProblem[];
 };
 
 export type RunOptions = {
@@ -88,6 +91,18 @@ export function readStackConfig(dir: string, stack: string): { project: string; 
         config[key] = typeof value === "string" ? value : JSON.stringify(value);
     }
     return { project, config, encrypted };
+}
+
+/** The stack file's project keys as the config reader would get them: strings, or parsed lists, numbers and flags. */
+export function readRawConfig(dir: string, stack: string): RawConfig {
+    const { config } = readStackConfig(dir, stack);
+    const raw: RawConfig = {};
+    for (const [full, value] of Object.entries(config)) {
+        const key = full.slice(PROJECT.length + 1) as ConfigKey;
+        if (!full.startsWith(`${PROJECT}:`)) continue;
+        raw[key] = CONFIG_KEYS[key]?.type === "string" ? value : JSON.parse(value);
+    }
+    return raw;
 }
 
 export async function runProgram(options: RunOptions): Promise<PlanRun> {
@@ -144,6 +159,11 @@ export async function runProgram(options: RunOptions): Promise<PlanRun> {
         invoke(req, callback);
     };
 
+    // The committed stack files are examples: the plan lists their example values instead of refusing them. The
+    // config module is required here, in the registry the program's own imports resolve in.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const configModule: typeof import("../lib/config") = require("../lib/config");
+    configModule.reportExampleValues();
     const program = options.program ?? (() => require(path.join(dir, "index.ts")));
     // The SDK records an unlimited stack trace for every resource (its source position for the engine), which
     // ts-node's source-map hook then maps frame by frame. The offline plan never reports source positions, so it
@@ -180,5 +200,5 @@ export async function runProgram(options: RunOptions): Promise<PlanRun> {
     }
     // The stack's registered outputs, as the engine receives them: secrets stay marked.
     const outputs = resources.find((r) => r.type === "pulumi:pulumi:Stack")?.outputs ?? {};
-    return { project, stack: options.stack, config, resources, invokes, outputs, error, firstDeploy: options.firstDeploy ?? false };
+    return { project, stack: options.stack, config, resources, invokes, outputs, error, firstDeploy: options.firstDeploy ?? false, exampleValues: configModule.exampleValuesFound() };
 }

@@ -8,8 +8,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import type { PlanRun, RecordedResource, RunOptions } from "../plan/run";
-import { readStackConfig, ROOT } from "../plan/run";
-import { CONFIG_KEYS, ConfigKey, PROJECT, RawConfig } from "../lib/config-schema";
+import { readRawConfig, ROOT } from "../plan/run";
+import type { RawConfig } from "../lib/config-schema";
 
 // Every isolated Pulumi runtime adds its own process exit hooks; a test file runs a dozen of them.
 process.setMaxListeners(100);
@@ -51,14 +51,7 @@ export function parentOf(run: PlanRun, r: RecordedResource): RecordedResource | 
 
 /** A stack file's project config as lib/config.ts reads it: strings for string keys, parsed JSON otherwise. */
 export function rawConfig(stack: string): RawConfig {
-    const { config } = readStackConfig(ROOT, stack);
-    const raw: RawConfig = {};
-    for (const [full, value] of Object.entries(config)) {
-        const key = full.slice(PROJECT.length + 1) as ConfigKey;
-        if (!full.startsWith(`${PROJECT}:`)) continue;
-        raw[key] = CONFIG_KEYS[key]?.type === "string" ? value : JSON.parse(value);
-    }
-    return raw;
+    return readRawConfig(ROOT, stack);
 }
 
 /** Runs a real program; fails the test with its output when it cannot be started. */

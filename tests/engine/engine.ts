@@ -26,7 +26,7 @@ const PROVIDERS: { name: string; version: string; file: string; args?: string }[
 
 type EngineEvent = Record<string, any>;
 type PolicyEvent = { policyName: string; enforcementLevel: string; message: string; resourceUrn?: string };
-export type EngineResult = { ok: boolean; error?: string; events: EngineEvent[]; outputs?: Record<string, unknown>; summary?: any; ms?: number };
+export type EngineResult = { ok: boolean; error?: string; exitCode?: number; events: EngineEvent[]; outputs?: Record<string, unknown>; summary?: any; ms?: number };
 
 export type RunSpec = {
     stack: string;
@@ -44,7 +44,24 @@ export type RunSpec = {
     program?: "empty";
     /** Run the program with the clock moved this many days ahead (libfaketime), e.g. past a rotation period. */
     clockOffsetDays?: number;
+    /** Environment variables for the program (and the CLI), e.g. WEBAPP_ROTATION_GENERATION. */
+    env?: Record<string, string>;
 };
+
+/**
+ * A stack's own values in place of the committed examples, as a user sets them before a real preview (the
+ * program refuses example values, lib/example-values.ts): a private admin network, `.test` names (RFC 2606,
+ * never resolved), and an admin key whose private half was thrown away when it was made.
+ */
+export function ownValues(stack: string): Record<string, string> {
+    return {
+        "webapp:adminCidrs": '["10.20.30.0/24"]',
+        "webapp:adminSshPublicKeys": '["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIH9BOV8QjsmnkZJh0LxTA7PZirvfVTym/3yAogCzX6s/ engine-test@webapp.test"]',
+        "webapp:domain": `${stack}.webapp.test`,
+        "webapp:domainAliases": stack === "prod" ? `["www.${stack}.webapp.test"]` : "[]",
+        "webapp:acmeEmail": "ops@webapp.test",
+    };
+}
 
 /** The pack as the CLI starts it here: an executable analyzer plugin that runs policies/ (see the file). */
 export const PACK = path.join(ROOT, "tests/engine/policy-pack");
@@ -111,7 +128,7 @@ export class Engine {
         return new Promise((resolve, reject) => {
             const driver = [process.execPath, path.join(__dirname, "driver.js"), specFile, resultFile];
             const [cmd, ...args] = spec.clockOffsetDays ? ["faketime", "-f", `+${spec.clockOffsetDays}d`, ...driver] : driver;
-            const child = spawn(cmd, args, { env: this.env, stdio: ["ignore", "pipe", "pipe"] });
+            const child = spawn(cmd, args, { env: { ...this.env, ...spec.env }, stdio: ["ignore", "pipe", "pipe"] });
             let stderr = "";
             child.stdout.on("data", () => undefined);
             child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
