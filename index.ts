@@ -50,6 +50,7 @@ const vps = new Vps("web", {
 const secrets = new AppSecrets("app", {
     databaseEngine: cfg.databaseEngine,
     rotationDays: cfg.secretRotationDays,
+    generation: cfg.rotationGeneration,
     store: cfg.secretStore,
     secretNamePrefix: `${cfg.project}/${cfg.stack}`,
     region: cfg.awsRegion,
@@ -144,3 +145,5 @@ export const url = `https://${cfg.domain}`;
 export const secretArns = secrets.secretArns;
 export const backupBucket = offsite?.bucketName ?? null;
 export const nextSecretRotation = secrets.nextRotation;
+/** The rotation generation this deploy's secrets belong to: the drift check compares at it (.github/workflows/drift.yml). */
+export const secretRotationGeneration = secrets.generation;

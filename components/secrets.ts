@@ -7,7 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { attachPolicy, PolicyTarget } from "./app-identity";
 import { secretArnPattern } from "../lib/aws-arn";
-import { dualSlotKeepers, nextRotation, rotationGeneration } from "../lib/rotation";
+import { dualSlotKeepers, generationEnd, rotationGeneration } from "../lib/rotation";
 import { passwordArgs, SecretSpec, secretSpecsFor } from "../lib/secret-specs";
 
 export interface AppSecretsArgs {
@@ -17,6 +17,8 @@ export interface AppSecretsArgs {
     rotationDays?: number;
     /** The clock rotation is computed from; tests pass a fixed date. Default: the current time. */
     now?: Date;
+    /** Use this rotation generation instead of the clock's (a drift check at the last deploy's). Default: the clock's. */
+    generation?: number;
     /** `"aws-secrets-manager"` also stores every secret there (SEC-3). Default: `"pulumi"`. */
     store?: "pulumi" | "aws-secrets-manager";
     /** Secrets Manager name prefix, e.g. `webapp/prod`. Required with store aws-secrets-manager. */
@@ -56,8 +58,8 @@ export class AppSecrets extends pulumi.ComponentResource {
         super("webapp:security:AppSecrets", name, args, opts);
         const rotationDays = args.rotationDays ?? 90;
         const now = args.now ?? new Date();
-        this.generation = rotationGeneration(now, rotationDays);
-        this.nextRotation = nextRotation(now, rotationDays).toISOString();
+        this.generation = args.generation ?? rotationGeneration(now, rotationDays);
+        this.nextRotation = generationEnd(this.generation, rotationDays).toISOString();
 
         // `result` is secret in the provider schema; marking it here as well keeps the contract independent of
         // how the provider is run (SEC-5).

@@ -14,7 +14,29 @@ export function rotationGeneration(now: Date, periodDays: number): number {
 
 /** Start of the next generation: when the current secrets will be replaced. */
 export function nextRotation(now: Date, periodDays: number): Date {
-    return new Date((rotationGeneration(now, periodDays) + 1) * periodDays * DAY_MS);
+    return generationEnd(rotationGeneration(now, periodDays), periodDays);
+}
+
+/** When a generation ends, that is when the one after it starts. */
+export function generationEnd(generation: number, periodDays: number): Date {
+    return new Date((generation + 1) * periodDays * DAY_MS);
+}
+
+/** The environment variable that pins the generation (see {@link pinnedGeneration}). */
+export const PIN_VARIABLE = "WEBAPP_ROTATION_GENERATION";
+
+/**
+ * A pinned generation, for a drift check that compares at the generation of the last deploy, so that a rotation
+ * that fell due since is reported as a planned change, not as drift. Unset: undefined (the clock decides). A pin
+ * must be a whole number and not in the future: it can hold a rotation back for one check, never bring one forward.
+ */
+export function pinnedGeneration(value: string | undefined, now: Date, periodDays: number): number | { error: string } | undefined {
+    if (value === undefined || value.trim() === "") return undefined;
+    const current = rotationGeneration(now, periodDays);
+    if (!/^\d+$/.test(value.trim())) return { error: `${PIN_VARIABLE}=${value} is not a generation (a whole number, e.g. ${current}, as \`pulumi stack output secretRotationGeneration\` prints it)` };
+    const pinned = Number(value.trim());
+    if (pinned > current) return { error: `${PIN_VARIABLE}=${pinned} is in the future: the current generation is ${current}; unset it, or pin a past deploy's generation` };
+    return pinned;
 }
 
 /**

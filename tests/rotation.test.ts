@@ -1,4 +1,6 @@
-import { dualSlotKeepers, nextRotation, rotationGeneration } from "../lib/rotation";
+import * as path from "path";
+import { dualSlotKeepers, nextRotation, pinnedGeneration, rotationGeneration } from "../lib/rotation";
+import { run } from "./helpers";
 
 describe("rotation (SEC-4)", () => {
     test("the generation is the number of whole periods since the epoch", () => {
@@ -31,4 +33,35 @@ describe("rotation (SEC-4)", () => {
             expect(after.current).not.toBe(before.current);
         }
     });
+});
+
+describe("a pinned generation (the drift check compares at the last deploy's)", () => {
+    const now = new Date("2026-11-23T12:00:00Z");
+    test("unset or empty: the clock decides", () => {
+        expect(pinnedGeneration(undefined, now, 90)).toBeUndefined();
+        expect(pinnedGeneration(" ", now, 90)).toBeUndefined();
+    });
+
+    test("the current or a past generation is taken", () => {
+        expect(rotationGeneration(now, 90)).toBe(230);
+        expect(pinnedGeneration("230", now, 90)).toBe(230);
+        expect(pinnedGeneration("229", now, 90)).toBe(229);
+    });
+
+    test.each([
+        ["231", /WEBAPP_ROTATION_GENERATION=231 is in the future: the current generation is 230/],
+        ["23x", /is not a generation \(a whole number, e\.g\. 230/],
+        ["-1", /is not a generation/],
+    ])("%p is refused", (value, message) => {
+        expect(pinnedGeneration(value, now, 90)).toEqual({ error: expect.stringMatching(message) });
+    });
+});
+
+test("npm run rotation prints a stack's generation now and when the next starts, for $GITHUB_OUTPUT", () => {
+    const root = path.join(__dirname, "..");
+    const res = run(process.execPath, [path.join(root, "node_modules", ".bin", "ts-node"), "--transpile-only", "scripts/rotation.ts", "--stack", "prod"], { cwd: root });
+    expect(res.status).toBe(0);
+    const now = new Date();
+    // Pulumi.prod.yaml: secretRotationDays 90.
+    expect(res.stdout).toBe(`generation=${rotationGeneration(now, 90)}\nnext=${nextRotation(now, 90).toISOString()}\n`);
 });
