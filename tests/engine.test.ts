@@ -6,12 +6,14 @@
  * - the offline plan (first-deploy phase) reports exactly the engine's findings, compliant or not, over a corpus
  *   of insecure configurations: it can never say PASSED where the engine could not judge.
  */
-import { execFileSync } from "child_process";
+import { execFileSync, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { ALL_POLICIES } from "../policies/catalog";
 import { packConfig } from "../policies/pack-config";
 import { evaluate } from "../plan/evaluate";
-import { Engine, EngineResult, policyEvents, ROOT, steps } from "./engine/engine";
+import { Engine, EngineResult, ownValues, policyEvents, ROOT, steps } from "./engine/engine";
 import { runIsolated } from "./helpers";
 
 jest.setTimeout(10 * 60 * 1000);
@@ -45,6 +47,9 @@ async function planFindings(c: Case): Promise<Key[]> {
     return e.findings.map((f) => `${f.policy} | ${f.resource?.name ?? "stack"} | ${f.message}`).sort();
 }
 
+/** A case with the stack's own values in place of the committed examples, as a user runs it. */
+const configured = (c: Case): Case => ({ ...c, config: { ...ownValues(c.stack), ...c.config } });
+
 async function preview(c: Case): Promise<EngineResult> {
     engine.forget(c.stack);
     const r = await engine.run({ stack: c.stack, op: "preview", config: c.config });
@@ -52,15 +57,15 @@ async function preview(c: Case): Promise<EngineResult> {
     return r;
 }
 
-const existing = { "webapp:provider": "existing", "webapp:existingHosts": '["203.0.113.10"]' };
+const existing = { "webapp:provider": "existing", "webapp:existingHosts": '["10.20.31.10"]' };
 
 describe("a first preview judges every mandatory control", () => {
-    const cases: Case[] = [
+    const cases = ([
         { name: "staging", stack: "staging", config: {} },
         { name: "prod", stack: "prod", config: {} },
         { name: "prod on AWS with RDS", stack: "prod", config: { "webapp:provider": "aws", "webapp:databaseEngine": "rds" } },
         { name: "prod on existing servers", stack: "prod", config: existing },
-    ];
+    ] as Case[]).map(configured);
     test.each(cases)("$name", async (c) => {
         const r = await preview(c);
         const events = policyEvents(r);
@@ -78,7 +83,7 @@ describe("a first preview judges every mandatory control", () => {
 });
 
 describe("the engine and the offline plan agree on insecure changes", () => {
-    const corpus: Case[] = [
+    const corpus = ([
         { name: "a week of daily backups, nothing protected", stack: "prod", config: { "webapp:backupRetentionDailyDays": "7", "webapp:protect": "false" } },
         { name: "backups without an off-site copy", stack: "prod", config: { "webapp:offsiteBackup": "false" } },
         { name: "secrets only in Pulumi state", stack: "prod", config: { "webapp:secretStore": "pulumi" } },
@@ -87,7 +92,7 @@ describe("the engine and the offline plan agree on insecure changes", () => {
         { name: "RDS, nothing protected", stack: "prod", config: { "webapp:provider": "aws", "webapp:databaseEngine": "rds", "webapp:protect": "false" } },
         { name: "existing servers, short weekly retention", stack: "prod", config: { ...existing, "webapp:backupRetentionWeeklyDays": "30" } },
         { name: "staging without off-site copies and short retention", stack: "staging", config: { "webapp:backupRetentionDailyDays": "3" } },
-    ];
+    ] as Case[]).map(configured);
     test.each(corpus)("$name", async (c) => {
         const r = await preview(c);
         const fromEngine = engineFindings(r);
@@ -96,5 +101,51 @@ describe("the engine and the offline plan agree on insecure changes", () => {
         expect(fromEngine).toEqual(await planFindings(c));
         // A mandatory finding stops the preview, as it stops `pulumi up` before any step.
         if (policyEvents(r).some((p) => p.enforcementLevel === "mandatory")) expect(r.ok).toBe(false);
+    });
+});
+
+describe("the committed stack files are examples", () => {
+    test("a real preview of prod as committed is refused before any resource, naming each example value and its fix", async () => {
+        engine.forget("prod");
+        const r = await engine.run({ stack: "prod", op: "preview" });
+        expect(r.ok).toBe(false);
+        expect(r.error).toContain('Not yet configured: example values for stack "prod" (5 problems)');
+        for (const key of ["adminCidrs", "domain", "domainAliases", "acmeEmail", "adminSshPublicKeys"]) expect(r.error).toContain(`webapp:${key}:`);
+        expect(r.error).toContain("fix: pulumi config rm webapp:adminCidrs --stack prod && pulumi config set --path 'webapp:adminCidrs[0]'");
+        // Nothing was planned: the program stopped while reading its config.
+        expect(steps(r).filter((s) => s.op === "create" && !s.type.startsWith("pulumi:"))).toEqual([]);
+        // The drift check (.github/workflows/drift.yml) reads any exit code but 0 and 7 as "the check failed".
+        expect(r.exitCode).toBeDefined();
+        expect([0, 7]).not.toContain(r.exitCode);
+    });
+});
+
+describe("the exit codes the drift check relies on", () => {
+    test("--expect-no-changes with changes proposed exits 7, which the drift check reads as drift", async () => {
+        engine.forget("staging");
+        const r = await engine.run({ stack: "staging", op: "preview", config: ownValues("staging"), expectNoChanges: true });
+        expect(r.ok).toBe(false);
+        expect(r.error).toContain("no changes were expected for preview but changes were proposed");
+        expect(r.exitCode).toBe(7);
+    });
+});
+
+describe("the pack installs and runs on its own", () => {
+    test("a copy outside the repository, installed from its own lockfile, blocks an insecure preview", async () => {
+        const copy = fs.mkdtempSync(path.join(os.tmpdir(), "pack-copy-"));
+        for (const f of ["package.json", "package-lock.json", "PulumiPolicy.yaml"]) fs.copyFileSync(path.join(ROOT, "policies", f), path.join(copy, f));
+        fs.cpSync(path.join(ROOT, "policies", "dist"), path.join(copy, "dist"), { recursive: true });
+        try {
+            const install = spawnSync("npm", ["ci", "--prefer-offline", "--no-audit", "--no-fund", "--ignore-scripts"], { cwd: copy, encoding: "utf8" });
+            expect({ status: install.status, stderr: install.status ? install.stderr : "" }).toEqual({ status: 0, stderr: "" });
+            const env = { WEBAPP_POLICY_PACK_DIR: copy };
+            const c = configured({ name: "backups without an off-site copy", stack: "prod", config: { "webapp:offsiteBackup": "false" } });
+            engine.forget(c.stack);
+            const r = await engine.run({ stack: c.stack, op: "preview", config: c.config, env });
+            expect(r.ok).toBe(false);
+            expect(policyEvents(r).filter((p) => p.enforcementLevel === "mandatory").map((p) => p.policyName)).toContain("bk-5-offsite-backups-in-prod");
+        } finally {
+            fs.rmSync(copy, { recursive: true, force: true });
+        }
     });
 });

@@ -92,6 +92,10 @@ async function main() {
         result.ok = true;
     } catch (err) {
         result.error = String((err && (err.stack || err.message)) || err);
+        // The CLI's exit code (cmd/pulumi/cmd/exit_codes.go; 7 = --expect-no-changes found changes), which the
+        // automation API reports only in its message.
+        const code = /Command failed with exit code (\d+)/.exec(result.error);
+        if (code) result.exitCode = Number(code[1]);
     }
     fs.writeFileSync(resultFile, JSON.stringify(result));
 }
