@@ -2,8 +2,10 @@
  * `npm run docs`: writes docs/config.md (every config key: type, default, meaning, the value of each stack),
  * docs/policies.md (every policy: control, name, severity, level per stack, what it checks, how to fix) and
  * docs/checklist.md (the security checklist: every control with its stable ID, its levels and the policies that
- * enforce it) from the code. tests/docs.test.ts fails when they are stale.
+ * enforce it) and docs/app-contract.md (scripts/app-contract.ts) from the code. tests/docs.test.ts fails when they
+ * are stale.
  */
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import markdownTable from "markdown-table";
@@ -13,6 +15,7 @@ import { ALL_POLICIES } from "../policies/catalog";
 import { packConfig } from "../policies/pack-config";
 import { CHECKLIST, CHECKLIST_IDS, levelFor } from "../policies/checklist";
 import type { ChecklistPolicy } from "../policies/support";
+import { Facts, renderAppContract, SETUPS } from "./app-contract";
 
 const ROOT = path.join(__dirname, "..");
 const STACKS = ["staging", "prod"];
@@ -120,4 +123,11 @@ if (require.main === module) {
     fs.writeFileSync(path.join(ROOT, "docs", "config.md"), configReference());
     fs.writeFileSync(path.join(ROOT, "docs", "policies.md"), policyReference());
     fs.writeFileSync(path.join(ROOT, "docs", "checklist.md"), checklistReference());
+    // Each setup runs the program offline in its own process (the Pulumi runtime holds one stack per process).
+    const setups = SETUPS.map((setup) => {
+        const child = spawnSync(process.execPath, [...process.execArgv, path.join(__dirname, "app-contract.ts"), "--facts", setup.stack, JSON.stringify(setup.overrides)], { cwd: ROOT, encoding: "utf8" });
+        if (child.status !== 0) throw new Error(`app contract, ${setup.label}: ${child.stderr}`);
+        return { setup, facts: JSON.parse(child.stdout) as Facts };
+    });
+    fs.writeFileSync(path.join(ROOT, "docs", "app-contract.md"), renderAppContract(setups));
 }

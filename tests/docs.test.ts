@@ -3,7 +3,11 @@
  */
 import * as fs from "fs";
 import * as path from "path";
+import * as os from "os";
+import { contractFacts, renderAppContract, SETUPS } from "../scripts/app-contract";
 import { checklistReference, configReference, policyReference } from "../scripts/docs";
+import { renderAppFilter } from "../lib/render/fail2ban";
+import { run, runIsolated } from "./helpers";
 
 const docs = path.join(__dirname, "..", "docs");
 
@@ -19,6 +23,29 @@ test("docs/checklist.md is up to date", () => {
     expect(fs.readFileSync(path.join(docs, "checklist.md"), "utf8")).toBe(checklistReference());
 });
 
+test("docs/app-contract.md is up to date: the unit the program ships in each setup", async () => {
+    const setups = [];
+    for (const setup of SETUPS) {
+        const r = await runIsolated({ stack: setup.stack, overrides: setup.overrides });
+        if (r.error) throw r.error;
+        setups.push({ setup, facts: contractFacts(r) });
+    }
+    expect(setups[0].facts.credentials).toEqual(expect.arrayContaining(["app-secret-key", "db-password", "encryption-key", "encryption-key-previous"]));
+    expect(setups[2].facts.environment).toMatchObject({ DATABASE_ENGINE: "sqlite", SQLITE_PATH: "/var/lib/webapp/webapp.db", BIND: "127.0.0.1:8000" });
+    expect(fs.readFileSync(path.join(docs, "app-contract.md"), "utf8")).toBe(renderAppContract(setups));
+});
+
+test("the contract's audit line example is one the installed filter counts (fail2ban-regex)", () => {
+    const doc = fs.readFileSync(path.join(docs, "app-contract.md"), "utf8");
+    const line = /^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d SECURITY\[LOGIN_FAILED\]: .*)$/m.exec(doc)![1];
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "contract-"));
+    fs.writeFileSync(path.join(dir, "filter.conf"), renderAppFilter());
+    fs.writeFileSync(path.join(dir, "app.log"), `${line}\n`);
+    const res = run("fail2ban-regex", ["--print-all-matched", path.join(dir, "app.log"), path.join(dir, "filter.conf")]);
+    expect(res.status).toBe(0);
+    expect(res.stdout).toMatch(/Lines: 1 lines, 0 ignored, 1 matched, 0 missed/);
+});
+
 test("the references cover every key and every policy", () => {
     expect(configReference()).toContain("`webapp:adminCidrs`");
     expect(policyReference().match(/^\| [A-Z]+-\d+ /gm)?.length).toBe(61);
@@ -30,6 +57,7 @@ test("the README links both", () => {
     expect(readme).toContain("(docs/config.md)");
     expect(readme).toContain("(docs/policies.md)");
     expect(readme).toContain("(docs/checklist.md)");
+    expect(readme).toContain("(docs/app-contract.md)");
 });
 
 test("nothing in the repository points outside it (users clone it alone)", () => {
