@@ -12,7 +12,7 @@ import * as http from "http";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
-import { execFileSync } from "child_process";
+import { execFileSync, spawnSync } from "child_process";
 import { parse } from "yaml";
 import { renderUserData } from "../lib/render/cloud-init";
 import { dualSlotKeepers, rotationGeneration } from "../lib/rotation";
@@ -43,6 +43,7 @@ function overrides(publicKey: string): Record<string, string> {
         "webapp:adminCidrs": '["10.0.2.2/32"]',
         "webapp:adminSshPublicKeys": JSON.stringify([publicKey]),
         "webapp:domain": DOMAIN,
+        "webapp:acmeEmail": "ops@webapp.test",
         "webapp:tlsMode": "self-signed",
         "webapp:appExecStart": "/usr/bin/python3 -m http.server 8000 --bind 127.0.0.1 --directory /opt/webapp/public",
     };
@@ -99,7 +100,7 @@ beforeAll(async () => {
     const adminKey = fs.readFileSync(`${key}.pub`, "utf8").trim();
     sshPort = await freePort();
     const userData = renderUserData({ hostname: "webapp-e2e-0", adminUser: "deploy", adminSshPublicKeys: [adminKey], sshPort });
-    vm = await bootVm({ image, workDir: path.join(dir, "vm"), userData, hostname: "webapp-e2e-0", forward: [80, 443, 5432, 8000], same: [sshPort], sshPort, adminUser: "deploy", key });
+    vm = await bootVm({ image, workDir: path.join(dir, "vm"), userData, hostname: "webapp-e2e-0", forward: [80, 443, 5432, 8000], same: [sshPort], outside: [sshPort, 80], sshPort, adminUser: "deploy", key });
     await vm.waitForSsh();
     // The app's own pipeline would deliver its code; here a static site with a health endpoint.
     must("sudo mkdir -p /opt/webapp/public && echo ok | sudo tee /opt/webapp/public/health >/dev/null && echo '<h1>webapp</h1>' | sudo tee /opt/webapp/public/index.html >/dev/null");
@@ -169,6 +170,26 @@ describe("from outside, as an attacker", () => {
         // ...while both answer on the server's loopback.
         expect(must("curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:8000/health")).toBe("200");
         expect(must("sudo runuser -u postgres -- psql -X -At -c 'SELECT 1'")).toBe("1");
+    });
+});
+
+describe("the deploy path (README, Deploying from CI): only the admin network reaches SSH", () => {
+    // The runner that applied the stack sits in the admin network (10.0.2.2, webapp:adminCidrs). The VM's second
+    // network is the internet: there the guest sees clients arrive from 10.0.3.2.
+    test("NET-1: from an address outside adminCidrs SSH gets no answer at all, while the web answers", async () => {
+        const outside = spawnSync(
+            "ssh",
+            ["-p", String(vm.outsidePorts[sshPort]), "-i", key, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes", "-o", "ConnectTimeout=10", "deploy@127.0.0.1", "true"],
+            { encoding: "utf8", timeout: 60_000 },
+        );
+        expect(outside.status).toBe(255);
+        expect(outside.stderr).not.toMatch(/Permission denied/); // no SSH server ever answered
+        expect(await answers(vm.outsidePorts[sshPort])).toBe(false);
+        expect(await answers(vm.outsidePorts[80])).toBe(true);
+        // The same key from the admin network gets in: the path the deploy took.
+        expect(must("echo in")).toBe("in");
+        // And the guest saw the outside client as 10.0.3.2, which ufw dropped (the kernel log of UFW BLOCK).
+        expect(must("sudo journalctl -k --no-pager -o cat | grep -c 'UFW BLOCK.*SRC=10.0.3.2 .*DPT=" + sshPort + " ' || true")).not.toBe("0");
     });
 });
 
@@ -291,6 +312,11 @@ describe("idempotency and restarts", () => {
         const expected = [...rotated, "database-role", "service-0-credentials"].sort();
         expect(changed).toEqual(expected);
         expect(replaced).toEqual(expected);
+        // The drift check's comparison (.github/workflows/drift.yml): at the last deploy's generation, taken from the
+        // stack's own output, the same preview past the period expects no changes and gets none.
+        expect(first.outputs?.secretRotationGeneration).toBe(now);
+        const pinned = await engine.run({ stack: STACK, op: "preview", clockOffsetDays: days, expectNoChanges: true, env: { WEBAPP_ROTATION_GENERATION: String(first.outputs?.secretRotationGeneration) } });
+        expect({ error: pinned.error, exitCode: pinned.exitCode }).toEqual({ error: undefined, exitCode: undefined });
     });
 
     test("after a reboot every service comes back", async () => {

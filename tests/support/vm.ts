@@ -41,6 +41,8 @@ export function ensureImage(cacheDir: string): Image {
     fs.writeFileSync(path.join(rootfs, "etc", "fstab"), "/dev/vda / ext4 defaults,errors=remount-ro 0 1\n");
     // The network of a NoCloud instance: DHCP on the first interface, as cloud-init's fallback would set it.
     fs.writeFileSync(path.join(rootfs, "etc", "network", "interfaces.d", "eth0"), "auto eth0\niface eth0 inet dhcp\n");
+    // A second interface when the VM is booted with one (bootVm's `outside`): the internet, beyond the admin network.
+    fs.writeFileSync(path.join(rootfs, "etc", "network", "interfaces.d", "eth1"), "allow-hotplug eth1\niface eth1 inet dhcp\n");
     fs.writeFileSync(path.join(rootfs, "etc", "cloud", "cloud.cfg.d", "90-image.cfg"), "datasource_list: [ NoCloud, None ]\nlocale: C.UTF-8\n");
     const boot = fs.readdirSync(path.join(rootfs, "boot"));
     const kernel = boot.find((f) => f.startsWith("vmlinuz-"));
@@ -52,6 +54,11 @@ export function ensureImage(cacheDir: string): Image {
 export type Vm = {
     /** Host port forwarded to each guest port. */
     ports: Record<number, number>;
+    /**
+     * Host port forwarded to each guest port through the second network (`outside`): there the guest sees clients
+     * arrive from 10.0.3.2, an address outside the admin network 10.0.2.2 of the first.
+     */
+    outsidePorts: Record<number, number>;
     serialLog: string;
     /** Runs a command over SSH as `user` with the given key; returns the result without throwing. */
     ssh: (command: string, opts?: { input?: string; user?: string; key?: string; extra?: string[]; timeoutMs?: number }) => ReturnType<typeof spawnSync> & { stdout: string; stderr: string };
@@ -65,7 +72,7 @@ export type Vm = {
  * those in `same` on 127.0.0.1 at their own number (so that a program's config can name the port). SSH goes to
  * `sshPort` (default 22).
  */
-export async function bootVm(o: { image: Image; workDir: string; userData: string; hostname: string; forward: number[]; same?: number[]; sshPort?: number; adminUser: string; key: string }): Promise<Vm> {
+export async function bootVm(o: { image: Image; workDir: string; userData: string; hostname: string; forward: number[]; same?: number[]; outside?: number[]; sshPort?: number; adminUser: string; key: string }): Promise<Vm> {
     fs.mkdirSync(o.workDir, { recursive: true });
     const seed = path.join(o.image.rootfs, "var", "lib", "cloud", "seed", "nocloud");
     fs.mkdirSync(seed, { recursive: true });
@@ -78,6 +85,11 @@ export async function bootVm(o: { image: Image; workDir: string; userData: strin
     const ports: Record<number, number> = {};
     for (const p of o.forward) ports[p] = await freePort();
     for (const p of o.same ?? []) ports[p] = p;
+    const outsidePorts: Record<number, number> = {};
+    for (const p of o.outside ?? []) outsidePorts[p] = await freePort();
+    const outsideNet = o.outside?.length
+        ? ["-netdev", `user,id=net1,net=10.0.3.0/24,${Object.entries(outsidePorts).map(([guest, host]) => `hostfwd=tcp:127.0.0.1:${host}-:${guest}`).join(",")}`, "-device", "virtio-net-pci,netdev=net1"]
+        : [];
     const sshPort = o.sshPort ?? 22;
     const serialLog = path.join(o.workDir, "serial.log");
     const hostfwd = Object.entries(ports).map(([guest, host]) => `hostfwd=tcp:127.0.0.1:${host}-:${guest}`).join(",");
@@ -85,7 +97,7 @@ export async function bootVm(o: { image: Image; workDir: string; userData: strin
         "qemu-system-x86_64",
         ["-accel", "tcg", "-smp", "2", "-m", "2048", "-nographic", "-serial", `file:${serialLog}`, "-monitor", "none", "-display", "none",
             "-kernel", o.image.kernel, "-initrd", o.image.initrd, "-append", "root=/dev/vda rw console=ttyS0 net.ifnames=0 ds=nocloud",
-            "-drive", `file=${disk},format=raw,if=virtio`, "-netdev", `user,id=net0,${hostfwd}`, "-device", "virtio-net-pci,netdev=net0"],
+            "-drive", `file=${disk},format=raw,if=virtio`, "-netdev", `user,id=net0,${hostfwd}`, "-device", "virtio-net-pci,netdev=net0", ...outsideNet],
         { stdio: "ignore" },
     );
     const exited = new Promise<void>((r) => qemu.once("exit", () => r()));
@@ -100,6 +112,7 @@ export async function bootVm(o: { image: Image; workDir: string; userData: strin
     };
     const vm: Vm = {
         ports,
+        outsidePorts,
         serialLog,
         ssh,
         waitForSsh: async (timeoutMs = 300_000) => {
