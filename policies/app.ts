@@ -3,17 +3,12 @@
  * configuration files the remote steps ship.
  */
 import { SECRET_ENV_NAME } from "../lib/render/systemd";
-import { HostFile, hostFiles, parseIni, parseUnit, ResourceLike, seconds, unitValue } from "./parse";
+import { HostFile, hostFiles, parseIni, ResourceLike, seconds, serviceUnits, Unit, unitCommand, unitEnvironment, unitValue, unitWords } from "./parse";
 import { ChecklistPolicy, Context, firstStep, hasHosts, stackPolicy } from "./support";
 
-type Unit = ReturnType<typeof parseUnit>;
-
-/** The app's long-running units: services with credentials or an Install section that are not oneshot jobs. */
+/** The app's long-running units with their drop-ins applied (see `serviceUnits`). */
 function appUnits(resources: readonly ResourceLike[], ctx: Context): { f: HostFile; unit: Unit }[] {
-    const units = hostFiles(resources)
-        .filter((f) => /^\/etc\/systemd\/system\/[^@/]+\.service$/.test(f.path))
-        .map((f) => ({ f, unit: parseUnit(f.content) }))
-        .filter(({ unit }) => unitValue(unit, "Service", "Type") !== "oneshot" && unit.get("Install")?.get("WantedBy")?.includes("multi-user.target"));
+    const units = serviceUnits(resources);
     if (units.length === 0 && hasHosts(resources)) {
         const at = firstStep(resources);
         if (at) ctx.report("no remote step ships the app's systemd unit; keep the AppService component.", at);
@@ -86,8 +81,7 @@ export const svc4: ChecklistPolicy = stackPolicy({
     remediation: "Pass secrets as AppService credentials (LoadCredential=); remove EnvironmentFile= and secret Environment= lines.",
     check: (resources, ctx) => {
         for (const { f, unit } of appUnits(resources, ctx)) {
-            const env = unit.get("Service")?.get("Environment") ?? [];
-            const leaked = env.map((e) => e.replace(/^"|"$/g, "").split("=")[0]).filter((k) => SECRET_ENV_NAME.test(k));
+            const leaked = [...unitEnvironment(unit).keys()].filter((k) => SECRET_ENV_NAME.test(k));
             if (leaked.length) ctx.report(`${f.path} (${f.from.name}) puts ${leaked.join(", ")} in Environment=, visible to systemctl show; pass them as credentials.`, f.from);
             if (unit.get("Service")?.has("EnvironmentFile")) ctx.report(`${f.path} (${f.from.name}) reads an EnvironmentFile; pass secrets as credentials instead.`, f.from);
         }
@@ -104,16 +98,40 @@ export const svc5 = unitPolicy({
     description: "Debug mode is off in prod: production mode variables set, nothing turns debugging on, log level INFO or quieter.",
     severity: "high",
     remediation: "Keep the production environment of lib/render/systemd.ts and remove any *_DEBUG=1/true or LOG_LEVEL=DEBUG.",
-    problems: (u, prod) => {
-        if (!prod) return [];
-        const env = new Map((u.get("Service")?.get("Environment") ?? []).map((e) => e.replace(/^"|"$/g, "").split("=") as [string, string]));
-        const p: string[] = [];
-        for (const [k, v] of env) if (/DEBUG$/.test(k) && /^(1|true|yes|on)$/i.test(v)) p.push(`${k}=${v} turns debugging on`);
-        if (/^(debug|trace)$/i.test(env.get("LOG_LEVEL") ?? "")) p.push(`LOG_LEVEL=${env.get("LOG_LEVEL")}`);
-        if (!["production"].includes(env.get("APP_ENV") ?? env.get("NODE_ENV") ?? env.get("FLASK_ENV") ?? "")) p.push("no production mode variable (APP_ENV/NODE_ENV/FLASK_ENV=production)");
-        return p;
-    },
+    problems: (u, prod) => (prod ? debugProblems(u) : []),
 });
+
+/** Variables that name the mode an app or framework runs in; each one set must say production. */
+export const MODE_VARIABLES = ["APP_ENV", "NODE_ENV", "FLASK_ENV", "RAILS_ENV", "RACK_ENV", "DJANGO_ENV", "ENVIRONMENT"];
+
+/** Variables that set a log level. */
+const LOG_LEVEL_VARIABLES = ["LOG_LEVEL", "LOGLEVEL", "GUNICORN_LOG_LEVEL", "UVICORN_LOG_LEVEL"];
+
+/**
+ * Everything in a unit that turns debugging or a development mode on, whatever the framework: debug variables,
+ * a mode variable other than production, a debug log level, and the flags of the command line (flask --debug,
+ * gunicorn/uvicorn --reload and --log-level debug, node --inspect, python -X dev), also through GUNICORN_CMD_ARGS.
+ */
+export function debugProblems(unit: Unit): string[] {
+    const env = unitEnvironment(unit);
+    const p: string[] = [];
+    for (const [k, v] of env) if (/(^|_)DEBUG$/.test(k) && /^(1|true|yes|on)$/i.test(v)) p.push(`${k}=${v} turns debugging on`);
+    for (const k of LOG_LEVEL_VARIABLES) if (/^(debug|trace)$/i.test(env.get(k) ?? "")) p.push(`${k}=${env.get(k)}`);
+    if (/^(1|true|yes|on)$/i.test(env.get("PYTHONDEVMODE") ?? "")) p.push("PYTHONDEVMODE turns Python's development mode on");
+    for (const k of MODE_VARIABLES) if (env.has(k) && env.get(k)!.toLowerCase() !== "production") p.push(`${k}=${env.get(k)} is not production`);
+    if (!["APP_ENV", "NODE_ENV", "FLASK_ENV"].some((k) => env.get(k) === "production")) p.push("no production mode variable (APP_ENV/NODE_ENV/FLASK_ENV=production)");
+    const words = [...unitCommand(unit), ...unitWords(env.get("GUNICORN_CMD_ARGS") ?? "")];
+    for (let i = 0; i < words.length; i++) {
+        const w = words[i];
+        if (/^--(debug|debugger)$/.test(w)) p.push(`the command line has ${w}`);
+        else if (/^--reload(-|$)/.test(w)) p.push(`the command line has ${w} (auto-reload, a development mode)`);
+        else if (/^--inspect(-brk)?(=|$)/.test(w)) p.push(`the command line opens the debugger (${w})`);
+        else if (w === "-X" && words[i + 1] === "dev") p.push("the command line has -X dev (Python's development mode)");
+        else if (/^--?log-?level$/.test(w) && /^(debug|trace)$/i.test(words[i + 1] ?? "")) p.push(`the command line has ${w} ${words[i + 1]}`);
+        else if (/^--?log-?level=(debug|trace)$/i.test(w)) p.push(`the command line has ${w}`);
+    }
+    return p;
+}
 
 export const svc6: ChecklistPolicy = stackPolicy({
     id: "SVC-6",

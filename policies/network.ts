@@ -4,7 +4,8 @@
  */
 import { isWorldCidr, parseCidr } from "../lib/net";
 import { UFW_RULES_PATH } from "../lib/render/ufw";
-import { directive, directives, hostFiles, hostScripts, parseKeyValues, parseNginx, parseUnit, ResourceLike } from "./parse";
+import { directive, directives, hostFiles, hostScripts, parseKeyValues, parseNginx, parseUnit, ResourceLike, serviceUnits, Unit, unitCommand, unitEnvironment, unitWords } from "./parse";
+import { admitting, describePorts, isAnySource, parseUfwRule, Ports, UfwRule } from "./ufw-syntax";
 import { ChecklistPolicy, firstStep, hasHosts, isServer, stackPolicy } from "./support";
 
 /** One inbound rule of a cloud firewall or security group, normalised. */
@@ -12,7 +13,20 @@ export type Inbound = { from: number; to: number; sources: string[]; resource: R
 
 const ALL_PORTS = { from: 0, to: 65535 };
 
-/** Inbound rules of hcloud firewalls and AWS security groups (inline and separate rule resources). */
+/** A port range of an AWS rule: protocol -1/all (or a number that is not TCP/UDP) means every port. */
+function awsRange(protocol: unknown, fromPort: unknown, toPort: unknown) {
+    const p = String(protocol ?? "").toLowerCase();
+    if (["-1", "all"].includes(p) || fromPort === undefined || fromPort === null) return ALL_PORTS;
+    if (!["tcp", "udp", "6", "17"].includes(p)) return ALL_PORTS;
+    const from = Number(fromPort);
+    const to = Number(toPort ?? fromPort);
+    return from === 0 && (to === 0 || to === 65535) ? ALL_PORTS : { from, to };
+}
+
+/**
+ * Inbound rules of hcloud firewalls and AWS security groups, in every resource that can carry one: inline rules,
+ * `ec2.SecurityGroupRule` (type ingress) and `vpc.SecurityGroupIngressRule`.
+ */
 export function inboundRules(resources: readonly ResourceLike[]): Inbound[] {
     const out: Inbound[] = [];
     for (const r of resources) {
@@ -20,41 +34,73 @@ export function inboundRules(resources: readonly ResourceLike[]): Inbound[] {
             for (const rule of (r.props.rules ?? []) as Record<string, any>[]) {
                 if (rule.direction !== "in") continue;
                 const port = String(rule.port ?? "any");
-                const range = port === "any" || rule.protocol === "icmp" ? ALL_PORTS : { from: Number(port.split("-")[0]), to: Number(port.split("-")[1] ?? port.split("-")[0]) };
+                const range = port === "any" || !["tcp", "udp"].includes(rule.protocol) ? ALL_PORTS : { from: Number(port.split("-")[0]), to: Number(port.split("-")[1] ?? port.split("-")[0]) };
                 out.push({ ...range, sources: rule.sourceIps ?? [], resource: r });
             }
         }
         if (r.type === "aws:ec2/securityGroup:SecurityGroup") {
             for (const rule of (r.props.ingress ?? []) as Record<string, any>[]) {
-                const range = rule.protocol === "-1" || rule.protocol === "all" ? ALL_PORTS : { from: Number(rule.fromPort), to: Number(rule.toPort) };
-                out.push({ ...range, sources: [...(rule.cidrBlocks ?? []), ...(rule.ipv6CidrBlocks ?? [])], resource: r });
+                out.push({ ...awsRange(rule.protocol, rule.fromPort, rule.toPort), sources: [...(rule.cidrBlocks ?? []), ...(rule.ipv6CidrBlocks ?? [])], resource: r });
             }
         }
+        if (r.type === "aws:ec2/securityGroupRule:SecurityGroupRule" && r.props.type === "ingress") {
+            out.push({ ...awsRange(r.props.protocol, r.props.fromPort, r.props.toPort), sources: [...(r.props.cidrBlocks ?? []), ...(r.props.ipv6CidrBlocks ?? [])], resource: r });
+        }
         if (r.type === "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") {
-            const range = r.props.ipProtocol === "-1" ? ALL_PORTS : { from: Number(r.props.fromPort), to: Number(r.props.toPort) };
-            out.push({ ...range, sources: [r.props.cidrIpv4, r.props.cidrIpv6].filter(Boolean), resource: r });
+            out.push({ ...awsRange(r.props.ipProtocol, r.props.fromPort, r.props.toPort), sources: [r.props.cidrIpv4, r.props.cidrIpv6].filter(Boolean), resource: r });
         }
     }
     return out;
 }
 
 const covers = (rule: { from: number; to: number }, port: number) => rule.from <= port && port <= rule.to;
-const describe = (rule: Inbound) => (rule.from === rule.to ? `port ${rule.from}` : `ports ${rule.from}-${rule.to}`);
+const describe = (rule: { from: number; to: number }) => (rule.from === 0 && rule.to === 65535 ? "every port" : rule.from === rule.to ? `port ${rule.from}` : `ports ${rule.from}-${rule.to}`);
 
-/** ufw rule lines shipped to hosts, with the step that carries them. */
-function ufwRules(resources: readonly ResourceLike[]) {
-    return hostFiles(resources)
-        .filter((f) => f.path === UFW_RULES_PATH)
-        .flatMap((f) =>
-            f.content
-                .split("\n")
-                .filter((l) => l.trim() && !l.startsWith("#"))
-                .map((line) => {
-                    const port = Number(/port (\d+)/.exec(line)?.[1]);
-                    const source = /from (\S+)/.exec(line)?.[1] ?? "0.0.0.0/0";
-                    return { line, port, source, resource: f.from };
-                }),
-        );
+/**
+ * A source that stands for the internet: every address, or a public network wider than an organisation's
+ * (IPv4 shorter than /16, IPv6 shorter than /32), such as 0.0.0.0/1 + 128.0.0.0/1.
+ */
+export function isWideSource(source: string): boolean {
+    if (isAnySource(source) || isWorldCidr(source)) return true;
+    const parsed = parseCidr(source.includes("/") ? source : `${source}/${source.includes(":") ? 128 : 32}`);
+    if ("error" in parsed) return false;
+    if (isLocalOrPrivate(parsed.network.split("/")[0])) return false;
+    return parsed.family === "ipv4" ? parsed.prefixLength < 16 : parsed.prefixLength < 32;
+}
+
+/** A source that reaches a host from outside its private networks. */
+const isPublicSource = (source: string) => isWideSource(source) || !isLocalOrPrivate(source.split("/")[0]);
+
+export type ShippedUfwRule = { rule: UfwRule; resource: ResourceLike };
+
+/**
+ * Every ufw rule the remote steps ship, in the order ufw applies them: the managed rules file, then `ufw ...`
+ * commands in any step's script. Lines ufw would refuse, or whose ports this pack cannot resolve, are returned as
+ * errors.
+ */
+export function ufwRules(resources: readonly ResourceLike[]): { rules: ShippedUfwRule[]; errors: { text: string; resource: ResourceLike }[] } {
+    const rules: ShippedUfwRule[] = [];
+    const errors: { text: string; resource: ResourceLike }[] = [];
+    const add = (line: string, resource: ResourceLike) => {
+        const parsed = parseUfwRule(line);
+        if (parsed === undefined) return;
+        if ("error" in parsed) errors.push({ text: parsed.error, resource });
+        else rules.push({ rule: parsed, resource });
+    };
+    for (const f of hostFiles(resources).filter((f) => f.path === UFW_RULES_PATH)) {
+        for (const line of f.content.split("\n")) if (line.trim() && !line.trim().startsWith("#")) add(line, f.from);
+    }
+    for (const { script, from } of hostScripts(resources)) {
+        for (const m of script.matchAll(/(?:^|[;&|(]\s*|\bthen\s+|\bdo\s+)ufw\s+([^;&|\n]+)/gm)) add(m[1], from);
+    }
+    return { rules, errors };
+}
+
+/** The first port of a rule's ports that is not in `allowed` (undefined if it opens only allowed ports). */
+function firstOtherPort(ports: Ports, allowed: number[]): number | undefined {
+    if (ports === "all") return [1, 2, 3].find((p) => !allowed.includes(p)) ?? 1;
+    for (const r of ports) for (let p = r.from; p <= r.to && p <= r.from + 1024; p++) if (!allowed.includes(p)) return p;
+    return undefined;
 }
 
 export const net1: ChecklistPolicy = stackPolicy({
@@ -64,19 +110,26 @@ export const net1: ChecklistPolicy = stackPolicy({
     severity: "critical",
     remediation: "Restrict every other inbound rule of the cloud firewall / security group and of ufw to the admin networks (webapp:adminCidrs).",
     check: (resources, ctx) => {
+        const allowed = ctx.prod ? [80, 443] : [80, 443, 22];
         for (const rule of inboundRules(resources)) {
-            const world = rule.sources.filter((s) => isWorldCidr(s));
+            const world = rule.sources.filter(isWideSource);
             if (world.length === 0) continue;
-            const webOnly = rule.from === rule.to && (rule.from === 80 || rule.from === 443);
-            const stagingSsh = !ctx.prod && rule.from === 22 && rule.to === 22;
-            if (!webOnly && !stagingSsh) {
-                ctx.report(`${rule.resource.name} opens ${describe(rule)} to ${world.join(", ")}; only 80 and 443 may be public. Limit the rule's sources to the admin networks (webapp:adminCidrs).`, rule.resource);
+            const webOnly = rule.from === rule.to && allowed.includes(rule.from);
+            if (!webOnly) {
+                ctx.report(`${rule.resource.name} opens ${describe(rule)} to ${world.join(", ")}, the whole internet; only ${ctx.prod ? "80 and 443" : "80, 443 and (staging) 22"} may be public. Limit the rule's sources to the admin networks (webapp:adminCidrs).`, rule.resource);
             }
         }
-        for (const rule of ufwRules(resources)) {
-            if (isWorldCidr(rule.source) && rule.port !== 80 && rule.port !== 443 && !(!ctx.prod && rule.port === 22)) {
-                ctx.report(`ufw rule "${rule.line}" shipped by ${rule.resource.name} opens port ${rule.port} to the whole internet; allow it only from webapp:adminCidrs.`, rule.resource);
-            }
+        const { rules, errors } = ufwRules(resources);
+        for (const e of errors) ctx.report(`a ufw rule shipped by ${e.resource.name} cannot be judged: ${e.text}; write it with numeric ports (e.g. allow proto tcp from <admin network> to any port 22).`, e.resource);
+        for (const shipped of rules) {
+            const { rule } = shipped;
+            if (rule.direction !== "in" || (rule.action !== "allow" && rule.action !== "limit") || !isWideSource(rule.from)) continue;
+            const port = firstOtherPort(rule.ports, allowed);
+            if (port === undefined || !admitting(rules, port, isWideSource).includes(shipped)) continue;
+            ctx.report(`ufw rule "${rule.text}" shipped by ${shipped.resource.name} opens ${describePorts(rule.ports)} to the whole internet (${rule.from}); allow it only from webapp:adminCidrs.`, shipped.resource);
+        }
+        for (const { script, from } of hostScripts(resources)) {
+            if (/\bufw\s+default\s+allow(?:\s+incoming\b|[ \t]*(?:$|[;&|>]))/m.test(script)) ctx.report(`${from.name} sets ufw's default policy for incoming traffic to allow, opening every port; keep default deny incoming.`, from);
         }
     },
 });
@@ -93,8 +146,9 @@ export const net2: ChecklistPolicy = stackPolicy({
                 ctx.report(`${rule.resource.name} lets ${rule.sources.join(", ")} reach 5432; PostgreSQL must not be reachable by address. Allow it only from the app servers' security group.`, rule.resource);
             }
         }
-        for (const f of hostFiles(resources).filter((f) => f.path === UFW_RULES_PATH)) {
-            if (/port 5432\b/.test(f.content)) ctx.report(`the ufw rules shipped by ${f.from.name} open 5432; remove that rule.`, f.from);
+        const { rules } = ufwRules(resources);
+        for (const shipped of admitting(rules, 5432, isPublicSource)) {
+            ctx.report(`ufw rule "${shipped.rule.text}" shipped by ${shipped.resource.name} lets ${shipped.rule.from} reach 5432; PostgreSQL must not be reachable from outside the private network. Remove that rule.`, shipped.resource);
         }
         for (const r of resources.filter((r) => r.type === "aws:rds/instance:Instance" && r.props.publiclyAccessible === true)) {
             ctx.report(`${r.name} is publicly accessible; set publiclyAccessible: false.`, r);
@@ -145,10 +199,14 @@ export const net4: ChecklistPolicy = stackPolicy({
     severity: "high",
     remediation: "Bind the app to 127.0.0.1 (BIND=127.0.0.1:<port>) and proxy_pass to http://127.0.0.1:<port>.",
     check: (resources, ctx) => {
+        for (const { f, unit } of serviceUnits(resources)) {
+            for (const where of exposedBinds(unit)) ctx.report(`${f.path} (${f.from.name}) binds the app to ${where}; bind it to 127.0.0.1.`, f.from);
+        }
         for (const f of hostFiles(resources)) {
-            if (f.path.startsWith("/etc/systemd/system/") && f.path.endsWith(".service") && /\nUser=/.test(f.content) && /\nEnvironment="BIND=/.test(f.content)) {
-                const bind = (parseUnit(f.content).get("Service")?.get("Environment") ?? []).map((e) => /^"?BIND=([^"]+)"?$/.exec(e)?.[1]).find(Boolean);
-                if (bind && !/^(127\.0\.0\.1|\[::1\]|unix:)/.test(bind)) ctx.report(`${f.path} binds the app to ${bind}; bind it to 127.0.0.1.`, f.from);
+            if (/^\/etc\/systemd\/system\/[^/]+\.socket$/.test(f.path)) {
+                for (const listen of [...(parseUnit(f.content).get("Socket")?.entries() ?? [])].filter(([k]) => /^Listen(Stream|Datagram|SequentialPacket)$/.test(k)).flatMap(([, v]) => v)) {
+                    if (!isLoopbackBind(listen) && !listen.startsWith("/") && !listen.startsWith("@")) ctx.report(`${f.path} (${f.from.name}) listens on ${listen}, every address when no host is named; listen on 127.0.0.1:<port> or a unix socket.`, f.from);
+                }
             }
             if (f.path.startsWith("/etc/nginx/sites-")) {
                 for (const server of directives(parseNginx(f.content), "server")) {
@@ -161,6 +219,48 @@ export const net4: ChecklistPolicy = stackPolicy({
         }
     },
 });
+
+/** 127.0.0.1, localhost, ::1 (with or without a port) or a unix socket. */
+export function isLoopbackBind(value: string): boolean {
+    return /^(unix:|\/|fd:\/\/)/.test(value) || /^(127\.\d+\.\d+\.\d+|localhost|\[::1\]|::1)(:\d+)?$/.test(value);
+}
+
+/** Options that name the address a server listens on: gunicorn, uvicorn, hypercorn, daphne, waitress, flask, http.server. */
+const BIND_OPTIONS = ["--bind", "-b", "--host", "--listen", "--address", "--addr", "--interface", "--ip"];
+/** Environment variables servers read their listen address from. */
+const BIND_VARIABLES = ["BIND", "HOST", "LISTEN", "LISTEN_ADDR", "LISTEN_ADDRESS", "BIND_ADDRESS", "SERVER_HOST", "UVICORN_HOST", "FLASK_RUN_HOST", "HYPERCORN_BIND"];
+
+/**
+ * Where a unit's service listens other than on loopback, in every form the usual Python and Node servers take it:
+ * options and their `=` and attached forms (`--bind 0.0.0.0:8000`, `-b:8000`, `--host=::`, flask's `-h`), the
+ * same options in GUNICORN_CMD_ARGS, listen variables, and a wildcard address anywhere on the command line.
+ */
+export function exposedBinds(unit: Unit): string[] {
+    const env = unitEnvironment(unit);
+    const out: string[] = [];
+    for (const k of BIND_VARIABLES) {
+        const v = env.get(k);
+        if (v !== undefined && !isLoopbackBind(k === "HOST" || k === "UVICORN_HOST" || k === "FLASK_RUN_HOST" ? v.replace(/:\d+$/, "") : v)) out.push(`${v} (${k}=)`);
+    }
+    const command = unitCommand(unit);
+    const flask = command.some((w) => /(^|\/)flask$/.test(w));
+    for (const [source, words] of [["ExecStart", command], ["GUNICORN_CMD_ARGS", unitWords(env.get("GUNICORN_CMD_ARGS") ?? "")]] as const) {
+        for (let i = 0; i < words.length; i++) {
+            const w = words[i];
+            let value: string | undefined;
+            const eq = w.indexOf("=");
+            if (BIND_OPTIONS.includes(w) || (flask && w === "-h")) value = words[i + 1];
+            else if (eq > 0 && BIND_OPTIONS.includes(w.slice(0, eq))) value = w.slice(eq + 1);
+            else if (/^-b./.test(w)) value = w.slice(2);
+            if (value !== undefined && !isLoopbackBind(value)) out.push(`${value} (${source} ${w})`);
+            else if (value === undefined && /(^|[^\d.])0\.0\.0\.0([^\d.]|$)|\[::\]/.test(w)) out.push(`${w} (${source})`);
+        }
+    }
+    // Python's http.server listens on every address unless told otherwise.
+    const module = command.indexOf("-m");
+    if (module >= 0 && command[module + 1] === "http.server" && !command.some((w) => w === "-b" || w === "--bind" || w.startsWith("--bind=") || /^-b./.test(w))) out.push("every address (python -m http.server without --bind)");
+    return [...new Set(out)];
+}
 
 const METRICS_PORTS = [9100, 9187, 9090, 9093];
 

@@ -4,6 +4,7 @@
  * PostgreSQL settings and pg_hba. Pure; tolerant of comments and blank lines, strict about meaning.
  */
 import { UnknownValueError } from "@pulumi/policy";
+import * as path from "path";
 import { parse as parseYaml } from "yaml";
 import { ManagedFile, parseApplyScript, scriptOfCommand } from "../lib/render/apply-script";
 
@@ -176,8 +177,71 @@ export function parseUnit(text: string): Map<string, Map<string, string[]>> {
     return out;
 }
 
+export type Unit = Map<string, Map<string, string[]>>;
+
+/**
+ * A unit with its drop-ins applied, as systemd reads them (systemd.unit(5)): drop-ins in file-name order, each
+ * key's values appended, and an empty assignment (`ExecStart=`, `Environment=`) resetting the values before it (it stays, as the empty
+ * value, for settings where empty has a meaning of its own, such as `CapabilityBoundingSet=`).
+ */
+export function mergeUnit(main: Unit, dropIns: readonly Unit[]): Unit {
+    const out: Unit = new Map();
+    for (const unit of [main, ...dropIns]) {
+        for (const [section, keys] of unit) {
+            const target = out.get(section) ?? new Map<string, string[]>();
+            out.set(section, target);
+            for (const [key, values] of keys) {
+                let list = target.get(key) ?? [];
+                for (const v of values) list = v === "" ? [""] : [...list.filter((x) => x !== ""), v];
+                target.set(key, list);
+            }
+        }
+    }
+    return out;
+}
+
+/** Words of a unit value, with systemd's double and single quotes (systemd.syntax(7)). */
+export function unitWords(value: string): string[] {
+    return [...value.matchAll(/"((?:[^"\\]|\\.)*)"|'([^']*)'|(\S+)/g)].map((m) => (m[1] ?? m[2] ?? m[3]).replace(/\\(.)/g, "$1"));
+}
+
+/** The environment a unit's service gets from Environment= lines: each assignment in order, the last one wins. */
+export function unitEnvironment(unit: Unit): Map<string, string> {
+    const env = new Map<string, string>();
+    for (const value of unit.get("Service")?.get("Environment") ?? []) {
+        for (const word of unitWords(value)) {
+            const eq = word.indexOf("=");
+            if (eq > 0) env.set(word.slice(0, eq), word.slice(eq + 1));
+        }
+    }
+    return env;
+}
+
+/** The command line a service starts (the last ExecStart= after resets), as words, without systemd's prefixes. */
+export function unitCommand(unit: Unit): string[] {
+    const value = unit.get("Service")?.get("ExecStart")?.slice(-1)[0];
+    return value ? unitWords(value.replace(/^[-@+!:]+/, "")) : [];
+}
+
+/**
+ * The long-running services the steps ship (units in /etc/systemd/system that are not oneshot jobs and start at
+ * boot), each with its drop-ins applied: `<name>.service.d/*.conf` and the `service.d/*.conf` every service reads.
+ */
+export function serviceUnits(resources: readonly ResourceLike[]): { f: HostFile; unit: Unit; dropIns: HostFile[] }[] {
+    const files = hostFiles(resources);
+    return files
+        .filter((f) => /^\/etc\/systemd\/system\/[^@/]+\.service$/.test(f.path))
+        .map((f) => {
+            const dropIns = files
+                .filter((d) => d.path.endsWith(".conf") && (d.path.startsWith(`${f.path}.d/`) || d.path.startsWith("/etc/systemd/system/service.d/")))
+                .sort((a, b) => path.basename(a.path).localeCompare(path.basename(b.path)));
+            return { f, unit: mergeUnit(parseUnit(f.content), dropIns.map((d) => parseUnit(d.content))), dropIns };
+        })
+        .filter(({ unit }) => unitValue(unit, "Service", "Type") !== "oneshot" && (unit.get("Install")?.get("WantedBy") ?? []).some((w) => w.split(/\s+/).includes("multi-user.target")));
+}
+
 /** The last value of a unit key (systemd's rule for single-valued settings). */
-export const unitValue = (unit: Map<string, Map<string, string[]>>, section: string, key: string) => unit.get(section)?.get(key)?.slice(-1)[0];
+export const unitValue = (unit: Unit, section: string, key: string) => unit.get(section)?.get(key)?.slice(-1)[0];
 
 /** INI (fail2ban): section -> key -> value, continuation lines joined with newlines. */
 export function parseIni(text: string): Map<string, Map<string, string>> {

@@ -116,9 +116,9 @@ const policyDoc = (run: PlanRun, name: string, edit: (doc: any) => void) => {
 
 const cases: Case[] = [
     ["net-1-only-web-ports-public", "SSH from the world in prod", P, (r) => ((rules(r)[2].sourceIps as string[]) = ["0.0.0.0/0"]), /web-firewall opens port 22 to 0\.0\.0\.0\/0/],
-    ["net-1-only-web-ports-public", "another public port", P, (r) => rules(r).push({ direction: "in", protocol: "tcp", port: "8000", sourceIps: ["0.0.0.0/0"] }), /opens port 8000 to 0\.0\.0\.0\/0; only 80 and 443 may be public/],
+    ["net-1-only-web-ports-public", "another public port", P, (r) => rules(r).push({ direction: "in", protocol: "tcp", port: "8000", sourceIps: ["0.0.0.0/0"] }), /opens port 8000 to 0\.0\.0\.0\/0, the whole internet; only 80 and 443 may be public/],
     ["net-1-only-web-ports-public", "a public ufw rule", P, (r) => editFile(r, "host-0-firewall", "/etc/ufw/pulumi-rules", (c) => c + "allow proto tcp to any port 8000\n"), /ufw rule "allow proto tcp to any port 8000" .* opens port 8000/],
-    ["net-1-only-web-ports-public", "a public security group port", R, (r) => (res(r, "web-security-group").inputs.ingress as any[]).push({ protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"] }), /web-security-group opens ports 0-65535 to 0\.0\.0\.0\/0/],
+    ["net-1-only-web-ports-public", "a public security group port", R, (r) => (res(r, "web-security-group").inputs.ingress as any[]).push({ protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"] }), /web-security-group opens every port to 0\.0\.0\.0\/0, the whole internet/],
     ["net-2-database-port-not-public", "5432 in the firewall", P, (r) => rules(r).push({ direction: "in", protocol: "tcp", port: "5432", sourceIps: ["198.51.100.0/24"] }), /lets 198\.51\.100\.0\/24 reach 5432/],
     ["net-2-database-port-not-public", "PostgreSQL listening everywhere", P, (r) => editFile(r, "database-postgresql", pgConf, (c) => c.replace("listen_addresses = 'localhost'", "listen_addresses = '*'")), /makes PostgreSQL listen on \*/],
     ["net-2-database-port-not-public", "RDS publicly accessible", R, (r) => (res(r, "database-instance").inputs.publiclyAccessible = true), /database-instance is publicly accessible/],

@@ -62,3 +62,13 @@ export function findings(run: PlanRun, waivers: Waiver[] = []): Finding[] {
     for (const entry of Object.values(config)) if (typeof entry === "object") entry.waivers = waivers;
     return evaluate(run, ALL_POLICIES, config).findings;
 }
+
+/** Adds a file to the files a step writes, as the apply script ships one (root:root 0644 unless told). */
+export function addFile(run: PlanRun, step: string, path: string, content: string, mode = "0644", owner = "root:root"): void {
+    editScript(run, step, (script) => {
+        const at = script.indexOf("install_file '");
+        if (at < 0) throw new Error(`${step} writes no file`);
+        const encoded = (Buffer.from(content, "utf8").toString("base64").match(/.{1,76}/g) ?? [""]).join("\n");
+        return `${script.slice(0, at)}install_file '${path}' ${mode} ${owner} <<'PULUMI_B64'\n${encoded}\nPULUMI_B64\n${script.slice(at)}`;
+    });
+}

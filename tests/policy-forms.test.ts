@@ -1,0 +1,147 @@
+/**
+ * Policies judge the effective behaviour, not one spelling of it: for each control, the other forms a config can
+ * take to reach the same effect (ufw's full syntax and its rule order, other resource types that open the same
+ * port, wide networks that are the internet in all but name, ...), each as a violating case that must be found
+ * with the control's ID and a passing case that must not. Each case breaks one thing in the compliant plan of a
+ * shipped stack.
+ */
+import type { PlanRun, RecordedResource } from "../plan/run";
+import { runStack } from "./helpers";
+import { addFile, clone, editFile, editScript, findings, res } from "./support/policy";
+
+let prod: PlanRun;
+let staging: PlanRun;
+let rds: PlanRun;
+beforeAll(async () => {
+    prod = await runStack("prod");
+    staging = await runStack("staging");
+    rds = await runStack("prod", { "webapp:provider": "aws", "webapp:databaseEngine": "rds" });
+});
+
+const P = () => prod;
+const S = () => staging;
+const R = () => rds;
+const UFW = "/etc/ufw/pulumi-rules";
+const ufw = (line: string) => (r: PlanRun) => editFile(r, "host-0-firewall", UFW, (c) => `${c}${line}\n`);
+const UNIT = "/etc/systemd/system/webapp.service";
+const DROP_IN = "/etc/systemd/system/webapp.service.d/override.conf";
+const EXEC = "ExecStart=/opt/webapp/venv/bin/gunicorn --config /opt/webapp/gunicorn.conf.py app:app";
+/** Replaces the app's command line (the stack's appExecStart) in its unit. */
+const exec = (command: string) => (r: PlanRun) => editFile(r, "service-0-service", UNIT, (c) => c.replace(EXEC, `ExecStart=${command}`));
+/** Adds lines to the [Service] section of the app's unit, after the ones it has. */
+const service = (...lines: string[]) => (r: PlanRun) => editFile(r, "service-0-service", UNIT, (c) => c.replace("\n\n# Sandboxing", `\n${lines.join("\n")}\n\n# Sandboxing`));
+/** Ships a drop-in for the app's unit. */
+const dropIn = (content: string) => (r: PlanRun) => addFile(r, "service-0-service", DROP_IN, content);
+const hcloudRule = (rule: Record<string, unknown>) => (r: PlanRun) => (res(r, "web-firewall").inputs.rules as Record<string, unknown>[]).push({ direction: "in", ...rule });
+
+/** Adds a cloud resource to a run, as the program would register it. */
+function addResource(run: PlanRun, type: string, name: string, inputs: Record<string, unknown>): void {
+    const stack = run.resources.find((r) => r.type === "pulumi:pulumi:Stack")!;
+    const resource: RecordedResource = {
+        urn: `urn:pulumi:${run.stack}::webapp::${type}::${name}`, id: `${name}-id`, type, name, parent: stack.urn, custom: true, inputs, outputs: { ...inputs },
+        protect: false, ignoreChanges: [], dependencies: [], additionalSecretOutputs: [], deleteBeforeReplace: false, retainOnDelete: false,
+    };
+    run.resources.push(resource);
+}
+
+/** [control, case, base, change, the finding's message, or null: the change must pass]. */
+type Form = [control: string, form: string, base: () => PlanRun, change: (run: PlanRun) => void, expected: RegExp | null];
+
+const forms: Form[] = [
+    // NET-1: only 80 and 443 public; ufw in every spelling, in its evaluation order, and every resource that opens a port.
+    ["NET-1", "ufw allow 22/tcp", P, ufw("allow 22/tcp"), /ufw rule "allow 22\/tcp" .* opens port 22 to the whole internet \(any\)/],
+    ["NET-1", "ufw allow 22", P, ufw("allow 22"), /opens port 22 to the whole internet/],
+    ["NET-1", "ufw allow ssh (a service name)", P, ufw("allow ssh"), /"allow ssh" .* opens port 22/],
+    ["NET-1", "ufw allow OpenSSH (an application profile)", P, ufw("allow OpenSSH"), /"allow OpenSSH" .* opens port 22/],
+    ["NET-1", "ufw allow from any to any port 22", P, ufw("allow from any to any port 22"), /opens port 22 to the whole internet \(any\)/],
+    ["NET-1", "ufw allow proto tcp from any to any port 22", P, ufw("allow proto tcp from any to any port 22"), /opens port 22/],
+    ["NET-1", "ufw allow in on eth0 to any port 22", P, ufw("allow in on eth0 to any port 22"), /opens port 22/],
+    ["NET-1", "ufw limit ssh (an allow with a rate limit)", P, ufw("limit ssh/tcp"), /"limit ssh\/tcp" .* opens port 22/],
+    ["NET-1", "ufw allow a port range", P, ufw("allow 8000:8100/tcp"), /opens ports 8000-8100/],
+    ["NET-1", "ufw allow a port list hiding 8000 behind 80 and 443", P, ufw("allow 80,443,8000/tcp"), /opens port 80, port 443, port 8000/],
+    ["NET-1", "ufw allow from 0.0.0.0/1 (half the internet)", P, ufw("allow from 0.0.0.0/1 to any port 22"), /opens port 22 to the whole internet \(0\.0\.0\.0\/1\)/],
+    ["NET-1", "ufw allow from a public /8", P, ufw("allow from 45.0.0.0/8 to any port 22"), /\(45\.0\.0\.0\/8\)/],
+    ["NET-1", "ufw insert 1 allow 22 (before every other rule)", P, ufw("insert 1 allow 22/tcp"), /"insert 1 allow 22\/tcp"/],
+    ["NET-1", "ufw allow with a comment", P, ufw("allow 22/tcp comment 'temporary'"), /opens port 22/],
+    ["NET-1", "a step that runs ufw allow itself", P, (r) => editScript(r, "host-0-sysctl", (s) => s.replace(/\nexit 0\s*$|$/, "\nufw allow 2222/tcp\n")), /"allow 2222\/tcp" shipped by host-0-sysctl opens port 2222/],
+    ["NET-1", "ufw's default policy set to allow", P, (r) => editScript(r, "host-0-sysctl", (s) => `${s}\nufw default allow incoming\n`), /sets ufw's default policy for incoming traffic to allow/],
+    ["NET-1", "ufw default allow (incoming is the default direction)", P, (r) => editScript(r, "host-0-sysctl", (s) => `${s}\nufw default allow\n`), /default policy for incoming traffic to allow/],
+    ["NET-1", "a rule this pack cannot resolve", P, ufw("allow webmin"), /cannot be judged: "allow webmin": service "webmin"/],
+    ["NET-1", "hcloud: every port", P, hcloudRule({ protocol: "tcp", port: "any", sourceIps: ["0.0.0.0/0"] }), /web-firewall opens every port to 0\.0\.0\.0\/0/],
+    ["NET-1", "hcloud: a range covering SSH", P, hcloudRule({ protocol: "tcp", port: "1-1024", sourceIps: ["::/0"] }), /opens ports 1-1024 to ::\/0/],
+    ["NET-1", "hcloud: UDP to the world", P, hcloudRule({ protocol: "udp", port: "51820", sourceIps: ["0.0.0.0/0"] }), /opens port 51820/],
+    ["NET-1", "hcloud: two halves of the internet", P, hcloudRule({ protocol: "tcp", port: "22", sourceIps: ["0.0.0.0/1", "128.0.0.0/1"] }), /opens port 22 to 0\.0\.0\.0\/1, 128\.0\.0\.0\/1/],
+    ["NET-1", "aws: a separate SecurityGroupRule", R, (r) => addResource(r, "aws:ec2/securityGroupRule:SecurityGroupRule", "ssh-anywhere", { type: "ingress", protocol: "tcp", fromPort: 22, toPort: 22, cidrBlocks: ["0.0.0.0/0"], securityGroupId: "sg-1" }), /ssh-anywhere opens port 22 to 0\.0\.0\.0\/0/],
+    ["NET-1", "aws: a vpc.SecurityGroupIngressRule for every protocol", R, (r) => addResource(r, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "all-v6", { ipProtocol: "-1", cidrIpv6: "::/0", securityGroupId: "sg-1" }), /all-v6 opens every port to ::\/0/],
+    ["NET-1", "aws: protocol number 6 (TCP)", R, (r) => addResource(r, "aws:ec2/securityGroupRule:SecurityGroupRule", "tcp-by-number", { type: "ingress", protocol: "6", fromPort: 3000, toPort: 3000, ipv6CidrBlocks: ["::/0"], securityGroupId: "sg-1" }), /tcp-by-number opens port 3000/],
+    ["NET-1", "aws: an inline ingress rule on IPv6", R, (r) => (res(r, "web-security-group").inputs.ingress as Record<string, unknown>[]).push({ protocol: "tcp", fromPort: 22, toPort: 22, ipv6CidrBlocks: ["::/0"] }), /web-security-group opens port 22 to ::\/0/],
+    ["NET-1", "pass: an egress SecurityGroupRule to the world", R, (r) => addResource(r, "aws:ec2/securityGroupRule:SecurityGroupRule", "egress-all", { type: "egress", protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"], securityGroupId: "sg-1" }), null],
+    ["NET-1", "pass: a deny for everyone before the allow (first match wins)", P, (r) => editFile(r, "host-0-firewall", UFW, (c) => `deny 22/tcp\n${c}allow 22/tcp\n`), null],
+    ["NET-1", "pass: SSH from a private network", P, ufw("allow from 10.0.0.0/8 to any port 22"), null],
+    ["NET-1", "pass: ufw allow Nginx Full", P, ufw("allow Nginx Full"), null],
+    ["NET-1", "pass: ufw allow 443/tcp", P, ufw("allow 443/tcp"), null],
+    ["NET-1", "pass: a routed rule (not to this host)", P, ufw("route allow 22/tcp"), null],
+    ["NET-1", "pass: an outgoing rule", P, ufw("allow out 22/tcp"), null],
+    ["NET-1", "pass: staging may open SSH to the world", S, ufw("allow 22/tcp"), null],
+    ["NET-1", "pass: an organisation's own /24", P, ufw("allow from 45.10.20.0/24 to any port 22"), null],
+    // NET-2: 5432 never reachable from outside the private network.
+    ["NET-2", "ufw allow 5432", P, ufw("allow 5432"), /"allow 5432" shipped by host-0-firewall lets any reach 5432/],
+    ["NET-2", "ufw allow postgresql", P, ufw("allow postgresql/tcp"), /"allow postgresql\/tcp" .* reach 5432/],
+    ["NET-2", "ufw: every port from one public address", P, ufw("allow from 198.51.100.7"), /"allow from 198\.51\.100\.7" .* lets 198\.51\.100\.7 reach 5432/],
+    ["NET-2", "ufw: a range over 5432", P, ufw("allow proto tcp from 198.51.100.0/24 to any port 5000:6000"), /reach 5432/],
+    ["NET-2", "aws: a SecurityGroupRule for 5432 by address", R, (r) => addResource(r, "aws:ec2/securityGroupRule:SecurityGroupRule", "db-from-office", { type: "ingress", protocol: "tcp", fromPort: 5432, toPort: 5432, cidrBlocks: ["198.51.100.0/24"], securityGroupId: "sg-1" }), /db-from-office lets 198\.51\.100\.0\/24 reach 5432/],
+    ["NET-2", "pass: 5432 from a private network in ufw", P, ufw("allow from 10.0.0.0/8 to any port 5432"), null],
+    ["NET-2", "pass: a deny for 5432 before an allow-all", P, (r) => editFile(r, "host-0-firewall", UFW, (c) => `deny 5432\n${c}allow from 198.51.100.7\n`), null],
+    // NET-4: the app listens on loopback only, however its server is told where to listen.
+    ["NET-4", "gunicorn --bind 0.0.0.0:8000", P, exec("/opt/webapp/venv/bin/gunicorn --bind 0.0.0.0:8000 app:app"), /binds the app to 0\.0\.0\.0:8000 \(ExecStart --bind\)/],
+    ["NET-4", "gunicorn -b 0.0.0.0:8000", P, exec("/opt/webapp/venv/bin/gunicorn -b 0.0.0.0:8000 app:app"), /0\.0\.0\.0:8000 \(ExecStart -b\)/],
+    ["NET-4", "gunicorn --bind=0.0.0.0:8000", P, exec("/opt/webapp/venv/bin/gunicorn --bind=0.0.0.0:8000 app:app"), /0\.0\.0\.0:8000 \(ExecStart --bind=0\.0\.0\.0:8000\)/],
+    ["NET-4", "gunicorn -b:8000 (every address)", P, exec("/opt/webapp/venv/bin/gunicorn -b:8000 app:app"), /binds the app to :8000/],
+    ["NET-4", "uvicorn --host 0.0.0.0", P, exec("/opt/webapp/venv/bin/uvicorn app:app --host 0.0.0.0 --port 8000"), /binds the app to 0\.0\.0\.0 \(ExecStart --host\)/],
+    ["NET-4", "uvicorn --host=::", P, exec("/opt/webapp/venv/bin/uvicorn app:app --host=:: --port 8000"), /binds the app to ::/],
+    ["NET-4", "flask run -h 0.0.0.0", P, exec("/opt/webapp/venv/bin/flask run -h 0.0.0.0 -p 8000"), /0\.0\.0\.0 \(ExecStart -h\)/],
+    ["NET-4", "python -m http.server without --bind", P, exec("/usr/bin/python3 -m http.server 8000"), /every address \(python -m http\.server without --bind\)/],
+    ["NET-4", "GUNICORN_CMD_ARGS", P, service('Environment="GUNICORN_CMD_ARGS=--bind 0.0.0.0:8000"'), /0\.0\.0\.0:8000 \(GUNICORN_CMD_ARGS --bind\)/],
+    ["NET-4", "HOST=0.0.0.0", P, service('Environment="HOST=0.0.0.0"'), /0\.0\.0\.0 \(HOST=\)/],
+    ["NET-4", "a drop-in that rebinds", P, dropIn('[Service]\nEnvironment="BIND=0.0.0.0:8000"\n'), /0\.0\.0\.0:8000 \(BIND=\)/],
+    ["NET-4", "a drop-in that replaces the command", P, dropIn("[Service]\nExecStart=\nExecStart=/opt/webapp/venv/bin/gunicorn --bind 0.0.0.0:8000 app:app\n"), /\(ExecStart --bind\)/],
+    ["NET-4", "a socket unit on every address", P, (r) => addFile(r, "service-0-service", "/etc/systemd/system/webapp.socket", "[Socket]\nListenStream=8000\n\n[Install]\nWantedBy=sockets.target\n"), /webapp\.socket .* listens on 8000/],
+    ["NET-4", "pass: gunicorn --bind 127.0.0.1:8000", P, exec("/opt/webapp/venv/bin/gunicorn --bind 127.0.0.1:8000 app:app"), null],
+    ["NET-4", "pass: gunicorn on a unix socket", P, exec("/opt/webapp/venv/bin/gunicorn --bind unix:/run/webapp/app.sock app:app"), null],
+    ["NET-4", "pass: uvicorn --host=::1", P, exec("/opt/webapp/venv/bin/uvicorn app:app --host=::1"), null],
+    ["NET-4", "pass: python -m http.server --bind 127.0.0.1", P, exec("/usr/bin/python3 -m http.server 8000 --bind 127.0.0.1"), null],
+    ["NET-4", "pass: a drop-in that sets the command back to loopback", P, dropIn("[Service]\nExecStart=\nExecStart=/opt/webapp/venv/bin/gunicorn -b 127.0.0.1:8000 app:app\n"), null],
+    // SVC-5: nothing turns debugging or a development mode on in prod.
+    ["SVC-5", "flask run --debug", P, exec("/opt/webapp/venv/bin/flask run --debug"), /the command line has --debug/],
+    ["SVC-5", "gunicorn --reload", P, exec("/opt/webapp/venv/bin/gunicorn --reload app:app"), /--reload \(auto-reload, a development mode\)/],
+    ["SVC-5", "gunicorn --log-level debug", P, exec("/opt/webapp/venv/bin/gunicorn --log-level debug app:app"), /--log-level debug/],
+    ["SVC-5", "uvicorn --log-level=trace", P, exec("/opt/webapp/venv/bin/uvicorn app:app --log-level=trace"), /--log-level=trace/],
+    ["SVC-5", "node --inspect", P, exec("/usr/bin/node --inspect=127.0.0.1:9229 server.js"), /opens the debugger \(--inspect=127\.0\.0\.1:9229\)/],
+    ["SVC-5", "python -X dev", P, exec("/usr/bin/python3 -X dev -m app"), /-X dev/],
+    ["SVC-5", "GUNICORN_CMD_ARGS=--reload", P, service('Environment="GUNICORN_CMD_ARGS=--reload"'), /--reload/],
+    ["SVC-5", "DEBUG=1 (Django's setting)", P, service('Environment="DEBUG=1"'), /DEBUG=1 turns debugging on/],
+    ["SVC-5", "a later assignment wins: FLASK_DEBUG=true after FLASK_DEBUG=0", P, service('Environment="FLASK_DEBUG=true"'), /FLASK_DEBUG=true turns debugging on/],
+    ["SVC-5", "two assignments on one line", P, service('Environment="A=1" "NODE_ENV=development"'), /NODE_ENV=development is not production/],
+    ["SVC-5", "a drop-in switching to development", P, dropIn("[Service]\nEnvironment=NODE_ENV=development\n"), /NODE_ENV=development is not production/],
+    ["SVC-5", "LOG_LEVEL=DEBUG", P, service('Environment="LOG_LEVEL=DEBUG"'), /LOG_LEVEL=DEBUG/],
+    ["SVC-5", "PYTHONDEVMODE=1", P, service('Environment="PYTHONDEVMODE=1"'), /PYTHONDEVMODE/],
+    ["SVC-5", "RAILS_ENV=development", P, service('Environment="RAILS_ENV=development"'), /RAILS_ENV=development is not production/],
+    ["SVC-5", "pass: --log-level info", P, exec("/opt/webapp/venv/bin/gunicorn --log-level info app:app"), null],
+    ["SVC-5", "pass: a later FLASK_DEBUG=0 wins over an earlier 1", P, (r) => editFile(r, "service-0-service", UNIT, (c) => c.replace('Environment="FLASK_DEBUG=0"', 'Environment="FLASK_DEBUG=1"\nEnvironment="FLASK_DEBUG=0"')), null],
+    ["SVC-5", "pass: staging may debug (SVC-5 is about prod)", S, exec("/opt/webapp/venv/bin/flask run --debug"), null],
+];
+
+describe.each([...new Set(forms.map((f) => f[0]))])("%s", (control) => {
+    test.each(forms.filter((f) => f[0] === control).map((f) => [f[1], f] as const))("%s", (_form, [, , base, change, expected]) => {
+        const run = clone(base());
+        const before = findings(run).filter((f) => f.checklistId === control && f.level === "mandatory");
+        expect(before).toEqual([]);
+        change(run);
+        const found = findings(run).filter((f) => f.checklistId === control && f.level === "mandatory");
+        if (expected === null) expect(found).toEqual([]);
+        else {
+            expect(found.length).toBeGreaterThan(0);
+            expect(found.map((f) => f.message).join("\n")).toMatch(expected);
+        }
+    });
+});
