@@ -7,40 +7,83 @@ import { ChecklistPolicy, Context, firstStep, hasHosts, stackPolicy } from "./su
 
 type Site = { file: HostFile; https: NginxDirective[]; http: NginxDirective[] };
 
-const isTls = (server: NginxDirective) => directives(server.block, "listen").some((l) => l.args.includes("ssl"));
+/** A server speaks TLS when one of its listen directives says ssl (or quic), or with the old `ssl on;`. */
+const isTls = (server: NginxDirective) => directives(server.block, "listen").some((l) => l.args.includes("ssl") || l.args.includes("quic")) || directive(server.block, "ssl")?.args[0] === "on";
 
-/** The sites and http-context files; reports once when hosts exist but no site is shipped. */
+/** Files nginx loads into its http context: Debian's nginx.conf includes conf.d/*.conf and sites-enabled/*. */
+const inHttpContext = (path: string) => path === "/etc/nginx/nginx.conf" || /^\/etc\/nginx\/conf\.d\/[^/]+\.conf$/.test(path) || path.startsWith("/etc/nginx/sites-");
+
+/**
+ * Every server block the steps ship, in any file nginx loads (a site, an http-context file, nginx.conf's http
+ * block), and the http context's own directives (inherited by every server). Reports once when hosts exist but
+ * no site is shipped.
+ */
 function nginx(resources: readonly ResourceLike[], ctx: Context): { sites: Site[]; httpConf: NginxDirective[] } {
-    const files = hostFiles(resources);
+    const files = hostFiles(resources).filter((f) => inHttpContext(f.path));
+    const top = (f: HostFile) => (f.path === "/etc/nginx/nginx.conf" ? directive(parseNginx(f.content), "http")?.block ?? [] : parseNginx(f.content));
     const sites = files
-        .filter((f) => f.path.startsWith("/etc/nginx/sites-"))
         .map((file) => {
-            const servers = directives(parseNginx(file.content), "server");
+            const servers = directives(top(file), "server");
             return { file, https: servers.filter(isTls), http: servers.filter((s) => !isTls(s)) };
-        });
-    if (sites.length === 0 && hasHosts(resources)) {
+        })
+        .filter((s) => s.https.length + s.http.length > 0);
+    if (!sites.some((s) => s.file.path.startsWith("/etc/nginx/sites-")) && hasHosts(resources)) {
         const at = firstStep(resources);
         if (at) ctx.report("no remote step ships an nginx site; keep the ReverseProxy component.", at);
     }
-    const httpConf = files.filter((f) => f.path.startsWith("/etc/nginx/conf.d/")).flatMap((f) => parseNginx(f.content));
+    const httpConf = files.filter((f) => !f.path.startsWith("/etc/nginx/sites-")).flatMap((f) => top(f).filter((d) => d.name !== "server"));
     return { sites, httpConf };
 }
 
 /** A server-level setting, with the http-context file as fallback (nginx's inheritance). */
 const setting = (server: NginxDirective, httpConf: NginxDirective[], name: string) => directive(server.block, name) ?? directive(httpConf, name);
 
-/** add_header values of a server, by lowercase header name, with whether `always` is set. */
-function headers(block: NginxDirective[] | undefined): Map<string, { value: string; always: boolean }> {
+type Headers = Map<string, { value: string; always: boolean }>;
+
+/** add_header values of one level, by lowercase header name, with whether `always` is set. */
+function headers(block: NginxDirective[] | undefined): Headers {
     return new Map(directives(block, "add_header").map((d) => [d.args[0].toLowerCase(), { value: d.args[1] ?? "", always: d.args[2] === "always" }]));
 }
 
-/** Locations that set their own add_header lose the server's headers (nginx inheritance). */
-const headerDroppingLocations = (server: NginxDirective) => directives(server.block, "location").filter((l) => directives(l.block, "add_header").length > 0);
+/**
+ * The headers each part of an HTTPS server sends, by nginx's inheritance: a level inherits add_header from the
+ * level above only when it has none of its own, so the server takes the http context's, a location the server's
+ * (or its parent location's), and an `if` block its location's. Each scope is named for the messages.
+ */
+function headerScopes(server: NginxDirective, httpConf: NginxDirective[]): { where: string; own: boolean; headers: Headers }[] {
+    const scopes: { where: string; own: boolean; headers: Headers }[] = [];
+    const serverHeaders = headers(server.block).size ? headers(server.block) : headers(httpConf);
+    scopes.push({ where: "server", own: true, headers: serverHeaders });
+    const walk = (block: NginxDirective[] | undefined, inherited: Headers, prefix: string) => {
+        for (const d of (block ?? []).filter((x) => x.name === "location" || x.name === "if")) {
+            const own = headers(d.block);
+            const effective = own.size ? own : inherited;
+            const where = `${prefix}${d.name === "location" ? `location ${d.args.join(" ")}` : `if ${d.args.join(" ")}`}`;
+            scopes.push({ where, own: own.size > 0, headers: effective });
+            walk(d.block, effective, `${where} > `);
+        }
+    };
+    walk(server.block, serverHeaders, "");
+    return scopes;
+}
 
 function eachHttps(resources: readonly ResourceLike[], ctx: Context, check: (server: NginxDirective, site: Site, httpConf: NginxDirective[], report: (m: string) => void) => void): void {
     const { sites, httpConf } = nginx(resources, ctx);
     for (const site of sites) {
         for (const server of site.https) check(server, site, httpConf, (m) => ctx.report(`${site.file.path} (${site.file.from.name}): ${m}`, site.file.from));
+    }
+}
+
+/**
+ * Checks one header in every scope of every HTTPS server: the server's own (or inherited) value, and each location
+ * that sets its own headers and so drops it.
+ */
+function eachHeaderScope(server: NginxDirective, httpConf: NginxDirective[], header: string, report: (m: string) => void, judge: (h: { value: string; always: boolean } | undefined, where: string) => void, dropped: (where: string) => string): void {
+    for (const scope of headerScopes(server, httpConf)) {
+        const h = scope.headers.get(header.toLowerCase());
+        if (scope.where === "server") judge(h, scope.where);
+        else if (scope.own && !h) report(dropped(scope.where));
+        else if (scope.own && h) judge(h, scope.where);
     }
 }
 
@@ -52,12 +95,20 @@ function headerPolicy(id: "HDR-1" | "HDR-2" | "HDR-3" | "HDR-4", slug: string, h
         severity,
         remediation: `add_header ${header} "${expected}" always; in the HTTPS server block, and no location-level add_header that drops it.`,
         check: (resources, ctx) =>
-            eachHttps(resources, ctx, (server, _site, _http, report) => {
-                const h = headers(server.block).get(header.toLowerCase());
-                if (!h || !ok(h.value)) report(`${header} is ${h ? `"${h.value}"` : "not set"}; add add_header ${header} "${expected}" always.`);
-                else if (!h.always) report(`${header} is sent without "always", so error responses lack it; add always.`);
-                for (const loc of headerDroppingLocations(server)) if (!headers(loc.block).has(header.toLowerCase())) report(`location ${loc.args.join(" ")} sets its own headers and so drops ${header}; repeat it there or remove the location's add_header.`);
-            }),
+            eachHttps(resources, ctx, (server, _site, httpConf, report) =>
+                eachHeaderScope(
+                    server,
+                    httpConf,
+                    header,
+                    report,
+                    (h, where) => {
+                        const at = where === "server" ? "" : ` in ${where}`;
+                        if (!h || !ok(h.value)) report(`${header} is ${h ? `"${h.value}"` : "not set"}${at}; add add_header ${header} "${expected}" always.`);
+                        else if (!h.always) report(`${header} is sent without "always"${at}, so error responses lack it; add always.`);
+                    },
+                    (where) => `${where} sets its own headers and so drops ${header}; repeat it there or remove the location's add_header.`,
+                ),
+            ),
     });
 }
 
@@ -126,17 +177,23 @@ export const tls4: ChecklistPolicy = stackPolicy({
     severity: "high",
     remediation: 'add_header Strict-Transport-Security "max-age=63072000; includeSubDomains" always;',
     check: (resources, ctx) =>
-        eachHttps(resources, ctx, (server, _s, _h, report) => {
-            const h = headers(server.block).get("strict-transport-security");
-            const maxAge = Number(/max-age=(\d+)/.exec(h?.value ?? "")?.[1] ?? 0);
-            if (!h) report("Strict-Transport-Security is not sent; add it with max-age=63072000; includeSubDomains, always.");
-            else {
-                if (maxAge < 31536000) report(`HSTS max-age is ${maxAge}; use at least 31536000.`);
-                if (!/includeSubDomains/i.test(h.value)) report("HSTS lacks includeSubDomains; add it.");
-                if (!h.always) report("HSTS is sent without always; add always so error responses carry it.");
-            }
-            for (const loc of headerDroppingLocations(server)) if (!headers(loc.block).has("strict-transport-security")) report(`location ${loc.args.join(" ")} drops HSTS with its own add_header; repeat it there.`);
-        }),
+        eachHttps(resources, ctx, (server, _s, httpConf, report) =>
+            eachHeaderScope(
+                server,
+                httpConf,
+                "Strict-Transport-Security",
+                report,
+                (h, where) => {
+                    const at = where === "server" ? "" : ` in ${where}`;
+                    const maxAge = Number(/max-age=(\d+)/.exec(h?.value ?? "")?.[1] ?? 0);
+                    if (!h) return report(`Strict-Transport-Security is not sent${at}; add it with max-age=63072000; includeSubDomains, always.`);
+                    if (maxAge < 31536000) report(`HSTS max-age is ${maxAge}${at}; use at least 31536000.`);
+                    if (!/includeSubDomains/i.test(h.value)) report(`HSTS lacks includeSubDomains${at}; add it.`);
+                    if (!h.always) report(`HSTS is sent without always${at}; add always so error responses carry it.`);
+                },
+                (where) => `${where} drops HSTS with its own add_header; repeat it there.`,
+            ),
+        ),
 });
 
 export const tls5: ChecklistPolicy = stackPolicy({
@@ -191,17 +248,48 @@ export const hdr5: ChecklistPolicy = stackPolicy({
     severity: "high",
     remediation: "Set webapp:contentSecurityPolicy without 'unsafe-inline'/'unsafe-eval' for scripts (use nonces or hashes).",
     check: (resources, ctx) =>
-        eachHttps(resources, ctx, (server, _s, _h, report) => {
-            const csp = headers(server.block).get("content-security-policy");
-            if (!csp) return report("Content-Security-Policy is not sent; set webapp:contentSecurityPolicy.");
-            if (!csp.always) report("Content-Security-Policy is sent without always; add always.");
-            if (!ctx.prod) return;
-            const parts = new Map(csp.value.split(";").map((d) => d.trim().split(/\s+/)).filter((d) => d[0]).map((d) => [d[0], d.slice(1)] as const));
-            const scripts = parts.get("script-src") ?? parts.get("default-src") ?? [];
-            const unsafe = scripts.filter((v) => v === "'unsafe-inline'" || v === "'unsafe-eval'");
-            if (unsafe.length) report(`the CSP allows ${unsafe.join(" and ")} for scripts; remove it and use nonces or hashes.`);
-        }),
+        eachHttps(resources, ctx, (server, _s, httpConf, report) =>
+            eachHeaderScope(
+                server,
+                httpConf,
+                "Content-Security-Policy",
+                report,
+                (csp, where) => {
+                    const at = where === "server" ? "" : ` in ${where}`;
+                    if (!csp) return report(`Content-Security-Policy is not sent${at}; set webapp:contentSecurityPolicy.`);
+                    if (!csp.always) report(`Content-Security-Policy is sent without always${at}; add always.`);
+                    if (ctx.prod) for (const problem of scriptSourceProblems(csp.value)) report(`the CSP${at} ${problem}; remove it and use nonces or hashes.`);
+                },
+                (where) => `${where} sets its own headers and so drops the Content-Security-Policy; repeat it there.`,
+            ),
+        ),
 });
+
+/**
+ * What a CSP lets scripts do that the checklist forbids, for each way a browser resolves script sources (CSP
+ * Level 3 fallbacks): `<script>` elements by script-src-elem, then script-src, then default-src; event handler
+ * attributes by script-src-attr, then script-src, then default-src. 'unsafe-inline' counts only where no nonce or
+ * hash makes browsers ignore it; 'unsafe-eval', a wildcard or a bare scheme (any host) always count, and so does
+ * a policy with no script source at all.
+ */
+export function scriptSourceProblems(policy: string): string[] {
+    const parts = new Map<string, string[]>();
+    for (const d of policy.split(";").map((x) => x.trim().split(/\s+/)).filter((x) => x[0])) if (!parts.has(d[0].toLowerCase())) parts.set(d[0].toLowerCase(), d.slice(1));
+    const problems: string[] = [];
+    const judged = ([["script elements", ["script-src-elem", "script-src", "default-src"]], ["inline event handlers", ["script-src-attr", "script-src", "default-src"]]] as const).map(([kind, chain]) => {
+        const name = chain.find((c) => parts.has(c));
+        if (!name) return { kind, name: undefined, chain, bad: [] as string[] };
+        const values = parts.get(name)!.map((v) => v.toLowerCase());
+        // A nonce or a hash makes browsers ignore 'unsafe-inline' in the same directive (CSP Level 2 and later).
+        const nonceOrHash = values.some((v) => /^'(nonce|sha256|sha384|sha512)-/.test(v));
+        return { kind, name, chain, bad: values.filter((v) => v === "'unsafe-eval'" || v === "*" || /^(https?|data|blob|ws|wss|filesystem):$/.test(v) || (v === "'unsafe-inline'" && !nonceOrHash)) };
+    });
+    for (const j of judged) {
+        if (!j.name) problems.push(`sets no script source (${j.chain.join(", ")}), so ${j.kind} may come from anywhere`);
+        else if (j.bad.length) problems.push(`allows ${j.bad.join(" and ")} for ${judged.every((o) => o.name === j.name) ? "scripts" : j.kind} (${j.name})`);
+    }
+    return [...new Set(problems)];
+}
 
 export const hdr6: ChecklistPolicy = stackPolicy({
     id: "HDR-6",

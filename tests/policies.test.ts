@@ -153,7 +153,7 @@ const cases: Case[] = [
     ["hdr-2-frame-options", "framing allowed", P, (r) => editFile(r, "proxy-0-nginx", site, (c) => c.replace('X-Frame-Options "DENY"', 'X-Frame-Options "ALLOWALL"')), /X-Frame-Options is "ALLOWALL"/],
     ["hdr-3-referrer-policy", "full referrers", P, (r) => editFile(r, "proxy-0-nginx", site, (c) => c.replace('Referrer-Policy "strict-origin-when-cross-origin"', 'Referrer-Policy "unsafe-url"')), /Referrer-Policy is "unsafe-url"/],
     ["hdr-4-permissions-policy", "camera allowed", P, (r) => editFile(r, "proxy-0-nginx", site, (c) => c.replace("camera=()", "camera=*")), /Permissions-Policy is "camera=\*/],
-    ["hdr-5-content-security-policy", "unsafe-inline scripts in prod", P, (r) => editFile(r, "proxy-0-nginx", site, (c) => c.replace("script-src 'self'", "script-src 'self' 'unsafe-inline'")), /the CSP allows 'unsafe-inline' for scripts/],
+    ["hdr-5-content-security-policy", "unsafe-inline scripts in prod", P, (r) => editFile(r, "proxy-0-nginx", site, (c) => c.replace("script-src 'self'", "script-src 'self' 'unsafe-inline'")), /the CSP allows 'unsafe-inline' for scripts \(script-src\)/],
     ["hdr-5-content-security-policy", "no CSP", P, (r) => editFile(r, "proxy-0-nginx", site, (c) => c.replace(/ {4}add_header Content-Security-Policy[^\n]*\n/, "")), /Content-Security-Policy is not sent/],
     ["hdr-6-server-tokens-off", "version announced", P, (r) => editFile(r, "proxy-0-nginx", httpConf, (c) => c.replace("server_tokens off;", "server_tokens on;")), /server_tokens is not off/],
     ["rl-1-login-rate-limit", "a loose login limit", P, (r) => editFile(r, "proxy-0-nginx", httpConf, (c) => c.replace("rate=5r/m", "rate=30r/m")), /no location is limited to <= 5 requests per minute/],

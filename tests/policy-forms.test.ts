@@ -32,6 +32,19 @@ const exec = (command: string) => (r: PlanRun) => editFile(r, "service-0-service
 const service = (...lines: string[]) => (r: PlanRun) => editFile(r, "service-0-service", UNIT, (c) => c.replace("\n\n# Sandboxing", `\n${lines.join("\n")}\n\n# Sandboxing`));
 /** Ships a drop-in for the app's unit. */
 const dropIn = (content: string) => (r: PlanRun) => addFile(r, "service-0-service", DROP_IN, content);
+const SITE = "/etc/nginx/sites-enabled/webapp";
+const HTTP_CONF = "/etc/nginx/conf.d/webapp.conf";
+const site = (edit: (c: string) => string) => (r: PlanRun) => editFile(r, "proxy-0-nginx", SITE, edit);
+const httpConf = (edit: (c: string) => string) => (r: PlanRun) => editFile(r, "proxy-0-nginx", HTTP_CONF, edit);
+const CSP = /add_header Content-Security-Policy "([^"]*)" always;/;
+/** Rewrites the CSP the site sends. */
+const csp = (edit: (policy: string) => string) => site((c) => c.replace(CSP, (_m, policy: string) => `add_header Content-Security-Policy "${edit(policy)}" always;`));
+/** Moves every add_header of the HTTPS server to the http context (which the server then inherits). */
+const headersToHttp = (r: PlanRun) => {
+    let moved = "";
+    site((c) => c.replace(/^ {4}add_header [^\n]*\n/gm, (line) => ((moved += line.trim() + "\n"), "")))(r);
+    httpConf((c) => c + moved)(r);
+};
 const hcloudRule = (rule: Record<string, unknown>) => (r: PlanRun) => (res(r, "web-firewall").inputs.rules as Record<string, unknown>[]).push({ direction: "in", ...rule });
 
 /** Adds a cloud resource to a run, as the program would register it. */
@@ -129,6 +142,37 @@ const forms: Form[] = [
     ["SVC-5", "pass: --log-level info", P, exec("/opt/webapp/venv/bin/gunicorn --log-level info app:app"), null],
     ["SVC-5", "pass: a later FLASK_DEBUG=0 wins over an earlier 1", P, (r) => editFile(r, "service-0-service", UNIT, (c) => c.replace('Environment="FLASK_DEBUG=0"', 'Environment="FLASK_DEBUG=1"\nEnvironment="FLASK_DEBUG=0"')), null],
     ["SVC-5", "pass: staging may debug (SVC-5 is about prod)", S, exec("/opt/webapp/venv/bin/flask run --debug"), null],
+    // TLS-1: plain HTTP only redirects, whichever file nginx loads the server from.
+    ["TLS-1", "a port-80 server proxying the app in the http-context file", P, httpConf((c) => `${c}server {\n    listen 80;\n    server_name app.example.com;\n    location / {\n        proxy_pass http://127.0.0.1:8000;\n    }\n}\n`), /\/etc\/nginx\/conf\.d\/webapp\.conf .*the port-80 location \/ serves content/],
+    ["TLS-1", "a server without listen (port 80 by default)", P, httpConf((c) => `${c}server {\n    root /var/www/html;\n}\n`), /the port-80 server serves content/],
+    ["TLS-1", "a server in nginx.conf's http block", P, (r) => addFile(r, "proxy-0-nginx", "/etc/nginx/nginx.conf", "events {}\nhttp {\n    include /etc/nginx/conf.d/*.conf;\n    server {\n        listen 80 default_server;\n        location / {\n            proxy_pass http://127.0.0.1:8000;\n        }\n    }\n}\n"), /\/etc\/nginx\/nginx\.conf .*serves content instead of redirecting/],
+    ["TLS-1", "a plain-HTTP server on another port", P, (r) => addFile(r, "proxy-0-nginx", "/etc/nginx/sites-enabled/internal", "server {\n    listen 8080;\n    location / {\n        proxy_pass http://127.0.0.1:8000;\n    }\n}\n"), /sites-enabled\/internal .*location \/ serves content/],
+    ["TLS-1", "pass: a TLS server in the old style (ssl on)", P, httpConf((c) => `${c}server {\n    listen 8443;\n    ssl on;\n    location / {\n        proxy_pass http://127.0.0.1:8000;\n    }\n}\n`), null],
+    ["TLS-1", "pass: a second port-80 server that only redirects", P, httpConf((c) => `${c}server {\n    listen 80;\n    server_name www.app.example.com;\n    location /.well-known/acme-challenge/ {\n        root /var/www/letsencrypt;\n    }\n    location / {\n        return 301 https://$host$request_uri;\n    }\n}\n`), null],
+    // HDR-1..5 and TLS-4: add_header inheritance (a level with its own add_header inherits none from above).
+    ["HDR-5", "a location with its own add_header drops the CSP", P, site((c) => c.replace("location / {\n        proxy_pass", 'location / {\n        add_header Cache-Control "no-store";\n        proxy_pass')), /location \/ sets its own headers and so drops the Content-Security-Policy/],
+    ["HDR-5", "a location repeating the CSP with unsafe-inline", P, site((c) => c.replace("location / {\n        proxy_pass", `location / {\n        add_header Content-Security-Policy "default-src 'self'; script-src 'self' 'unsafe-inline'" always;\n        proxy_pass`)), /the CSP in location \/ allows 'unsafe-inline' for scripts/],
+    ["HDR-1", "an if block with its own add_header drops nosniff", P, site((c) => c.replace("location / {\n        proxy_pass", 'location / {\n        if ($request_method = POST) {\n            add_header X-Debug "1";\n        }\n        proxy_pass')), /location \/ > if \(\$request_method = POST\) sets its own headers and so drops X-Content-Type-Options/],
+    ["HDR-1", "the server sets one header of its own and loses the http context's", P, (r) => {
+        headersToHttp(r);
+        site((c) => c.replace("    ssl_protocols", '    add_header X-Robots-Tag "noindex" always;\n    ssl_protocols'))(r);
+    }, /X-Content-Type-Options is not set/],
+    ["HDR-1", "pass: every header inherited from the http context", P, headersToHttp, null],
+    ["TLS-4", "pass: HSTS inherited from the http context", P, headersToHttp, null],
+    ["HDR-5", "pass: the CSP inherited from the http context", P, headersToHttp, null],
+    // HDR-5: the script sources a browser actually uses.
+    ["HDR-5", "script-src-elem with unsafe-inline", P, csp((p) => `${p}; script-src-elem 'self' 'unsafe-inline'`), /allows 'unsafe-inline' for script elements \(script-src-elem\)/],
+    ["HDR-5", "script-src-attr with unsafe-inline", P, csp((p) => `${p}; script-src-attr 'unsafe-inline'`), /for inline event handlers \(script-src-attr\)/],
+    ["HDR-5", "unsafe-eval", P, csp((p) => p.replace("script-src 'self'", "script-src 'self' 'unsafe-eval'")), /allows 'unsafe-eval' for scripts/],
+    ["HDR-5", "any https host", P, csp((p) => p.replace("script-src 'self'", "script-src 'self' https:")), /allows https: for scripts/],
+    ["HDR-5", "a wildcard", P, csp((p) => p.replace("script-src 'self'", "script-src *")), /allows \* for scripts/],
+    ["HDR-5", "data: scripts", P, csp((p) => p.replace("script-src 'self'", "script-src 'self' data:")), /allows data: for scripts/],
+    ["HDR-5", "upper case keywords", P, csp((p) => p.replace("script-src 'self'", "script-src 'self' 'UNSAFE-INLINE'")), /allows 'unsafe-inline' for scripts/],
+    ["HDR-5", "no script-src: default-src decides", P, csp((p) => p.replace("default-src 'self'", "default-src 'self' 'unsafe-inline'").replace(/script-src 'self'; /, "")), /allows 'unsafe-inline' for scripts \(default-src\)/],
+    ["HDR-5", "no script source at all", P, csp(() => "img-src 'self'; frame-ancestors 'none'"), /sets no script source/],
+    ["HDR-5", "only a report-only policy", P, site((c) => c.replace("add_header Content-Security-Policy ", "add_header Content-Security-Policy-Report-Only ")), /Content-Security-Policy is not sent/],
+    ["HDR-5", "pass: unsafe-inline next to a nonce (browsers ignore it)", P, csp((p) => p.replace("script-src 'self'", "script-src 'self' 'unsafe-inline' 'nonce-r4nd0m'")), null],
+    ["HDR-5", "pass: a hash", P, csp((p) => p.replace("script-src 'self'", "script-src 'self' 'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='")), null],
 ];
 
 describe.each([...new Set(forms.map((f) => f[0]))])("%s", (control) => {
