@@ -17,7 +17,7 @@ import {
     renderHealthCheckService,
     renderHealthCheckTimer,
 } from "../lib/render/systemd";
-import { remoteStep } from "./remote-step";
+import { remoteStep, renderFor } from "./remote-step";
 import type { SshConnection } from "./vps";
 
 export interface AppServiceArgs {
@@ -93,7 +93,7 @@ export class AppService extends pulumi.ComponentResource {
         };
         // A component's dependsOn does not reach its children: the first step carries it.
         const credentials = remoteStep(`${name}-credentials`, { connection: args.connection, script: credentialScript, secrets: args.credentials }, { parent: this, dependsOn: opts?.dependsOn });
-        const script = pulumi.output(args.environment ?? {}).apply((environment) => appServiceScript({ ...args, environment }));
+        const script = pulumi.output(args.environment ?? {}).apply((environment) => renderFor(`${name}-service`, () => appServiceScript({ ...args, environment })));
         const service = remoteStep(`${name}-service`, { connection: args.connection, script, values: args.values }, { parent: this, dependsOn: [credentials] });
         this.steps = [credentials, service];
         this.registerOutputs({});

@@ -21,7 +21,7 @@ import {
 } from "../lib/render/backup";
 import { credentialDir } from "../lib/render/systemd";
 import { aptInstall } from "./host-hardening";
-import { remoteStep } from "./remote-step";
+import { remoteStep, renderFor } from "./remote-step";
 import type { SshConnection } from "./vps";
 
 export interface BackupsArgs {
@@ -93,11 +93,11 @@ export class Backups extends pulumi.ComponentResource {
             this.steps.push(remoteStep(`${name}-credentials`, { connection: args.connection, script: credentials, secrets }, { parent: this, dependsOn: opts?.dependsOn }));
         }
         const script = pulumi.all([offsite?.bucket, offsite?.region]).apply(([bucket, region]) =>
-            backupsScript({
+            renderFor(`${name}-timers`, () => backupsScript({
                 ...args.backup,
                 ...(offsite ? { offsite: { bucket: bucket!, region: region!, prefix: offsite.prefix } } : {}),
                 ...(server ? { server: { host: lateValue("database-host"), port: server.port, user: server.user, caFile: server.caFile } } : {}),
-            }),
+            })),
         );
         const values = server ? { "database-host": server.host } : undefined;
         this.steps.push(remoteStep(`${name}-timers`, { connection: args.connection, script, values }, { parent: this, dependsOn: this.steps.length ? this.steps : opts?.dependsOn }));

@@ -27,6 +27,18 @@ export type RemoteStepArgs = {
 
 export const scriptHash = (script: string) => crypto.createHash("sha256").update(script).digest("hex");
 
+/**
+ * Runs a renderer for a step inside an apply. A renderer refusing its input then fails the program naming the
+ * step (the SDK would report only the property it could not serialize, and drop the resource).
+ */
+export function renderFor<T>(step: string, render: () => T): T {
+    try {
+        return render();
+    } catch (err) {
+        throw new Error(`${step}: ${(err as Error).message}`);
+    }
+}
+
 export function remoteStep(name: string, args: RemoteStepArgs, opts: pulumi.CustomResourceOptions): command.remote.Command {
     const values = args.values ?? {};
     const secrets = args.secrets ?? {};
@@ -34,7 +46,7 @@ export function remoteStep(name: string, args: RemoteStepArgs, opts: pulumi.Cust
     const dup = Object.keys(values).filter((k) => k in secrets);
     if (dup.length) throw new Error(`${name}: ${dup.join(", ")} given both as a value and as a secret`);
     const secret = Object.keys(secrets).length > 0;
-    const create = pulumi.output(args.script).apply((spec) => stepCommand(renderApplyScript({ ...spec, values: names })));
+    const create = pulumi.output(args.script).apply((spec) => renderFor(name, () => stepCommand(renderApplyScript({ ...spec, values: names }))));
     const all = { ...values, ...secrets };
     const payload = names.length ? pulumi.all(all).apply((v) => renderPayload(v as Record<string, string>)) : undefined;
     const stdin = payload && secret ? pulumi.secret(payload) : payload;

@@ -105,6 +105,35 @@ export function readRawConfig(dir: string, stack: string): RawConfig {
     return raw;
 }
 
+/**
+ * Waits until every promise the runtime still has pending has settled: resource registrations whose inputs were
+ * still resolving when the program returned (their failures arrive as unhandled rejections, as in the language
+ * host, which keeps the process alive until they settle). The runtime tracks them as its leak candidates.
+ */
+async function settled(failed: () => boolean): Promise<void> {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const state = require("@pulumi/pulumi/runtime/state") as { getStore?: () => { leakCandidates?: Set<Promise<unknown>> } };
+    const sleep = (ms: number) => new Promise<false>((resolve) => setTimeout(() => resolve(false), ms));
+    for (let round = 0; round < 1000 && !failed(); round++) {
+        const pending = [...(state.getStore?.().leakCandidates ?? [])];
+        if (pending.length === 0) return;
+        // A resource whose inputs failed never resolves its outputs: stop when nothing settles any more.
+        const progress = await Promise.race([Promise.race(pending.map((p) => p.then(() => true, () => true))), sleep(100)]);
+        if (!progress) return;
+    }
+}
+
+/**
+ * One error the SDK logged, as a user needs it: which resource and why, without the SDK's stack trace. The SDK
+ * writes `failed to register new resource <name> [<type>]: Error: <cause>` (or the bare error) followed by frames.
+ */
+export function programError(message: string): string {
+    const lines = message.split("\n").filter((l) => !/^\s+at /.test(l) && l.trim());
+    const register = /failed to register new resource (\S+) \[([^\]]+)\]/.exec(message);
+    const cause = (lines.map((l) => l.replace(/^.*?(?:Error|error): /, "")).find((l) => !/failed to register new resource/.test(l)) ?? lines[0] ?? message).replace(/^error serializing property "[^"]+": /, "");
+    return register ? `  - ${register[1]} (${register[2]}): ${cause}` : `  - ${cause}`;
+}
+
 export async function runProgram(options: RunOptions): Promise<PlanRun> {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const pulumi: typeof import("@pulumi/pulumi") = require("@pulumi/pulumi");
@@ -177,7 +206,21 @@ export async function runProgram(options: RunOptions): Promise<PlanRun> {
     };
     // A program error also rejects promises inside the runtime that nobody awaits (the stack's registration);
     // the language host reports such a rejection as the program's failure, and so does this.
-    process.on("unhandledRejection", fail);
+    // A rejection nobody handled comes from inside the runtime (a resource whose inputs failed): it is reported
+    // with the step and the cause, without the SDK's wording and stack.
+    const failAsync = (err: unknown) => fail(new Error(`the program failed:\n${programError(err instanceof Error ? err.message : String(err))}`, { cause: err }));
+    process.on("unhandledRejection", failAsync);
+    // An error inside an apply (a renderer refusing its input, say) makes the SDK log an error and drop the resource
+    // that needed the value; the language host then fails the program (log.hasErrors), and so does the plan, with
+    // the resource and the cause instead of a partial graph.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const log: typeof import("@pulumi/pulumi/log") = require("@pulumi/pulumi/log");
+    const logError = log.error;
+    const logged: string[] = [];
+    (log as { error: typeof log.error }).error = (msg, resource, streamId, ephemeral) => {
+        logged.push(msg);
+        return logError(msg, resource, streamId, ephemeral);
+    };
     try {
         // The program's own throw (a rejected config, at module load) is caught inside the stack, so the stack
         // completes with no outputs instead of rejecting promises all through the runtime.
@@ -193,11 +236,21 @@ export async function runProgram(options: RunOptions): Promise<PlanRun> {
         fail(err);
     }
     try {
+        await settled(() => error !== undefined);
         await pulumi.runtime.disconnect();
+        // Node reports a rejection nobody handled only after the microtasks drain: let it arrive before the
+        // listener goes.
+        await new Promise((resolve) => setTimeout(resolve, 10));
     } finally {
-        process.off("unhandledRejection", fail);
+        process.off("unhandledRejection", failAsync);
         errorClass.prepareStackTrace = mappedStackTraces;
+        (log as { error: typeof log.error }).error = logError;
     }
+    if (!error && logged.length) error = new Error(`the program failed:\n${logged.map(programError).join("\n")}`);
+    // The resources that waited on a failed value never resolve; the error above says why, so the runtime's
+    // exit-time report of promises left pending would only repeat it as noise.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    if (error) (require("@pulumi/pulumi/runtime/debuggable") as { leakedPromises?: () => unknown }).leakedPromises?.();
     // The stack's registered outputs, as the engine receives them: secrets stay marked.
     const outputs = resources.find((r) => r.type === "pulumi:pulumi:Stack")?.outputs ?? {};
     return { project, stack: options.stack, config, resources, invokes, outputs, error, firstDeploy: options.firstDeploy ?? false, exampleValues: configModule.exampleValuesFound() };

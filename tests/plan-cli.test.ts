@@ -38,4 +38,22 @@ describe("npm run plan", () => {
         expect(res.status).toBe(2);
         expect(res.stderr).toContain("usage: npm run plan [-- --stack <name>]");
     });
+
+    test("a renderer's error inside an apply fails the program, naming the step and the cause, without a stack or a partial graph", () => {
+        // The plan's own process (not jest, whose handlers would take the rejection), with a component given an
+        // environment its renderer refuses, as a careless edit of index.ts would.
+        const script = [
+            'require("ts-node").register({ transpileOnly: true });',
+            'const { runProgram } = require("./plan/run");',
+            "runProgram({ stack: \"prod\", program: () => {",
+            '    const { AppService } = require("./components/app-service");',
+            '    new AppService("service-0", { connection: { host: "192.0.2.1", user: "deploy" }, appName: "webapp", execStart: "/usr/bin/true", port: 8000, credentials: { "app-secret-key": "x" }, environment: { DATABASE_PASSWORD: "x" } });',
+            "} }).then((r) => process.stdout.write(JSON.stringify({ error: r.error && r.error.message, resources: r.resources.map((x) => x.name) })));",
+        ].join("\n");
+        const res = run(process.execPath, ["-e", script], { cwd: ROOT });
+        expect(res.status).toBe(0);
+        const out = JSON.parse(res.stdout);
+        expect(out.error).toBe("the program failed:\n  - service-0-service: systemd unit: DATABASE_PASSWORD looks like a secret; pass it as a credential, not Environment= (visible in systemctl show, SVC-4)");
+        expect(res.stderr).not.toMatch(/^\s+at |promises were still active/m);
+    });
 });
