@@ -3,7 +3,7 @@
  * configuration files the remote steps ship.
  */
 import { SECRET_ENV_NAME } from "../lib/render/systemd";
-import { HostFile, hostFiles, parseIni, ResourceLike, seconds, serviceUnits, Unit, unitCommand, unitEnvironment, unitValue, unitWords } from "./parse";
+import { generatedSecrets, HostFile, hostFiles, parseIni, ResourceLike, revealedSecret, secretSpellings, seconds, serviceUnits, Unit, unitCommand, unitEnvironment, unitValue, unitWords } from "./parse";
 import { ChecklistPolicy, Context, firstStep, hasHosts, stackPolicy } from "./support";
 
 /** The app's long-running units with their drop-ins applied (see `serviceUnits`). */
@@ -76,7 +76,7 @@ export const svc3 = unitPolicy({
 export const svc4: ChecklistPolicy = stackPolicy({
     id: "SVC-4",
     slug: "secrets-as-credentials",
-    description: "Secrets reach the app through LoadCredential= (root-owned 0600 files), never Environment= lines or a .env file.",
+    description: "Secrets reach the app through LoadCredential= (root-owned 0600 files), never Environment= lines, a command line, a .env file or any other readable file, by name or by value.",
     severity: "critical",
     remediation: "Pass secrets as AppService credentials (LoadCredential=); remove EnvironmentFile= and secret Environment= lines.",
     check: (resources, ctx) => {
@@ -84,6 +84,19 @@ export const svc4: ChecklistPolicy = stackPolicy({
             const leaked = [...unitEnvironment(unit).keys()].filter((k) => SECRET_ENV_NAME.test(k));
             if (leaked.length) ctx.report(`${f.path} (${f.from.name}) puts ${leaked.join(", ")} in Environment=, visible to systemctl show; pass them as credentials.`, f.from);
             if (unit.get("Service")?.has("EnvironmentFile")) ctx.report(`${f.path} (${f.from.name}) reads an EnvironmentFile; pass secrets as credentials instead.`, f.from);
+        }
+        // By value: a generated secret (in any spelling) or a secret placeholder the host fills in, anywhere but a
+        // root-only file, whatever the variable or file is called.
+        const generated = generatedSecrets(resources);
+        for (const f of hostFiles(resources)) {
+            const unitFile = f.path.startsWith("/etc/systemd/system/");
+            if (!unitFile && ["0600", "0400"].includes(f.mode ?? "0644") && (f.owner ?? "root:root").startsWith("root:")) continue;
+            const shown = revealedSecret(f.content, generated)?.name ?? /@@secret:([a-z0-9-]+)@@/.exec(f.content)?.[1];
+            if (!shown) continue;
+            const spellings = generated.find((g) => g.name === shown) ? secretSpellings(generated.find((g) => g.name === shown)!.value) : [`@@secret:${shown}@@`];
+            const line = f.content.split("\n").find((l) => spellings.some((v) => l.includes(v))) ?? "";
+            const where = /^\s*Environment=/.test(line) ? "in an Environment= line, visible to systemctl show" : /^\s*Exec[A-Za-z]*=/.test(line) ? "on a command line, visible in ps" : `in a file of mode ${f.mode ?? "0644"} ${f.owner ?? "root:root"}`;
+            ctx.report(`${f.path} (${f.from.name}) holds the generated secret ${shown} ${where}; pass it as a credential (LoadCredential=, a root-only 0600 file) instead.`, f.from);
         }
         for (const f of hostFiles(resources)) {
             if (/\/\.env(\.[a-z]+)?$/.test(f.path)) ctx.report(`${f.from.name} writes ${f.path}; secrets must not live in a .env file.`, f.from);

@@ -3,7 +3,7 @@
  * passwords, Secrets Manager, IAM, and where secret values travel.
  */
 import { parsePayload } from "../lib/render/apply-script";
-import { hostFiles, known, knownStrings, ResourceLike, unjudgedSteps } from "./parse";
+import { generatedSecrets, hostFiles, knownStrings, ResourceLike, revealedSecret, unjudgedSteps } from "./parse";
 import { ChecklistPolicy, isServer, stackPolicy } from "./support";
 import type { PolicyResourceOptions } from "@pulumi/policy";
 
@@ -179,16 +179,14 @@ export const sec5: ChecklistPolicy = stackPolicy({
     check: (resources, ctx) => {
         // Generated values exist only once created; before that no input can contain them, and a step built from
         // one has an unknown command (reported below).
-        const generated = resources
-            .map((r) => known(() => (r.type === "random:index/randomPassword:RandomPassword" ? r.props.result : r.type === "aws:iam/accessKey:AccessKey" ? r.props.secret : undefined)))
-            .flatMap((v) => (v.known ? [v.value] : []))
-            .filter((v): v is string => typeof v === "string" && v.length >= 16);
+        const generated = generatedSecrets(resources);
         for (const r of (resources as R[]).filter((r) => !isComponent(r))) {
             for (const { top, value } of allStrings(r)) {
                 if (isSecretSink(r, top)) continue;
                 // A step's values travel base64-encoded on stdin: judge them decoded.
                 const text = r.type === "command:remote:Command" && top === "stdin" ? decodedPayload(value) : value;
-                if (generated.some((k) => text.includes(k))) ctx.report(`${r.name} carries a generated secret in ${top}, which is not secret (it shows in previews, state and logs); pass it through a secret step.`, r);
+                const shown = revealedSecret(text, generated);
+                if (shown) ctx.report(`${r.name} carries the generated secret ${shown.name} in ${top}, which is not secret (it shows in previews, state and logs); pass it through a secret step.`, r);
             }
         }
         for (const f of hostFiles(resources).filter((f) => /\/credentials\/[^/]+$/.test(f.path))) {

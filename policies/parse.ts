@@ -27,6 +27,39 @@ export function known<T = unknown>(read: () => T): { known: true; value: T } | {
     }
 }
 
+/** A generated secret whose value is known (after its creation), with the resource that generated it. */
+export type GeneratedSecret = { name: string; value: string };
+
+/** The generated secrets the policies can see the values of: random passwords and IAM access key secrets. */
+export function generatedSecrets(resources: readonly ResourceLike[]): GeneratedSecret[] {
+    return resources.flatMap((r) => {
+        const v = known(() => (r.type === "random:index/randomPassword:RandomPassword" ? r.props.result : r.type === "aws:iam/accessKey:AccessKey" ? r.props.secret : undefined));
+        return v.known && typeof v.value === "string" && v.value.length >= 16 ? [{ name: r.name, value: v.value }] : [];
+    });
+}
+
+/**
+ * The spellings of a secret that still reveal it: as is, URL-encoded, and base64 (standard and URL alphabet) at
+ * each of the three alignments it can have inside a longer encoded text (the characters that mix with
+ * neighbouring bytes cut off).
+ */
+export function secretSpellings(value: string): string[] {
+    const out = new Set([value, encodeURIComponent(value)]);
+    const bytes = Buffer.from(value, "utf8");
+    for (const offset of [0, 1, 2]) {
+        const b64 = Buffer.concat([Buffer.alloc(offset), bytes]).toString("base64").replace(/=+$/, "");
+        const core = b64.slice([0, 2, 3][offset], -2);
+        if (core.length >= 16) {
+            out.add(core);
+            out.add(core.replace(/\+/g, "-").replace(/\//g, "_"));
+        }
+    }
+    return [...out];
+}
+
+/** The generated secret a text reveals in any spelling, if any. */
+export const revealedSecret = (text: string, secrets: readonly GeneratedSecret[]) => secrets.find((s) => secretSpellings(s.value).some((v) => text.includes(v)));
+
 /** Every known string inside a value, with the top-level property it sits under; unknown parts are skipped. */
 export function knownStrings(props: Record<string, unknown>): { top: string; value: string }[] {
     const out: { top: string; value: string }[] = [];

@@ -185,8 +185,8 @@ const cases: Case[] = [
         delete res(r, "app-db-password").outputs.keepers;
     }, /app-db-password never rotates/],
     ["sec-4-secrets-rotate", "a single encryption key slot", P, (r) => (r.resources = r.resources.filter((x) => x.name !== "app-encryption-key-b")), /has no second slot/],
-    ["sec-5-secrets-stay-secret", "a secret in user data", P, (r) => (res(r, "web-server-0").inputs.userData = `${res(r, "web-server-0").inputs.userData}# ${(res(r, "app-db-password").outputs.result as { value: string }).value}\n`), /web-server-0 carries a generated secret in userData/],
-    ["sec-5-secrets-stay-secret", "a generated secret passed to a non-secret step as a plain value", P, (r) => (res(r, "service-0-service").inputs.stdin = renderPayload({ "database-host": (res(r, "app-db-password").outputs.result as { value: string }).value })), /service-0-service carries a generated secret in stdin/],
+    ["sec-5-secrets-stay-secret", "a secret in user data", P, (r) => (res(r, "web-server-0").inputs.userData = `${res(r, "web-server-0").inputs.userData}# ${(res(r, "app-db-password").outputs.result as { value: string }).value}\n`), /web-server-0 carries the generated secret app-db-password in userData/],
+    ["sec-5-secrets-stay-secret", "a generated secret passed to a non-secret step as a plain value", P, (r) => (res(r, "service-0-service").inputs.stdin = renderPayload({ "database-host": (res(r, "app-db-password").outputs.result as { value: string }).value })), /service-0-service carries the generated secret app-db-password in stdin/],
     ["sec-5-secrets-stay-secret", "credentials in a non-secret step", P, (r) => (res(r, "service-0-credentials").additionalSecretOutputs = []), /service-0-credentials writes credential .* but is not a secret step/],
     ["sec-6-least-privilege-secret-access", "read every secret", P, (r) => policyDoc(r, "app-read-policy", (d) => (d.Statement[0].Resource = "*")), /allows reading every secret \(\*\)/],
     ["sec-6-least-privilege-secret-access", "manage secrets", P, (r) => policyDoc(r, "app-read-policy", (d) => (d.Statement[0].Action = ["secretsmanager:*"])), /allows secretsmanager:\* on Secrets Manager/],

@@ -45,6 +45,9 @@ const headersToHttp = (r: PlanRun) => {
     site((c) => c.replace(/^ {4}add_header [^\n]*\n/gm, (line) => ((moved += line.trim() + "\n"), "")))(r);
     httpConf((c) => c + moved)(r);
 };
+/** The generated database password of a run (its value, as the policies see it after creation). */
+const password = (r: PlanRun) => (res(r, "app-db-password").outputs.result as { value: string }).value;
+const b64 = (text: string) => Buffer.from(text).toString("base64");
 const hcloudRule = (rule: Record<string, unknown>) => (r: PlanRun) => (res(r, "web-firewall").inputs.rules as Record<string, unknown>[]).push({ direction: "in", ...rule });
 
 /** Adds a cloud resource to a run, as the program would register it. */
@@ -173,6 +176,19 @@ const forms: Form[] = [
     ["HDR-5", "only a report-only policy", P, site((c) => c.replace("add_header Content-Security-Policy ", "add_header Content-Security-Policy-Report-Only ")), /Content-Security-Policy is not sent/],
     ["HDR-5", "pass: unsafe-inline next to a nonce (browsers ignore it)", P, csp((p) => p.replace("script-src 'self'", "script-src 'self' 'unsafe-inline' 'nonce-r4nd0m'")), null],
     ["HDR-5", "pass: a hash", P, csp((p) => p.replace("script-src 'self'", "script-src 'self' 'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='")), null],
+    // SVC-4 and SEC-5: a generated secret by value, in any spelling, wherever it is not a secret.
+    ["SVC-4", "the password in a DSN in Environment=", P, (r) => service(`Environment="DATABASE_URL=postgresql://webapp:${password(r)}@localhost/webapp"`)(r), /holds the generated secret app-db-password in an Environment= line/],
+    ["SVC-4", "the password base64-encoded under an innocent name", P, (r) => service(`Environment="BLOB=${b64(`webapp:${password(r)}`)}"`)(r), /holds the generated secret app-db-password in an Environment= line/],
+    ["SVC-4", "the password on the command line", P, (r) => exec(`/opt/webapp/venv/bin/gunicorn --config /opt/webapp/gunicorn.conf.py app:app --db-password ${password(r)}`)(r), /app-db-password on a command line, visible in ps/],
+    ["SVC-4", "the password in a world-readable file", P, (r) => addFile(r, "service-0-service", "/opt/webapp/config.ini", `[db]\npassword = ${password(r)}\n`), /\/opt\/webapp\/config\.ini .* app-db-password in a file of mode 0644 root:root/],
+    ["SVC-4", "a secret placeholder the host would fill into the unit", P, service('Environment="DB=@@secret:db-password@@"'), /holds the generated secret db-password in an Environment= line/],
+    ["SVC-4", "pass: the password in a root-only 0600 file", P, (r) => addFile(r, "service-0-service", "/etc/webapp/extra.conf", `password = ${password(r)}\n`, "0600"), null],
+    ["SEC-5", "the password base64-encoded in a server label", P, (r) => ((res(r, "web-server-0").inputs.labels as Record<string, string>).blob = b64(password(r))), /web-server-0 carries the generated secret app-db-password in labels/],
+    ["SEC-5", "an access key secret URL-encoded in user data", P, (r) => {
+        const key = res(r, "app-access-key").outputs.secret as { value: string };
+        key.value = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
+        res(r, "web-server-0").inputs.userData = `${res(r, "web-server-0").inputs.userData}# ${encodeURIComponent(key.value)}\n`;
+    }, /web-server-0 carries the generated secret app-access-key in userData/],
 ];
 
 describe.each([...new Set(forms.map((f) => f[0]))])("%s", (control) => {
