@@ -18,6 +18,8 @@ export const CHECKLIST = {
     "HOST-1": "Unattended security upgrades enabled",
     "HOST-2": "Kernel/network sysctl hardening",
     "HOST-3": "A dedicated non-root admin user with sudo; the app runs as its own system user",
+    "HOST-4": "Cloud servers answer their instance metadata service only with session tokens (IMDSv2, hop limit 1) or not at all",
+    "HOST-5": "Cloud server disks are encrypted at rest (EBS root, extra and launch template volumes)",
     "TLS-1": "Port 80 answers only with a 301 to https (ACME challenge excepted)",
     "TLS-2": "ssl_protocols is TLSv1.2 and/or TLSv1.3 only",
     "TLS-3": "Ciphers: ECDHE with AEAD only (Mozilla intermediate)",

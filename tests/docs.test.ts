@@ -48,7 +48,7 @@ test("the contract's audit line example is one the installed filter counts (fail
 
 test("the references cover every key and every policy", () => {
     expect(configReference()).toContain("`webapp:adminCidrs`");
-    expect(policyReference().match(/^\| [A-Z]+-\d+ /gm)?.length).toBe(61);
+    expect(policyReference().match(/^\| [A-Z]+-\d+ /gm)?.length).toBe(63);
     expect(policyReference()).toContain("`waivers-valid`");
 });
 

@@ -50,6 +50,12 @@ const password = (r: PlanRun) => (res(r, "app-db-password").outputs.result as { 
 const b64 = (text: string) => Buffer.from(text).toString("base64");
 const hcloudRule = (rule: Record<string, unknown>) => (r: PlanRun) => (res(r, "web-firewall").inputs.rules as Record<string, unknown>[]).push({ direction: "in", ...rule });
 
+/** Removes a property from a resource as if the program never set it (the mock provider echoes inputs as outputs). */
+const unset = (r: PlanRun, name: string, key: string) => {
+    delete res(r, name).inputs[key];
+    delete res(r, name).outputs[key];
+};
+
 /** Adds a cloud resource to a run, as the program would register it. */
 function addResource(run: PlanRun, type: string, name: string, inputs: Record<string, unknown>): void {
     const stack = run.resources.find((r) => r.type === "pulumi:pulumi:Stack")!;
@@ -189,6 +195,22 @@ const forms: Form[] = [
         key.value = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
         res(r, "web-server-0").inputs.userData = `${res(r, "web-server-0").inputs.userData}# ${encodeURIComponent(key.value)}\n`;
     }, /web-server-0 carries the generated secret app-access-key in userData/],
+    // HOST-4 and HOST-5: every resource that defines a server's metadata service or disks, and the account defaults.
+    ["HOST-4", "metadata options left unset (EC2 answers IMDSv1)", R, (r) => unset(r, "web-server-0", "metadataOptions"), /web-server-0 answers IMDSv1 \(httpTokens "unset, EC2's default optional"\)/],
+    ["HOST-4", "a launch template with optional tokens", R, (r) => addResource(r, "aws:ec2/launchTemplate:LaunchTemplate", "app-template", { metadataOptions: { httpTokens: "optional" } }), /app-template answers IMDSv1/],
+    ["HOST-4", "pass: the metadata service disabled", R, (r) => (res(r, "web-server-0").inputs.metadataOptions = { httpEndpoint: "disabled" }), null],
+    ["HOST-4", "pass: tokens required account-wide, the instance silent", R, (r) => {
+        unset(r, "web-server-0", "metadataOptions");
+        addResource(r, "aws:ec2/instanceMetadataDefaults:InstanceMetadataDefaults", "imds-defaults", { httpTokens: "required", httpPutResponseHopLimit: 1 });
+    }, null],
+    ["HOST-5", "no root block device settings (unencrypted by default)", R, (r) => unset(r, "web-server-0", "rootBlockDevice"), /web-server-0: the root volume is not encrypted/],
+    ["HOST-5", "an unencrypted extra block device", R, (r) => (res(r, "web-server-0").inputs.ebsBlockDevices = [{ deviceName: "/dev/sdg", volumeSize: 10 }]), /the block device \/dev\/sdg is not encrypted/],
+    ["HOST-5", "an unencrypted EBS volume", R, (r) => addResource(r, "aws:ebs/volume:Volume", "scratch", { availabilityZone: "eu-central-1a", size: 10 }), /scratch: the volume is not encrypted/],
+    ["HOST-5", "a launch template with an unencrypted mapping", R, (r) => addResource(r, "aws:ec2/launchTemplate:LaunchTemplate", "app-template", { metadataOptions: { httpTokens: "required" }, blockDeviceMappings: [{ deviceName: "/dev/xvda", ebs: { volumeSize: 20, encrypted: "false" } }] }), /app-template: the launch template's \/dev\/xvda is not encrypted/],
+    ["HOST-5", "pass: EBS encryption by default for the account", R, (r) => {
+        unset(r, "web-server-0", "rootBlockDevice");
+        addResource(r, "aws:ebs/encryptionByDefault:EncryptionByDefault", "ebs-default", { enabled: true });
+    }, null],
 ];
 
 describe.each([...new Set(forms.map((f) => f[0]))])("%s", (control) => {
