@@ -7,7 +7,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { CONFIG_KEYS, ConfigError, ConfigKey, ConfigKeySpec, ConfigProblem, PROJECT, RawConfig, StackConfig, validateConfig } from "./config-schema";
 import { exampleValues } from "./example-values";
-import { PIN_VARIABLE, pinnedGeneration } from "./rotation";
+import { PIN_VARIABLE, pinnedGeneration, rotationGeneration } from "./rotation";
 
 export { ConfigError } from "./config-schema";
 
@@ -16,8 +16,12 @@ export type AppConfig = StackConfig & {
     readonly stack: string;
     /** Private key for the remote steps (a Pulumi secret); undefined = use the SSH agent. */
     readonly sshPrivateKey?: pulumi.Output<string>;
-    /** Rotation generation pinned by `WEBAPP_ROTATION_GENERATION` (the drift check); undefined = the clock's. */
-    readonly rotationGeneration?: number;
+    /**
+     * The rotation generation of the generated secrets: pinned by `WEBAPP_ROTATION_GENERATION` (the drift check
+     * compares at the last deploy's), else the clock's. Always set, so that a pinned run sends the same inputs as
+     * the deploy it compares with.
+     */
+    readonly rotationGeneration: number;
 };
 
 /**
@@ -68,5 +72,6 @@ export function loadConfig(): AppConfig {
     examplesFound = examples;
     const pinned = pinnedGeneration(process.env[PIN_VARIABLE], new Date(), config.secretRotationDays);
     if (typeof pinned === "object") throw new ConfigError(stack, [{ key: "secretRotationDays", message: pinned.error, fix: `unset ${PIN_VARIABLE}, or set it to \`pulumi stack output secretRotationGeneration --stack ${stack}\`` }]);
-    return { ...config, project: pulumi.getProject(), stack, sshPrivateKey: cfg.getSecret("sshPrivateKey"), rotationGeneration: pinned };
+    const generation = pinned ?? rotationGeneration(new Date(), config.secretRotationDays);
+    return { ...config, project: pulumi.getProject(), stack, sshPrivateKey: cfg.getSecret("sshPrivateKey"), rotationGeneration: generation };
 }
