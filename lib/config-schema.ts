@@ -135,6 +135,9 @@ export class ConfigError extends Error {
 
 const show = (v: unknown) => JSON.stringify(v);
 
+/** Stands for the stack's name in fix commands written before the stack is known; validateConfig fills it in. */
+const STACK = "<stack>";
+
 /** `pulumi config set` command that fixes a key. */
 function setCmd(key: string, example: string, secret = false): string {
     const qualified = /[[.]/.test(key) ? `--path '${PROJECT}:${key}'` : `${PROJECT}:${key}`;
@@ -322,22 +325,22 @@ export const configSchema = z
         }
         if (c.provider === "existing" && c.existingHosts.length !== c.serverCount) {
             issue(["existingHosts"], `lists ${c.existingHosts.length} hosts for serverCount ${c.serverCount}; provider existing needs one address per server`, {
-                fix: `pulumi config set --path '${PROJECT}:existingHosts[0]' <address>, one entry per server (or set ${PROJECT}:serverCount)`,
+                fix: `pulumi config set --path '${PROJECT}:existingHosts[0]' <address> --stack ${STACK}, one entry per server (or set ${PROJECT}:serverCount)`,
             });
         }
         if (c.databaseEngine === "rds" && c.provider !== "aws") {
             issue(["databaseEngine"], `"rds" needs provider "aws" (provider is ${show(c.provider)})`, {
-                fix: `pulumi config set ${PROJECT}:databaseEngine self-hosted, or pulumi config set ${PROJECT}:provider aws`,
+                fix: `pulumi config set ${PROJECT}:databaseEngine self-hosted --stack ${STACK}, or pulumi config set ${PROJECT}:provider aws --stack ${STACK}`,
             });
         }
         if (c.serverCount > 1 && c.serverCount <= 10 && c.databaseEngine !== "rds") {
             issue(["serverCount"], `${c.serverCount} servers cannot share a ${c.databaseEngine} database that lives on one server`, {
-                fix: `pulumi config set ${PROJECT}:serverCount 1, or use databaseEngine rds with provider aws`,
+                fix: `pulumi config set ${PROJECT}:serverCount 1 --stack ${STACK}, or use databaseEngine rds with provider aws`,
             });
         }
         c.domainAliases.forEach((d, i) => {
             if (d === c.domain || c.domainAliases.indexOf(d) !== i) {
-                issue(["domainAliases", i], `${show(d)} is listed twice`, { fix: `pulumi config rm --path '${PROJECT}:domainAliases[${i}]'` });
+                issue(["domainAliases", i], `${show(d)} is listed twice`, { fix: `pulumi config rm --path '${PROJECT}:domainAliases[${i}]' --stack ${STACK}` });
             }
         });
         if (c.adminUser === c.appName) {
@@ -382,7 +385,7 @@ export function validateConfig(raw: RawConfig, stack: string): StackConfig {
             const [top, ...rest] = path.map(String);
             const key = top + rest.map((p) => (/^\d+$/.test(p) ? `[${p}]` : `.${p}`)).join("");
             const spec = CONFIG_KEYS[top as ConfigKey] as ConfigKeySpec | undefined;
-            const fix = params.fix ?? `${setCmd(key, params.example ?? `<${spec?.type ?? "value"}>`, !!spec?.secret)} --stack ${stack}`;
+            const fix = params.fix?.replaceAll(STACK, stack) ?? `${setCmd(key, params.example ?? `<${spec?.type ?? "value"}>`, !!spec?.secret)} --stack ${stack}`;
             const message = issue.code === "custom" ? issue.message : `${show(valueAt(withDefaults, issue.path))} is invalid: ${issue.message}`;
             problems.push({ key, message, fix });
         }

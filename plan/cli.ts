@@ -9,18 +9,40 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { styleText } from "util";
 import { ALL_POLICIES } from "../policies/catalog";
 import { PackConfig, packConfig } from "../policies/pack-config";
 import { configFindings, outputFindings } from "./config-findings";
 import { blocking, evaluate, Finding } from "./evaluate";
 import { PROJECT } from "../lib/config-schema";
+import { locator } from "./locations";
 import { FORMATS, Format, render, renderFailure } from "./report";
+import { redactSecrets } from "./secrets";
 import { ROOT, runProgram } from "./run";
 import { renderOutputs, renderTree } from "./tree";
 
+const USAGE = `usage: npm run plan [-- --stack <name>] [--format text|markdown|json|sarif] [--output FILE]
+                [--config project:key=value ...] [--phase both|update|first-deploy] [--policy-pack-config FILE]
+
+Runs the program offline for one stack (or every stack file) and judges it with the policy pack.
+
+  --stack, -s NAME          the stack (Pulumi.NAME.yaml); default: every stack file
+  --format, -f FORMAT       text (default), markdown (PR comments), json (tools), sarif (code scanning)
+  --output, -o FILE         write the report there (with --stack); the tree still goes to stdout
+  --config, -c KEY=VALUE    a config value on top of the stack file, e.g. webapp:protect=false
+  --phase PHASE             both (default), update, first-deploy (new resources' outputs unknown)
+  --policy-pack-config FILE the levels and waivers (default policies/config/<stack>.json)
+  --help, -h                this text
+
+Exit codes:
+  0  every stack passed: no mandatory finding
+  1  a mandatory finding, a rejected configuration, or a program that failed
+  2  a usage error
+`;
+
 function usage(message?: string): never {
     if (message) process.stderr.write(`${message}\n`);
-    process.stderr.write("usage: npm run plan [-- --stack <name>] [--format text|markdown|json|sarif] [--output FILE] [--config project:key=value ...] [--phase both|update|first-deploy] [--policy-pack-config FILE]\n");
+    process.stderr.write(USAGE);
     process.exit(2);
 }
 
@@ -56,11 +78,48 @@ function parseArgs(argv: string[]): Args {
             const p = next();
             if (!["update", "first-deploy", "both"].includes(p)) usage(`unknown phase ${p} (update, first-deploy, both)`);
             args.phase = p as Phase;
-        } else if (flag === "--help" || flag === "-h") usage();
+        } else if (flag === "--help" || flag === "-h") {
+            process.stdout.write(USAGE);
+            process.exit(0);
+        }
         else usage(`unknown argument ${argv[i]}`);
     }
     if (args.output && !args.stack) usage("--output needs --stack");
     return args;
+}
+
+/**
+ * The text report as a terminal shows it: lines wrapped at the terminal's width (at most 120 columns; `COLUMNS`
+ * sets it when stdout is not a terminal), continuation lines indented under their start, and levels and the
+ * verdict in colour (on a terminal, or with FORCE_COLOR; never with NO_COLOR). Piped without COLUMNS, every
+ * item stays on one line for grep.
+ */
+export function forTerminal(text: string, o: { width?: number; colour?: boolean } = {}): string {
+    const terminal = Number(process.env.COLUMNS) || (process.stdout.isTTY ? process.stdout.columns : 0);
+    const width = o.width ?? (terminal ? Math.min(terminal, 120) : Infinity);
+    const colour = o.colour ?? (!process.env.NO_COLOR && (process.stdout.isTTY || !!process.env.FORCE_COLOR));
+    const wrapped = text.split("\n").flatMap((line) => {
+        if (line.length <= width) return [line];
+        const indent = " ".repeat(Math.min((/^[\s│├└─]*/.exec(line)?.[0].length ?? 0) + 4, 40));
+        const out: string[] = [];
+        let rest = line;
+        while (rest.length > width) {
+            let cut = rest.lastIndexOf(" ", width);
+            if (cut <= indent.length) cut = width;
+            out.push(rest.slice(0, cut).trimEnd());
+            rest = indent + rest.slice(cut).trimStart();
+        }
+        out.push(rest);
+        return out;
+    });
+    const joined = wrapped.join("\n");
+    if (!colour) return joined;
+    return joined
+        .replace(/\[mandatory\]/g, (m) => styleText("red", m))
+        .replace(/\[advisory\]/g, (m) => styleText("yellow", m))
+        .replace(/\[waived\]/g, (m) => styleText("cyan", m))
+        .replace(/-> PASSED/g, (m) => styleText("green", m))
+        .replace(/-> FAILED/g, (m) => styleText("red", m));
 }
 
 async function planOne(args: Args & { stack: string }): Promise<number> {
@@ -91,11 +150,21 @@ async function judge(args: Args & { stack: string }, started: bigint): Promise<n
     evaluation.findings.unshift(...configFindings(args.stack, { ...run.config, ...args.overrides }, levelOf("sec-2-no-plaintext-secrets")), ...outputFindings(run, levelOf("sec-5-secrets-stay-secret")));
     if (args.phase === "both") evaluation.findings.push(...firstDeployOnly(args, evaluation.findings));
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
-    const report = { project: run.project, stack: args.stack, evaluation, policies: ALL_POLICIES, resourceCount: run.resources.length, notConfigured: run.exampleValues };
+    const report = {
+        project: run.project,
+        stack: args.stack,
+        evaluation,
+        policies: ALL_POLICIES,
+        resourceCount: run.resources.length,
+        notConfigured: run.exampleValues,
+        locate: locator({ root: ROOT, stack: args.stack, resources: run.resources }),
+        resources: run.resources.map((r) => ({ urn: r.urn, type: r.type, name: r.name, parent: r.parent })),
+        outputs: redactSecrets(run.outputs) as Record<string, unknown>,
+    };
     const text = render("text", report);
     if (args.format === "text" || args.output) {
         process.stdout.write(
-            [
+            forTerminal([
                 `Plan for ${run.project}/${args.stack}: ${run.resources.length} resources (offline: mock providers, nothing is created) in ${ms.toFixed(0)} ms`,
                 "",
                 ...renderTree(run),
@@ -104,7 +173,7 @@ async function judge(args: Args & { stack: string }, started: bigint): Promise<n
                 ...renderOutputs(run.outputs),
                 "",
                 text,
-            ].join("\n"),
+            ].join("\n")),
         );
     }
     if (args.output) fs.writeFileSync(args.output, render(args.format, report));
@@ -148,13 +217,28 @@ async function main(): Promise<void> {
         process.exitCode = await planOne({ ...args, stack: args.stack });
         return;
     }
-    // Every stack in its own process: the Pulumi runtime holds one stack per process.
+    // Every stack in its own process: the Pulumi runtime holds one stack per process. A machine format gives one
+    // document for all of them.
     const stacks = fs.readdirSync(ROOT).map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1]).filter((s): s is string => !!s).sort();
     let failed = 0;
-    for (const s of stacks) {
-        const child = spawnSync(process.execPath, [...process.execArgv, path.join(__dirname, "cli.ts"), ...process.argv.slice(2), "--stack", s], { stdio: "inherit", cwd: ROOT });
-        if (child.status !== 0) failed++;
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "plan-all-"));
+    const docs: string[] = [];
+    try {
+        for (const s of stacks) {
+            const file = path.join(dir, `${s}.${args.format}`);
+            const own = args.format === "text" ? [] : ["--output", file];
+            const child = spawnSync(process.execPath, [...process.execArgv, path.join(__dirname, "cli.ts"), ...process.argv.slice(2), ...own, "--stack", s], { stdio: args.format === "text" ? "inherit" : ["ignore", "ignore", "inherit"], cwd: ROOT });
+            if (child.status !== 0) failed++;
+            if (fs.existsSync(file)) docs.push(fs.readFileSync(file, "utf8"));
+        }
+    } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
     }
+    if (args.format === "json") process.stdout.write(JSON.stringify({ stacks: docs.map((d) => JSON.parse(d)) }, null, 2) + "\n");
+    else if (args.format === "sarif") {
+        const logs = docs.map((d) => JSON.parse(d));
+        process.stdout.write(JSON.stringify({ ...logs[0], runs: logs.flatMap((l) => l.runs) }, null, 2) + "\n");
+    } else if (args.format === "markdown") process.stdout.write(docs.join("\n"));
     process.exitCode = failed ? 1 : 0;
 }
 

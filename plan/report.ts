@@ -3,12 +3,15 @@
  * JSON for tools, SARIF 2.1.0 for GitHub code scanning (node-sarif-builder). Waived findings appear in every
  * format (SARIF: as accepted external suppressions), and so does every waiver.
  */
+import * as path from "path";
+import { pathToFileURL } from "url";
 import markdownTable from "markdown-table";
 import { SarifBuilder, SarifResultBuilder, SarifRuleBuilder, SarifRunBuilder } from "node-sarif-builder";
 import type { Policy } from "@pulumi/policy";
 import type { ConfigProblem } from "../lib/config-schema";
 import { PROJECT } from "../lib/config-schema";
 import { blocking, Evaluation, Finding } from "./evaluate";
+import { fingerprint, FindingLocation } from "./locations";
 
 export type ReportInput = {
     project: string;
@@ -18,7 +21,30 @@ export type ReportInput = {
     resourceCount: number;
     /** Example values the stack still has (lib/example-values.ts): listed, not failing the plan; a real preview refuses them. */
     notConfigured?: readonly ConfigProblem[];
+    /** Where each finding points in the repository (SARIF locations). Default: the stack file. */
+    locate?: (f: Finding) => FindingLocation;
+    /** The resources of the run, for the JSON report: URN, type, name, parent. */
+    resources?: readonly { urn: string; type: string; name: string; parent?: string }[];
+    /** The stack outputs, secrets shown as "[secret]" (JSON report). */
+    outputs?: Record<string, unknown>;
 };
+
+/**
+ * A finding's message without the resource's name where the report names the resource already: messages say
+ * which step ships a file (`… (proxy-0-nginx): …`) or start with the resource, for policies read on their own.
+ */
+export function plainMessage(f: Finding): string {
+    const name = f.resource?.name;
+    if (!name) return f.message;
+    const n = name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    return f.message.replace(new RegExp(` \\(${n}\\)`, "g"), "").replace(new RegExp(`^${n}(?: \\([^)]*\\))?(: | )`), "");
+}
+
+/** Where the docs live for links in reports: the repository on GitHub in Actions, else this checkout. */
+function docsBase(): string {
+    const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repo, GITHUB_SHA: sha } = process.env;
+    return server && repo ? `${server}/${repo}/blob/${sha ?? "HEAD"}` : pathToFileURL(path.join(__dirname, "..")).href;
+}
 
 const NOT_CONFIGURED = "Not yet configured: example values that a real `pulumi preview` or `pulumi up` refuses";
 export const FORMATS = ["text", "markdown", "json", "sarif"] as const;
@@ -44,7 +70,7 @@ export function renderText(r: ReportInput): string {
     ];
     for (const f of r.evaluation.findings) {
         const tag = f.waiver ? "waived" : f.level;
-        lines.push(`  [${tag}] ${f.checklistId ?? f.policy} ${f.policy} on ${where(f)}: ${f.message}${f.waiver ? ` (waiver: ${f.waiver.reason}; owner ${f.waiver.owner}; until ${f.waiver.expires})` : ""}`);
+        lines.push(`  [${tag}] ${f.checklistId ?? f.policy} ${f.policy} on ${where(f)}: ${plainMessage(f)}${f.waiver ? ` (waiver: ${f.waiver.reason}; owner ${f.waiver.owner}; until ${f.waiver.expires})` : ""}`);
     }
     if (r.evaluation.waivers.length) {
         lines.push("Waivers:");
@@ -71,7 +97,7 @@ export function renderMarkdown(r: ReportInput): string {
         out.push(
             markdownTable([
                 ["Control", "Level", "Policy", "Resource", "Finding"],
-                ...r.evaluation.findings.map((f) => [f.checklistId ?? "", f.waiver ? `waived until ${f.waiver.expires}` : f.level, `\`${f.policy}\``, cell(where(f)), cell(f.message)]),
+                ...r.evaluation.findings.map((f) => [f.checklistId ?? "", f.waiver ? `waived until ${f.waiver.expires}` : f.level, `\`${f.policy}\``, cell(where(f)), cell(plainMessage(f))]),
             ]),
             "",
         );
@@ -94,7 +120,19 @@ export function renderMarkdown(r: ReportInput): string {
 export function renderJson(r: ReportInput): string {
     return (
         JSON.stringify(
-            { project: r.project, stack: r.stack, resources: r.resourceCount, summary: summary(r.evaluation), findings: r.evaluation.findings, waivers: r.evaluation.waivers, notApplicable: r.evaluation.notApplicable, notConfigured: r.notConfigured ?? [], elapsedMs: r.evaluation.elapsedMs },
+            {
+                project: r.project,
+                stack: r.stack,
+                resourceCount: r.resourceCount,
+                summary: summary(r.evaluation),
+                findings: r.evaluation.findings,
+                waivers: r.evaluation.waivers,
+                notApplicable: r.evaluation.notApplicable,
+                notConfigured: r.notConfigured ?? [],
+                resources: r.resources ?? [],
+                outputs: r.outputs ?? {},
+                elapsedMs: r.evaluation.elapsedMs,
+            },
             null,
             2,
         ) + "\n"
@@ -103,15 +141,19 @@ export function renderJson(r: ReportInput): string {
 
 export function renderSarif(r: ReportInput): string {
     const builder = new SarifBuilder();
-    const run = new SarifRunBuilder().initSimple({ toolDriverName: "webapp-security-checklist", toolDriverVersion: "1.0.0" });
+    const base = docsBase();
+    const run = new SarifRunBuilder().initSimple({ toolDriverName: "webapp-security-checklist", toolDriverVersion: "1.0.0", url: `${base}/docs/checklist.md` });
     for (const p of r.policies) {
-        const rule = new SarifRuleBuilder().initSimple({ ruleId: p.name, shortDescriptionText: p.description.split(". ")[0].slice(0, 200), fullDescriptionText: `${p.description} Fix: ${p.remediationSteps ?? ""}` });
+        const rule = new SarifRuleBuilder().initSimple({ ruleId: p.name, shortDescriptionText: p.description.split(". ")[0].slice(0, 200), fullDescriptionText: `${p.description} Fix: ${p.remediationSteps ?? ""}`, helpUri: `${base}/docs/policies.md#${p.name}` });
+        rule.rule.help = { text: `${p.description}\nFix: ${p.remediationSteps ?? ""}`, markdown: `**${p.name}**: ${p.description}\n\n**Fix:** ${p.remediationSteps ?? ""}\n\n[All policies](${base}/docs/policies.md#${p.name})` };
         rule.rule.properties = { tags: p.tags ?? [], "security-severity": { low: "3.0", medium: "5.5", high: "8.0", critical: "9.5" }[p.severity ?? "medium"] };
         run.addRule(rule);
     }
     for (const f of r.evaluation.findings) {
-        const result = new SarifResultBuilder().initSimple({ ruleId: f.policy, level: f.level === "mandatory" ? "error" : "warning", messageText: `${f.checklistId ? `${f.checklistId}: ` : ""}${f.message}`, fileUri: `Pulumi.${r.stack}.yaml` });
-        if (f.resource) result.result.locations![0].logicalLocations = [{ name: f.resource.name, fullyQualifiedName: f.urn, kind: "resource" }];
+        const at = r.locate?.(f) ?? { file: `Pulumi.${r.stack}.yaml`, line: 1, logical: f.resource ? [{ name: f.resource.name, fullyQualifiedName: f.urn, kind: "resource" }] : [] };
+        const result = new SarifResultBuilder().initSimple({ ruleId: f.policy, level: f.level === "mandatory" ? "error" : "warning", messageText: `${f.checklistId ? `${f.checklistId}: ` : ""}${f.resource ? `${f.resource.name}: ` : ""}${plainMessage(f)}`, fileUri: at.file, startLine: at.line });
+        if (at.logical.length) result.result.locations![0].logicalLocations = at.logical;
+        result.result.partialFingerprints = { "webappFinding/v1": fingerprint(f) };
         if (f.waiver) result.result.suppressions = [{ kind: "external", status: "accepted", justification: `${f.waiver.reason} (owner ${f.waiver.owner}, until ${f.waiver.expires})` }];
         run.addResult(result);
     }

@@ -16,6 +16,14 @@ export function unwrapSecrets(v: unknown): any {
     return v;
 }
 
+/** The value with every secret replaced by "[secret]", for reports. */
+export function redactSecrets(v: unknown): unknown {
+    if (isSecret(v)) return "[secret]";
+    if (Array.isArray(v)) return v.map(redactSecrets);
+    if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, redactSecrets(x)]));
+    return v;
+}
+
 /** Every string inside a value, split into those under a secret marker and those in plain sight. */
 export function strings(value: unknown, underSecret = false, out: { secret: string[]; plain: string[] } = { secret: [], plain: [] }) {
     if (isSecret(value)) return strings(value.value, true, out);

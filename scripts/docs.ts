@@ -19,7 +19,12 @@ import { Facts, renderAppContract, SETUPS } from "./app-contract";
 
 const ROOT = path.join(__dirname, "..");
 const STACKS = ["staging", "prod"];
-const cell = (s: string) => s.replace(/\|/g, "\\|").replace(/\n/g, " ");
+/**
+ * Markdown text with `<…>` placeholders escaped outside code spans, so GitHub shows them instead of taking them
+ * for HTML tags and dropping them.
+ */
+export const escapeAngles = (s: string) => s.split(/(`[^`]*`)/).map((part, i) => (i % 2 ? part : part.replace(/</g, "&lt;").replace(/>/g, "&gt;"))).join("");
+const cell = (s: string) => escapeAngles(s.replace(/\|/g, "\\|").replace(/\n/g, " "));
 const show = (v: unknown) => (v === undefined ? "" : `\`${typeof v === "string" ? v : JSON.stringify(v)}\``);
 
 export function configReference(): string {
@@ -54,7 +59,8 @@ export function policyReference(): string {
     };
     const rows = ALL_POLICIES.map((p) => [
         (p as ChecklistPolicy).checklistId ?? "—",
-        `\`${p.name}\``,
+        // An anchor per policy: the SARIF rules' helpUri points at it.
+        `<a id="${p.name}"></a>\`${p.name}\``,
         p.severity ?? "",
         ...STACKS.map((s) => level(s, p.name)),
         cell(p.description.replace(/^[A-Z]+-\d+: /, "")),

@@ -16,7 +16,9 @@ import { run, runStack } from "./helpers";
 import { clone, res } from "./support/policy";
 
 const ROOT = path.join(__dirname, "..");
-const plan = (...args: string[]) => run(process.execPath, [path.join(ROOT, "node_modules", ".bin", "ts-node"), "--transpile-only", "plan/cli.ts", ...args], { cwd: ROOT });
+/** The plan as a pipe runs it: no terminal width, no colour, one line per item. */
+const PIPED = Object.fromEntries(Object.entries(process.env).filter(([k]) => !["COLUMNS", "FORCE_COLOR"].includes(k)));
+const plan = (...args: string[]) => run(process.execPath, [path.join(ROOT, "node_modules", ".bin", "ts-node"), "--transpile-only", "plan/cli.ts", ...args], { cwd: ROOT, env: PIPED });
 
 let prod: PlanRun;
 let report: ReportInput;
@@ -37,7 +39,7 @@ describe("report formats", () => {
     test("text: a verdict line, each finding with its control, the waivers", () => {
         const text = render("text", report);
         expect(text).toMatch(/^Policy checks for webapp\/prod: 64 policies over 56 resources: 1 mandatory, 0 advisory, 1 waived -> FAILED\n/);
-        expect(text).toContain("[mandatory] SEC-1 sec-1-strong-generated-secrets on app-db-password (random:index/randomPassword:RandomPassword): app-db-password: length 16 < 32");
+        expect(text).toContain("[mandatory] SEC-1 sec-1-strong-generated-secrets on app-db-password (random:index/randomPassword:RandomPassword): length 16 < 32");
         expect(text).toMatch(/\[waived\] PROT-2 prot-2-provider-backups on web-server-0 .*\(waiver: snapshots are taken by the storage team; owner ops@example\.com; until \d{4}-\d\d-\d\d\)/);
         expect(text).toMatch(/Waivers:\n {2}PROT-2 on web-server-0 until/);
     });
@@ -46,7 +48,7 @@ describe("report formats", () => {
         const md = render("markdown", report);
         expect(md).toMatch(/^### ❌ Security checklist: `webapp\/prod`/);
         expect(md).toMatch(/\| Control \| Level +\| Policy +\| Resource +\| Finding +\|/);
-        expect(md).toMatch(/\| SEC-1 +\| mandatory +\| `sec-1-strong-generated-secrets` +\| app-db-password \(random:index\/randomPassword:RandomPassword\) +\| app-db-password: length 16 < 32/);
+        expect(md).toMatch(/\| SEC-1 +\| mandatory +\| `sec-1-strong-generated-secrets` +\| app-db-password \(random:index\/randomPassword:RandomPassword\) +\| length 16 < 32/);
         expect(md).toMatch(/#### Waivers\n\n\| Control \| Resource +\| Owner/);
     });
 
@@ -130,6 +132,69 @@ describe("npm run plan with reports", () => {
         expect(sarif.runs[0].results.map((r: { ruleId: string; level: string; message: { text: string } }) => [r.ruleId, r.level, /webapp:sshPort/.test(r.message.text)])).toEqual([["plan-failed", "error", true]]);
         const json = plan("--stack", "prod", "--config", "webapp:sshPort=23", "--format", "json");
         expect(JSON.parse(json.stdout)).toMatchObject({ stack: "prod", summary: { passed: false }, error: expect.stringContaining("webapp:sshPort") });
+    });
+
+    test("SARIF a user can click: the stack file's line of the key that causes a finding, else the component's class; stable fingerprints; rules with help", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sarif-"));
+        const runs = [1, 2].map((i) => {
+            const out = path.join(dir, `${i}.sarif`);
+            expect(plan("--stack", "prod", "--config", "webapp:backupRetentionDailyDays=7", "--format", "sarif", "--output", out).status).toBe(1);
+            return JSON.parse(fs.readFileSync(out, "utf8"));
+        });
+        expect(runs[0]).toBeValidSarifLog();
+        const results = runs[0].runs[0].results as { ruleId: string; message: { text: string }; partialFingerprints: Record<string, string>; locations: { physicalLocation: { artifactLocation: { uri: string }; region: { startLine: number } }; logicalLocations?: { name: string; kind: string }[] }[] }[];
+        const line = (file: string, n: number) => fs.readFileSync(path.join(ROOT, file), "utf8").split("\n")[n - 1];
+        // Caused by a config key the message names: the stack file's line of that key.
+        const retention = results.find((r) => /keeps daily backups 7 days/.test(r.message.text))!;
+        const at = retention.locations[0].physicalLocation;
+        expect(at.artifactLocation.uri).toBe("Pulumi.prod.yaml");
+        expect(line("Pulumi.prod.yaml", at.region.startLine)).toMatch(/^\s*webapp:backupRetentionDailyDays:/);
+        expect(retention.locations[0].logicalLocations).toEqual([expect.objectContaining({ name: "backups-timers", kind: "resource" }), { name: "/usr/local/lib/webapp/backup", kind: "hostFile" }]);
+        // The message names the resource once.
+        expect(retention.message.text).toBe("BK-2: backups-timers: /usr/local/lib/webapp/backup keeps daily backups 7 days; keep them >= 30 (webapp:backupRetentionDailyDays).");
+        // No key named: the component that owns the resource, at its class.
+        const lifecycle = results.find((r) => /expires daily copies/.test(r.message.text))!.locations[0].physicalLocation;
+        expect(lifecycle.artifactLocation.uri).toBe("components/offsite-bucket.ts");
+        expect(line("components/offsite-bucket.ts", lifecycle.region.startLine)).toMatch(/^export class OffsiteBucket\b/);
+        // The same problem keeps its fingerprint from run to run.
+        expect(runs[1].runs[0].results.map((r: { partialFingerprints: unknown }) => r.partialFingerprints)).toEqual(results.map((r) => r.partialFingerprints));
+        expect(new Set(results.map((r) => r.partialFingerprints["webappFinding/v1"])).size).toBe(results.length);
+        const driver = runs[0].runs[0].tool.driver;
+        expect(driver.informationUri).toMatch(/\/docs\/checklist\.md$/);
+        const rule = driver.rules.find((r: { id: string }) => r.id === "bk-2-backup-retention");
+        expect(rule.helpUri).toMatch(/\/docs\/policies\.md#bk-2-backup-retention$/);
+        expect(rule.help.markdown).toContain("**Fix:**");
+        expect(fs.readFileSync(path.join(ROOT, "docs", "policies.md"), "utf8")).toContain('<a id="bk-2-backup-retention"></a>');
+    });
+
+    test("--help goes to stdout with the exit codes, and exits 0", () => {
+        const res = plan("--help");
+        expect(res.status).toBe(0);
+        expect(res.stderr).toBe("");
+        expect(res.stdout).toMatch(/^usage: npm run plan/);
+        expect(res.stdout).toMatch(/Exit codes:\n {2}0 .*\n {2}1 .*\n {2}2 +a usage error/);
+    });
+
+    test("without --stack, --format json is one document with every stack, its resources and outputs", () => {
+        const res = plan("--format", "json");
+        expect(res.status).toBe(0);
+        const doc = JSON.parse(res.stdout);
+        expect(doc.stacks.map((s: { stack: string }) => s.stack)).toEqual(["prod", "staging"]);
+        const prodDoc = doc.stacks[0];
+        expect(prodDoc.resources).toContainEqual({ urn: expect.stringMatching(/::proxy-0-nginx$/), type: "command:remote:Command", name: "proxy-0-nginx", parent: expect.stringMatching(/webapp:proxy:ReverseProxy::proxy-0$/) });
+        expect(prodDoc.outputs).toMatchObject({ environment: "prod", url: "https://app.example.com" });
+        expect(JSON.stringify(prodDoc.outputs)).not.toMatch(/-----BEGIN/);
+    });
+
+    test("on a terminal: lines fit 120 columns and levels are in colour; piped, neither", () => {
+        const env = { ...process.env, COLUMNS: "120", FORCE_COLOR: "1" };
+        const res = run(process.execPath, [path.join(ROOT, "node_modules", ".bin", "ts-node"), "--transpile-only", "plan/cli.ts", "--stack", "prod", "--config", "webapp:protect=false"], { cwd: ROOT, env });
+        const visible = res.stdout.split("\n").map((l) => l.replace(/\x1b\[[0-9;]*m/g, ""));
+        expect(Math.max(...visible.map((l) => l.length))).toBeLessThanOrEqual(120);
+        expect(res.stdout).toContain("\x1b[31m[mandatory]\x1b[39m");
+        const piped = plan("--stack", "prod", "--config", "webapp:protect=false");
+        expect(piped.stdout).not.toContain("\x1b[");
+        expect(Math.max(...piped.stdout.split("\n").map((l) => l.length))).toBeGreaterThan(120);
     });
 
     test("--output without --stack is a usage error", () => {
