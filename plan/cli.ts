@@ -15,6 +15,8 @@ import { PackConfig, packConfig } from "../policies/pack-config";
 import { configFindings, outputFindings } from "./config-findings";
 import { blocking, evaluate, Finding } from "./evaluate";
 import { PROJECT } from "../lib/config-schema";
+import { createHash } from "crypto";
+import { writeHostFiles } from "./files";
 import { locator } from "./locations";
 import { FORMATS, Format, render, renderFailure } from "./report";
 import { redactSecrets } from "./secrets";
@@ -32,6 +34,8 @@ Runs the program offline for one stack (or every stack file) and judges it with 
   --config, -c KEY=VALUE    a config value on top of the stack file, e.g. webapp:protect=false
   --phase PHASE             both (default), update, first-deploy (new resources' outputs unknown)
   --policy-pack-config FILE the levels and waivers (default policies/config/<stack>.json)
+  --files DIR               write every file the hosts get to DIR/<server>/<path> (secrets are placeholders), with
+                            a MANIFEST of modes, owners and steps, for review (with --stack)
   --help, -h                this text
 
 Exit codes:
@@ -54,7 +58,7 @@ function usage(message?: string): never {
  * before the first update fails the plan too.
  */
 type Phase = "update" | "first-deploy" | "both";
-type Args = { stack?: string; format: Format; output?: string; overrides: Record<string, string>; phase: Phase; packConfigFile?: string };
+type Args = { stack?: string; format: Format; output?: string; overrides: Record<string, string>; phase: Phase; packConfigFile?: string; files?: string };
 
 function parseArgs(argv: string[]): Args {
     const args: Args = { format: "text", overrides: {}, phase: "both" };
@@ -74,6 +78,7 @@ function parseArgs(argv: string[]): Args {
             if (eq < 1 || !kv.slice(0, eq).includes(":")) usage(`--config takes project:key=value, got ${kv}`);
             args.overrides[kv.slice(0, eq)] = kv.slice(eq + 1);
         } else if (flag === "--policy-pack-config") args.packConfigFile = next();
+        else if (flag === "--files") args.files = next();
         else if (flag === "--phase") {
             const p = next();
             if (!["update", "first-deploy", "both"].includes(p)) usage(`unknown phase ${p} (update, first-deploy, both)`);
@@ -85,6 +90,7 @@ function parseArgs(argv: string[]): Args {
         else usage(`unknown argument ${argv[i]}`);
     }
     if (args.output && !args.stack) usage("--output needs --stack");
+    if (args.files && !args.stack) usage("--files needs --stack");
     return args;
 }
 
@@ -122,6 +128,9 @@ export function forTerminal(text: string, o: { width?: number; colour?: boolean 
         .replace(/-> FAILED/g, (m) => styleText("red", m));
 }
 
+/** A digest of a resource's inputs with secrets redacted: equal digests, equal inputs (for the PR diff). */
+const inputsDigest = (inputs: Record<string, unknown>) => createHash("sha256").update(JSON.stringify(redactSecrets(inputs))).digest("hex").slice(0, 16);
+
 async function planOne(args: Args & { stack: string }): Promise<number> {
     const started = process.hrtime.bigint();
     try {
@@ -158,9 +167,10 @@ async function judge(args: Args & { stack: string }, started: bigint): Promise<n
         resourceCount: run.resources.length,
         notConfigured: run.exampleValues,
         locate: locator({ root: ROOT, stack: args.stack, resources: run.resources }),
-        resources: run.resources.map((r) => ({ urn: r.urn, type: r.type, name: r.name, parent: r.parent })),
+        resources: run.resources.map((r) => ({ urn: r.urn, type: r.type, name: r.name, parent: r.parent, digest: inputsDigest(r.inputs) })),
         outputs: redactSecrets(run.outputs) as Record<string, unknown>,
     };
+    if (args.files && args.phase !== "first-deploy") writeHostFiles(run, args.files);
     const text = render("text", report);
     if (args.format === "text" || args.output) {
         process.stdout.write(

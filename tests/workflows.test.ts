@@ -135,7 +135,16 @@ describe("what the workflows promise", () => {
         const comment = plan.steps.find((s) => s.uses?.startsWith("actions/github-script@"))!;
         expect(comment.if).toBe("always()");
         expect(comment.with?.script).toContain("The plan crashed before it wrote a report");
-        expect(comment.with?.script).toContain("core.summary.addRaw(report)");
+        expect(comment.with?.script).toContain("core.summary.addRaw(`${verdict}\\n${changes}`)");
+        // The change summary: the base checked out beside the head (its code, without credentials), both planned
+        // with --files, compared by plan-diff (tests/plan-files.test.ts), and added to the comment.
+        const base = plan.steps.find((s) => s.uses?.startsWith("actions/checkout@") && s.with?.path === ".base")!;
+        expect(base.with).toEqual({ ref: "${{ github.event.pull_request.base.sha }}", path: ".base", "persist-credentials": false });
+        const diff = plan.steps.find((s) => s.name === "Changes against the base branch")!.run!;
+        expect(diff).toMatch(/--files head-files/);
+        expect(diff).toMatch(/--files "\$GITHUB_WORKSPACE\/base-files"/);
+        expect(diff).toContain('npm run -s plan-diff -- base.json base-files head.json head-files > "diff-$STACK.md"');
+        expect(comment.with?.script).toContain("diff-${stack}.md");
         expect(plan.steps.find((s) => s.uses?.startsWith("github/codeql-action/upload-sarif@"))?.if).toBe("always() && hashFiles(format('plan-{0}.sarif', matrix.stack)) != ''");
     });
 
