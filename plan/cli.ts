@@ -17,6 +17,7 @@ import { blocking, evaluate, Finding } from "./evaluate";
 import { PROJECT } from "../lib/config-schema";
 import { createHash } from "crypto";
 import { writeHostFiles } from "./files";
+import { mermaid } from "./graph";
 import { locator } from "./locations";
 import { FORMATS, Format, render, renderFailure } from "./report";
 import { redactSecrets } from "./secrets";
@@ -169,6 +170,7 @@ async function judge(args: Args & { stack: string }, started: bigint): Promise<n
         locate: locator({ root: ROOT, stack: args.stack, resources: run.resources }),
         resources: run.resources.map((r) => ({ urn: r.urn, type: r.type, name: r.name, parent: r.parent, digest: inputsDigest(r.inputs) })),
         outputs: redactSecrets(run.outputs) as Record<string, unknown>,
+        diagram: mermaid(run, evaluation.findings),
     };
     if (args.files && args.phase !== "first-deploy") writeHostFiles(run, args.files);
     const text = render("text", report);

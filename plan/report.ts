@@ -27,6 +27,8 @@ export type ReportInput = {
     resources?: readonly { urn: string; type: string; name: string; parent?: string }[];
     /** The stack outputs, secrets shown as "[secret]" (JSON report). */
     outputs?: Record<string, unknown>;
+    /** A Mermaid diagram of the component graph with the findings marked (plan/graph.ts), opening the Markdown report. */
+    diagram?: string;
 };
 
 /**
@@ -92,6 +94,7 @@ export function renderMarkdown(r: ReportInput): string {
         "",
         `${s.policies} policies over ${r.resourceCount} resources: **${s.mandatory} mandatory**, ${s.advisory} advisory, ${s.waived} waived.`,
         "",
+        ...(r.diagram ? [r.diagram] : []),
     ];
     if (r.evaluation.findings.length) {
         out.push(

@@ -124,7 +124,26 @@ export function checklistReference(): string {
     ].join("\n");
 }
 
-if (require.main === module) {
+/** The README with a stack's diagram between its `<!-- graph:<stack> -->` markers. */
+export function withGraph(readme: string, stack: string, diagram: string): string {
+    const open = `<!-- graph:${stack} -->`;
+    const close = `<!-- /graph:${stack} -->`;
+    const a = readme.indexOf(open);
+    const b = readme.indexOf(close);
+    if (a < 0 || b < a) throw new Error(`README.md has no ${open} ... ${close} markers`);
+    return `${readme.slice(0, a + open.length)}\n${diagram}${readme.slice(b)}`;
+}
+
+if (require.main === module && process.argv[2] === "--graph") {
+    // One stack per process (the Pulumi runtime holds one stack).
+    void (async () => {
+        const { runProgram } = await import("../plan/run");
+        const { mermaid } = await import("../plan/graph");
+        const run = await runProgram({ stack: process.argv[3] });
+        if (run.error) throw run.error;
+        process.stdout.write(mermaid(run));
+    })();
+} else if (require.main === module) {
     fs.mkdirSync(path.join(ROOT, "docs"), { recursive: true });
     fs.writeFileSync(path.join(ROOT, "docs", "config.md"), configReference());
     fs.writeFileSync(path.join(ROOT, "docs", "policies.md"), policyReference());
@@ -136,4 +155,11 @@ if (require.main === module) {
         return { setup, facts: JSON.parse(child.stdout) as Facts };
     });
     fs.writeFileSync(path.join(ROOT, "docs", "app-contract.md"), renderAppContract(setups));
+    let readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
+    for (const stack of STACKS) {
+        const child = spawnSync(process.execPath, [...process.execArgv, __filename, "--graph", stack], { cwd: ROOT, encoding: "utf8" });
+        if (child.status !== 0) throw new Error(`graph of ${stack}: ${child.stderr}`);
+        readme = withGraph(readme, stack, child.stdout);
+    }
+    fs.writeFileSync(path.join(ROOT, "README.md"), readme);
 }

@@ -5,7 +5,8 @@ import * as fs from "fs";
 import * as path from "path";
 import * as os from "os";
 import { contractFacts, renderAppContract, SETUPS } from "../scripts/app-contract";
-import { checklistReference, configReference, policyReference } from "../scripts/docs";
+import { checklistReference, configReference, policyReference, withGraph } from "../scripts/docs";
+import { mermaid } from "../plan/graph";
 import { renderAppFilter } from "../lib/render/fail2ban";
 import { run, runIsolated } from "./helpers";
 
@@ -44,6 +45,21 @@ test("the contract's audit line example is one the installed filter counts (fail
     const res = run("fail2ban-regex", ["--print-all-matched", path.join(dir, "app.log"), path.join(dir, "filter.conf")]);
     expect(res.status).toBe(0);
     expect(res.stdout).toMatch(/Lines: 1 lines, 0 ignored, 1 matched, 0 missed/);
+});
+
+test("the README's component graphs are drawn from the program (npm run docs)", async () => {
+    const readme = fs.readFileSync(path.join(__dirname, "..", "README.md"), "utf8");
+    let expected = readme;
+    for (const stack of ["prod", "staging"]) {
+        const r = await runIsolated({ stack });
+        if (r.error) throw r.error;
+        const diagram = mermaid(r);
+        expect(diagram).toMatch(/^```mermaid\ngraph TD\n/);
+        expected = withGraph(expected, stack, diagram);
+    }
+    expect(readme).toBe(expected);
+    // Prod's shows the off-site bucket staging has not, and the host each component configures.
+    expect(readme.slice(readme.indexOf("<!-- graph:prod -->"), readme.indexOf("<!-- /graph:prod -->"))).toMatch(/\["Bucket offsite-bucket"\][\s\S]*\(\("host webapp-prod-0"\)\)/);
 });
 
 test("the references cover every key and every policy", () => {

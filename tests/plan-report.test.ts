@@ -167,6 +167,16 @@ describe("npm run plan with reports", () => {
         expect(fs.readFileSync(path.join(ROOT, "docs", "policies.md"), "utf8")).toContain('<a id="bk-2-backup-retention"></a>');
     });
 
+    test("the Markdown report opens with the component graph, the nodes with findings marked", () => {
+        const res = plan("--stack", "prod", "--config", "webapp:protect=false", "--format", "markdown");
+        expect(res.stdout).toMatch(/^### ❌ Security checklist: `webapp\/prod`\n\n.*\n\n```mermaid\ngraph TD\n/);
+        const graph = res.stdout.slice(res.stdout.indexOf("```mermaid"), res.stdout.indexOf("```\n", res.stdout.indexOf("```mermaid") + 3));
+        expect(graph).toMatch(/\["Server web-server-0 ⚠ PROT-1, PROT-3"\]:::finding/);
+        expect(graph).toMatch(/\["Firewall web-firewall"\]\n/);
+        expect(graph).toMatch(/-- "fail2ban, firewall, monitoring, packages, ssh, sysctl, upgrades, users" --> n\d+/);
+        expect(graph).toContain("classDef finding");
+    });
+
     test("--help goes to stdout with the exit codes, and exits 0", () => {
         const res = plan("--help");
         expect(res.status).toBe(0);
@@ -181,7 +191,7 @@ describe("npm run plan with reports", () => {
         const doc = JSON.parse(res.stdout);
         expect(doc.stacks.map((s: { stack: string }) => s.stack)).toEqual(["prod", "staging"]);
         const prodDoc = doc.stacks[0];
-        expect(prodDoc.resources).toContainEqual({ urn: expect.stringMatching(/::proxy-0-nginx$/), type: "command:remote:Command", name: "proxy-0-nginx", parent: expect.stringMatching(/webapp:proxy:ReverseProxy::proxy-0$/) });
+        expect(prodDoc.resources).toContainEqual({ urn: expect.stringMatching(/::proxy-0-nginx$/), type: "command:remote:Command", name: "proxy-0-nginx", parent: expect.stringMatching(/webapp:proxy:ReverseProxy::proxy-0$/), digest: expect.stringMatching(/^[0-9a-f]{16}$/) });
         expect(prodDoc.outputs).toMatchObject({ environment: "prod", url: "https://app.example.com" });
         expect(JSON.stringify(prodDoc.outputs)).not.toMatch(/-----BEGIN/);
     });
