@@ -2,7 +2,7 @@
  * The host itself (SSH-1..4, HOST-1..3), judged on the files the remote steps and cloud-init ship.
  */
 import { parse as parseYaml } from "yaml";
-import { HostFile, hostFiles, hostScripts, parseIni, parseKeyValues, parseSshd, parseUnit, ResourceLike, seconds, unitValue } from "./parse";
+import { EffectiveSshd, effectiveSshd, HostFile, hostFiles, hostScripts, parseIni, parseKeyValues, parseUnit, ResourceLike, seconds, unitValue } from "./parse";
 import { ChecklistPolicy, Context, firstStep, hasHosts, isServer, stackPolicy } from "./support";
 
 /** Files under a directory; reports once when hosts exist but no step ships any. */
@@ -15,18 +15,51 @@ function required(resources: readonly ResourceLike[], ctx: Context, match: (f: H
     return files;
 }
 
-const sshdDropIns = (resources: readonly ResourceLike[], ctx: Context) =>
-    required(resources, ctx, (f) => f.path.startsWith("/etc/ssh/sshd_config.d/") && f.path.endsWith(".conf"), "an sshd drop-in (/etc/ssh/sshd_config.d/*.conf)").map((f) => ({ f, cfg: parseSshd(f.content) }));
+/**
+ * sshd's effective configuration per host: the sshd files each host's steps ship (grouped by the server index in
+ * the step's name; a file from a step without one applies to every host), read the way sshd reads them.
+ */
+function sshdHosts(resources: readonly ResourceLike[], ctx: Context): { sshd: EffectiveSshd; fallback: HostFile }[] {
+    const files = hostFiles(resources).filter((f) => f.path === "/etc/ssh/sshd_config" || (f.path.startsWith("/etc/ssh/sshd_config.d/") && f.path.endsWith(".conf")));
+    if (files.length === 0) {
+        required(resources, ctx, () => false, "an sshd drop-in (/etc/ssh/sshd_config.d/*.conf)");
+        return [];
+    }
+    const hostOf = (f: HostFile) => /-(\d+)(?:-|$)/.exec(f.from.name)?.[1];
+    const hosts = [...new Set(files.map(hostOf).filter((h): h is string => h !== undefined))];
+    return (hosts.length ? hosts : ["*"]).map((h) => {
+        // A path written by cloud-init at boot and again by a remote step holds what the step wrote.
+        const candidates = files.filter((f) => hostOf(f) === h || hostOf(f) === undefined);
+        const mine = candidates.filter((f) => f.from.type === "command:remote:Command" || !candidates.some((o) => o.path === f.path && o.from.type === "command:remote:Command"));
+        return { sshd: effectiveSshd(mine), fallback: mine.find((f) => f.path.startsWith("/etc/ssh/sshd_config.d/")) ?? mine[0] };
+    });
+}
+
+/**
+ * Checks one sshd keyword where it takes effect: its global value (the first one sshd reads, or sshd's default)
+ * and every Match block that sets it for some connections.
+ */
+function sshdKeyword(sshd: EffectiveSshd, fallback: HostFile, key: string, fallbackValue: string, ok: (v: string) => boolean, report: (message: string, at: HostFile) => void, describe: (v: string, where: string) => string): void {
+    const global = sshd.global.get(key);
+    const value = global?.value ?? fallbackValue;
+    if (!ok(value)) report(describe(global ? value : `${value} (unset: sshd's default)`, global?.file ? `${global.file.path}` : "the effective configuration"), global?.file ?? fallback);
+    for (const m of sshd.matches) {
+        const v = m.settings.get(key);
+        if (v && !ok(v.value)) report(describe(v.value, `Match ${m.criteria} in ${v.file?.path ?? "sshd_config"}`), v.file ?? fallback);
+    }
+}
+
+const reporter = (ctx: Context) => (message: string, at: HostFile) => ctx.report(`${message} (${at.from.name})`, at.from);
 
 export const ssh1: ChecklistPolicy = stackPolicy({
     id: "SSH-1",
     slug: "no-root-login",
-    description: "sshd refuses root logins (PermitRootLogin no).",
+    description: "sshd refuses root logins (PermitRootLogin no), in its effective configuration: the first value sshd reads across sshd_config and its drop-ins, and in every Match block.",
     severity: "critical",
-    remediation: "Set PermitRootLogin no in the sshd drop-in (lib/render/sshd.ts).",
+    remediation: "Set PermitRootLogin no in the sshd drop-in (lib/render/sshd.ts), and in no file read before it or in a Match block set it otherwise.",
     check: (resources, ctx) => {
-        for (const { f, cfg } of sshdDropIns(resources, ctx)) {
-            if (cfg.get("permitrootlogin") !== "no") ctx.report(`${f.path} (${f.from.name}) has PermitRootLogin ${cfg.get("permitrootlogin") ?? "unset"}; set PermitRootLogin no.`, f.from);
+        for (const { sshd, fallback } of sshdHosts(resources, ctx)) {
+            sshdKeyword(sshd, fallback, "permitrootlogin", "prohibit-password", (v) => v === "no", reporter(ctx), (v, where) => `${where} has PermitRootLogin ${v}; set PermitRootLogin no`);
         }
     },
 });
@@ -34,14 +67,15 @@ export const ssh1: ChecklistPolicy = stackPolicy({
 export const ssh2: ChecklistPolicy = stackPolicy({
     id: "SSH-2",
     slug: "key-only-login",
-    description: "sshd allows public keys only: PasswordAuthentication no, KbdInteractiveAuthentication no.",
+    description: "sshd allows public keys only: PasswordAuthentication no, KbdInteractiveAuthentication no, no AuthenticationMethods that admit a password, in the effective configuration and every Match block.",
     severity: "critical",
-    remediation: "Set PasswordAuthentication no and KbdInteractiveAuthentication no in the sshd drop-in.",
+    remediation: "Set PasswordAuthentication no and KbdInteractiveAuthentication no in the sshd drop-in, with nothing read before it or in a Match block turning them on.",
     check: (resources, ctx) => {
-        for (const { f, cfg } of sshdDropIns(resources, ctx)) {
+        for (const { sshd, fallback } of sshdHosts(resources, ctx)) {
             for (const key of ["passwordauthentication", "kbdinteractiveauthentication"]) {
-                if (cfg.get(key) !== "no") ctx.report(`${f.path} (${f.from.name}) has ${key} ${cfg.get(key) ?? "unset (defaults to yes)"}; set it to no.`, f.from);
+                sshdKeyword(sshd, fallback, key, "yes", (v) => v === "no", reporter(ctx), (v, where) => `${where} has ${key} ${v}; set it to no`);
             }
+            sshdKeyword(sshd, fallback, "authenticationmethods", "any", (v) => !/\b(password|keyboard-interactive)\b/.test(v), reporter(ctx), (v, where) => `${where} has AuthenticationMethods ${v}, which admits a password; use publickey`);
         }
     },
 });
@@ -49,20 +83,18 @@ export const ssh2: ChecklistPolicy = stackPolicy({
 export const ssh3: ChecklistPolicy = stackPolicy({
     id: "SSH-3",
     slug: "ssh-admin-only",
-    description: "sshd lets in only the named admin user (AllowUsers), MaxAuthTries <= 3, LoginGraceTime <= 30 s, no agent, TCP or X11 forwarding.",
+    description: "sshd lets in only the named admin user (AllowUsers), MaxAuthTries <= 3, LoginGraceTime <= 30 s, no agent, TCP or X11 forwarding, in the effective configuration and every Match block.",
     severity: "high",
-    remediation: "Keep AllowUsers <admin>, MaxAuthTries 3, LoginGraceTime 30 and the forwarding switches off in the sshd drop-in.",
+    remediation: "Keep AllowUsers <admin>, MaxAuthTries 3, LoginGraceTime 30 and the forwarding switches off in the sshd drop-in, with nothing read before it or in a Match block loosening them.",
     check: (resources, ctx) => {
-        for (const { f, cfg } of sshdDropIns(resources, ctx)) {
-            const problems: string[] = [];
-            const users = (cfg.get("allowusers") ?? "").split(/\s+/).filter(Boolean);
-            if (users.length === 0) problems.push("AllowUsers is not set");
-            if (users.includes("root")) problems.push("AllowUsers lets root in");
-            if (!(Number(cfg.get("maxauthtries")) <= 3)) problems.push(`MaxAuthTries is ${cfg.get("maxauthtries") ?? "unset (6)"}, not <= 3`);
-            const grace = seconds(cfg.get("logingracetime"));
-            if (grace === undefined || grace === 0 || grace > 30) problems.push(`LoginGraceTime is ${cfg.get("logingracetime") ?? "unset (120)"}, not <= 30`);
-            for (const k of ["allowagentforwarding", "allowtcpforwarding", "x11forwarding"]) if (cfg.get(k) !== "no") problems.push(`${k} is ${cfg.get(k) ?? "unset"}, not no`);
-            if (problems.length) ctx.report(`${f.path} (${f.from.name}): ${problems.join("; ")}. Fix the sshd drop-in.`, f.from);
+        const report = reporter(ctx);
+        for (const { sshd, fallback } of sshdHosts(resources, ctx)) {
+            const users = (sshd.global.get("allowusers")?.value ?? "").split(/\s+/).filter(Boolean);
+            if (users.length === 0) report("AllowUsers is not set, so every account may try to log in; set AllowUsers <admin>", fallback);
+            if (users.includes("root")) report("AllowUsers lets root in", sshd.global.get("allowusers")!.file ?? fallback);
+            sshdKeyword(sshd, fallback, "maxauthtries", "6", (v) => Number(v) <= 3, report, (v, where) => `${where}: MaxAuthTries is ${v}, not <= 3`);
+            sshdKeyword(sshd, fallback, "logingracetime", "120", (v) => (seconds(v) ?? 0) > 0 && (seconds(v) ?? 0) <= 30, report, (v, where) => `${where}: LoginGraceTime is ${v}, not <= 30`);
+            for (const k of ["allowagentforwarding", "allowtcpforwarding", "x11forwarding"]) sshdKeyword(sshd, fallback, k, "yes", (v) => v === "no", report, (v, where) => `${where}: ${k} is ${v}, not no`);
         }
     },
 });

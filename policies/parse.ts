@@ -139,6 +139,71 @@ export function unjudgedSteps(resources: readonly ResourceLike[]): { from: Resou
 
 const stripComment = (line: string) => line.replace(/(^|\s)#.*$/, "").trim();
 
+/**
+ * Debian 12's own /etc/ssh/sshd_config, as far as it decides anything: the drop-ins first (their first value of a
+ * keyword wins), then its few settings. A step that ships its own sshd_config replaces it.
+ */
+export const DEBIAN_SSHD_CONFIG = ["Include /etc/ssh/sshd_config.d/*.conf", "KbdInteractiveAuthentication no", "UsePAM yes", "X11Forwarding yes", "PrintMotd no", "AcceptEnv LANG LC_*", "Subsystem sftp /usr/lib/openssh/sftp-server"].join("\n");
+
+/** One setting as sshd reads it, with the file that set it. */
+export type SshdSetting = { value: string; file: HostFile | undefined };
+
+/** sshd's effective configuration: the global settings (first value wins) and every Match block's own. */
+export type EffectiveSshd = { global: Map<string, SshdSetting>; matches: { criteria: string; settings: Map<string, SshdSetting> }[] };
+
+const END_OF_INCLUDE = "\u0000end-of-include";
+
+/** Keywords sshd reads under another name (deprecated aliases). */
+const SSHD_ALIASES: Record<string, string> = { challengeresponseauthentication: "kbdinteractiveauthentication" };
+
+/**
+ * The configuration sshd runs with, from the files a host gets: its sshd_config (Debian's unless a step ships one)
+ * with each `Include` replaced by the matching drop-ins in lexical order, as sshd reads them. Outside Match blocks
+ * the first value of a keyword wins; a Match block's settings apply to the connections it matches.
+ */
+export function effectiveSshd(files: readonly HostFile[]): EffectiveSshd {
+    const main = files.find((f) => f.path === "/etc/ssh/sshd_config");
+    const lines: { text: string; file: HostFile | undefined }[] = [];
+    const expand = (text: string, file: HostFile | undefined, depth: number) => {
+        for (const raw of text.split("\n")) {
+            const line = stripComment(raw);
+            if (!line) continue;
+            const include = /^include\s+(.+)$/i.exec(line);
+            if (include && depth < 4) {
+                for (const pattern of include[1].split(/\s+/)) {
+                    const glob = new RegExp(`^${(pattern.startsWith("/") ? pattern : `/etc/ssh/${pattern}`).replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, "[^/]*").replace(/\?/g, "[^/]")}$`);
+                    for (const f of files.filter((x) => glob.test(x.path)).sort((a, b) => (a.path < b.path ? -1 : 1))) {
+                        expand(f.content, f, depth + 1);
+                        // A Match block in an included file ends with that file (OpenSSH 9.2, as sshd -T shows).
+                        lines.push({ text: END_OF_INCLUDE, file: f });
+                    }
+                }
+                continue;
+            }
+            lines.push({ text: line, file });
+        }
+    };
+    expand(main?.content ?? DEBIAN_SSHD_CONFIG, main, 0);
+    const out: EffectiveSshd = { global: new Map(), matches: [] };
+    let block = out.global;
+    for (const { text, file } of lines) {
+        if (text === END_OF_INCLUDE) {
+            block = out.global;
+            continue;
+        }
+        const [word, ...rest] = text.split(/\s+/);
+        const key = SSHD_ALIASES[word.toLowerCase()] ?? word.toLowerCase();
+        if (key === "match") {
+            const settings = new Map<string, SshdSetting>();
+            out.matches.push({ criteria: rest.join(" "), settings });
+            block = settings;
+            continue;
+        }
+        if (!block.has(key)) block.set(key, { value: rest.join(" ").replace(/^=\s*/, ""), file });
+    }
+    return out;
+}
+
 /** sshd: keyword (lowercase) -> first value, as sshd itself takes the first one it reads. */
 export function parseSshd(text: string): Map<string, string> {
     const out = new Map<string, string>();

@@ -130,7 +130,7 @@ const cases: Case[] = [
     ["mon-2-metrics-not-public", "node exporter port public", P, (r) => rules(r).push({ direction: "in", protocol: "tcp", port: "9100", sourceIps: ["0.0.0.0/0", "::/0"] }), /opens port 9100 to the internet, exposing metrics/],
     ["ssh-1-no-root-login", "root login", P, (r) => editFile(r, "host-0-ssh", sshd, (c) => c.replace("PermitRootLogin no", "PermitRootLogin prohibit-password")), /PermitRootLogin prohibit-password; set PermitRootLogin no/],
     ["ssh-2-key-only-login", "password login", P, (r) => editFile(r, "host-0-ssh", sshd, (c) => c.replace("PasswordAuthentication no", "PasswordAuthentication yes")), /passwordauthentication yes; set it to no/],
-    ["ssh-2-key-only-login", "keyboard-interactive login", P, (r) => editFile(r, "host-0-ssh", sshd, (c) => c.replace("KbdInteractiveAuthentication no\n", "")), /kbdinteractiveauthentication unset/],
+    ["ssh-2-key-only-login", "keyboard-interactive login", P, (r) => editFile(r, "host-0-ssh", sshd, (c) => c.replace("KbdInteractiveAuthentication no", "KbdInteractiveAuthentication yes")), /kbdinteractiveauthentication yes/],
     ["ssh-3-ssh-admin-only", "more auth tries", P, (r) => editFile(r, "host-0-ssh", sshd, (c) => c.replace("MaxAuthTries 3", "MaxAuthTries 6")), /MaxAuthTries is 6, not <= 3/],
     ["ssh-3-ssh-admin-only", "TCP forwarding", P, (r) => editFile(r, "host-0-ssh", sshd, (c) => c.replace("AllowTcpForwarding no", "AllowTcpForwarding yes")), /allowtcpforwarding is yes, not no/],
     ["ssh-3-ssh-admin-only", "no AllowUsers", P, (r) => editFile(r, "host-0-ssh", sshd, (c) => c.replace("AllowUsers deploy\n", "")), /AllowUsers is not set/],

@@ -48,6 +48,9 @@ const headersToHttp = (r: PlanRun) => {
 /** The generated database password of a run (its value, as the policies see it after creation). */
 const password = (r: PlanRun) => (res(r, "app-db-password").outputs.result as { value: string }).value;
 const b64 = (text: string) => Buffer.from(text).toString("base64");
+const SSHD = "/etc/ssh/sshd_config.d/10-hardening.conf";
+/** Ships another sshd drop-in in the ssh step (sshd reads drop-ins in lexical order; the first value wins). */
+const sshdDropIn = (name: string, content: string) => (r: PlanRun) => addFile(r, "host-0-ssh", `/etc/ssh/sshd_config.d/${name}`, content);
 const hcloudRule = (rule: Record<string, unknown>) => (r: PlanRun) => (res(r, "web-firewall").inputs.rules as Record<string, unknown>[]).push({ direction: "in", ...rule });
 
 /** Removes a property from a resource as if the program never set it (the mock provider echoes inputs as outputs). */
@@ -211,6 +214,20 @@ const forms: Form[] = [
         unset(r, "web-server-0", "rootBlockDevice");
         addResource(r, "aws:ebs/encryptionByDefault:EncryptionByDefault", "ebs-default", { enabled: true });
     }, null],
+    // SSH-1..3: sshd's effective configuration: the first value read across sshd_config and its drop-ins, and Match blocks.
+    ["SSH-2", "a drop-in read before the hardening one turns passwords on", P, sshdDropIn("05-cloud.conf", "PasswordAuthentication yes\n"), /05-cloud\.conf has passwordauthentication yes/],
+    ["SSH-2", "a Match block allows passwords for an address range", P, (r) => editFile(r, "host-0-ssh", SSHD, (c) => `${c}Match Address 10.0.0.0/8\n    PasswordAuthentication yes\n`), /Match Address 10\.0\.0\.0\/8 in \/etc\/ssh\/sshd_config\.d\/10-hardening\.conf has passwordauthentication yes/],
+    ["SSH-2", "the deprecated ChallengeResponseAuthentication, read first", P, sshdDropIn("01-legacy.conf", "ChallengeResponseAuthentication yes\n"), /kbdinteractiveauthentication yes/],
+    ["SSH-2", "AuthenticationMethods admitting a password", P, sshdDropIn("02-methods.conf", "AuthenticationMethods publickey,password\n"), /AuthenticationMethods publickey,password, which admits a password/],
+    ["SSH-2", "a shipped sshd_config without the Include and with passwords on", P, (r) => addFile(r, "host-0-ssh", "/etc/ssh/sshd_config", "PasswordAuthentication yes\nUsePAM yes\n"), /\/etc\/ssh\/sshd_config has passwordauthentication yes/],
+    ["SSH-2", "pass: a drop-in read after the hardening one (its value never wins)", P, sshdDropIn("50-cloud-init.conf", "PasswordAuthentication yes\n"), null],
+    ["SSH-2", "pass: KbdInteractiveAuthentication left to Debian's sshd_config (no)", P, (r) => editFile(r, "host-0-ssh", SSHD, (c) => c.replace("KbdInteractiveAuthentication no\n", "")), null],
+    ["SSH-1", "a Match block lets root in", P, (r) => editFile(r, "host-0-ssh", SSHD, (c) => `${c}Match User root\n    PermitRootLogin yes\n`), /Match User root .* has PermitRootLogin yes/],
+    ["SSH-1", "an earlier drop-in allows root with keys", P, sshdDropIn("00-root.conf", "PermitRootLogin prohibit-password\n"), /00-root\.conf has PermitRootLogin prohibit-password/],
+    ["SSH-1", "PermitRootLogin left unset everywhere (sshd's default prohibit-password)", P, (r) => editFile(r, "host-0-ssh", SSHD, (c) => c.replace("PermitRootLogin no\n", "")), /PermitRootLogin prohibit-password \(unset: sshd's default\)/],
+    ["SSH-3", "a Match block turns TCP forwarding on for the admin", P, (r) => editFile(r, "host-0-ssh", SSHD, (c) => `${c}Match User deploy\n    AllowTcpForwarding yes\n`), /Match User deploy .*: allowtcpforwarding is yes, not no/],
+    ["SSH-3", "an earlier drop-in raises MaxAuthTries", P, sshdDropIn("00-tries.conf", "MaxAuthTries 10\n"), /00-tries\.conf: MaxAuthTries is 10, not <= 3/],
+    ["SSH-3", "pass: a Match block that tightens", P, (r) => editFile(r, "host-0-ssh", SSHD, (c) => `${c}Match Address 192.0.2.0/24\n    MaxAuthTries 1\n`), null],
 ];
 
 describe.each([...new Set(forms.map((f) => f[0]))])("%s", (control) => {
