@@ -172,6 +172,11 @@ export const bk1: ChecklistPolicy = stackPolicy({
     },
 });
 
+type LifecycleRule = { id?: string; status?: string; prefix?: string; filter?: { prefix?: string; and?: { prefix?: string } }; expiration?: { days?: number } };
+
+/** The key prefix a lifecycle rule applies to, in any of its forms (filter.prefix, filter.and.prefix, the old rule-level prefix); "" for every object. */
+const rulePrefix = (rule: LifecycleRule) => rule.filter?.prefix ?? rule.filter?.and?.prefix ?? rule.prefix ?? "";
+
 export const bk2: ChecklistPolicy = stackPolicy({
     id: "BK-2",
     slug: "backup-retention",
@@ -190,10 +195,20 @@ export const bk2: ChecklistPolicy = stackPolicy({
             if (minutes < 7 * 1440) ctx.report(`${f.path} (${f.from.name}) keeps uploads backups ${minutes / 1440} days; keep them >= 7 (webapp:uploadsRetentionDays).`, f.from);
         }
         for (const r of resources.filter((r) => r.type === "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")) {
-            for (const rule of (r.props.rules ?? []) as { id: string; filter?: { prefix?: string }; expiration?: { days?: number } }[]) {
-                const tier = /(daily|weekly|uploads)\/$/.exec(rule.filter?.prefix ?? "")?.[1];
-                const need = tier === "daily" ? 30 : tier === "weekly" ? 90 : tier === "uploads" ? 7 : 0;
-                if (rule.expiration?.days !== undefined && rule.expiration.days < need) ctx.report(`${r.name} expires ${tier} copies after ${rule.expiration.days} days; keep them >= ${need}.`, r);
+            // Every enabled rule whose prefix overlaps a tier's expires some of its copies: the shortest one decides.
+            const rules = ((r.props.rules ?? []) as LifecycleRule[]).filter((rule) => rule.status !== "Disabled");
+            const tiers = new Map(rules.flatMap((rule) => {
+                const tier = /(daily|weekly|uploads)\/$/.exec(rulePrefix(rule))?.[1];
+                return tier ? [[tier, rulePrefix(rule)] as const] : [];
+            }));
+            for (const [tier, prefix] of tiers) {
+                const need = tier === "daily" ? 30 : tier === "weekly" ? 90 : 7;
+                for (const rule of rules) {
+                    const q = rulePrefix(rule);
+                    const days = rule.expiration?.days;
+                    if (days === undefined || !(prefix.startsWith(q) || q.startsWith(prefix)) || days >= need) continue;
+                    ctx.report(`${r.name} expires ${tier} copies after ${days} days${q === prefix ? "" : ` (rule ${rule.id ?? "?"}, prefix ${JSON.stringify(q)}, overlaps them)`}; keep them >= ${need}.`, r);
+                }
             }
         }
         for (const r of rdsInstances(resources)) if (Number(r.props.backupRetentionPeriod ?? 1) < 30) ctx.report(`${r.name} keeps automated backups ${r.props.backupRetentionPeriod ?? 1} days; keep them >= 30 (RDS allows up to 35).`, r);
@@ -275,6 +290,25 @@ const statements = (doc: unknown): Record<string, any>[] => {
 };
 const list = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : v === undefined ? [] : [String(v)]);
 
+/** Whether an IAM pattern (`*` and `?` wildcards) matches a value. */
+const matchesPattern = (pattern: string, value: string) => new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")}$`, "i").test(value);
+
+/**
+ * Whether a bucket policy statement refuses every request without TLS, as IAM evaluates it: Deny, for every
+ * principal, for every S3 action (no NotAction), on the bucket and its objects, when aws:SecureTransport is false
+ * (Bool or BoolIfExists; condition keys are case-insensitive, the value a string or a boolean).
+ */
+export function deniesPlainHttp(s: Record<string, any>, bucketArn: string): boolean {
+    if (s.Effect !== "Deny" || s.NotAction !== undefined || s.NotResource !== undefined || s.NotPrincipal !== undefined) return false;
+    const principals = s.Principal === "*" ? ["*"] : list(s.Principal?.AWS);
+    if (!principals.includes("*")) return false;
+    if (!list(s.Action).some((a) => matchesPattern(a, "s3:PutObject") && matchesPattern(a, "s3:GetObject") && matchesPattern(a, "s3:DeleteObject") && matchesPattern(a, "s3:ListBucket"))) return false;
+    if (![bucketArn, `${bucketArn}/backups/x`].every((target) => list(s.Resource).some((res) => matchesPattern(res, target)))) return false;
+    return Object.entries((s.Condition ?? {}) as Record<string, Record<string, unknown>>).some(
+        ([operator, keys]) => /^Bool(IfExists)?$/i.test(operator) && Object.entries(keys ?? {}).some(([key, value]) => key.toLowerCase() === "aws:securetransport" && list(value).some((v) => v.toLowerCase() === "false")),
+    );
+}
+
 export const bk6: ChecklistPolicy = stackPolicy({
     id: "BK-6",
     slug: "offsite-bucket-protections",
@@ -289,7 +323,7 @@ export const bk6: ChecklistPolicy = stackPolicy({
             if (open.length) p.push(`public access is not fully blocked (${open.join(", ")})`);
             if (!b.encryption.some((e) => (e.props.rules ?? []).some((r: any) => r.applyServerSideEncryptionByDefault?.sseAlgorithm))) p.push("no server-side encryption");
             if (!b.versioning.some((v) => v.props.versioningConfiguration?.status === "Enabled")) p.push("versioning is not enabled");
-            const tlsOnly = b.policy.some((pol) => statements(pol.props.policy).some((s) => s.Effect === "Deny" && s.Condition?.Bool?.["aws:SecureTransport"] === "false"));
+            const tlsOnly = b.policy.some((pol) => statements(pol.props.policy).some((s) => deniesPlainHttp(s, `arn:aws:s3:::${b.id}`)));
             if (!tlsOnly) p.push("no bucket policy denies requests without TLS");
             if (!b.lifecycle.some((l) => (l.props.rules ?? []).some((r: any) => r.status === "Enabled" && r.expiration?.days))) p.push("no lifecycle rule expires old backups");
             if (b.bucket.props.acl && /public/.test(b.bucket.props.acl)) p.push(`its ACL is ${b.bucket.props.acl}`);
@@ -298,12 +332,24 @@ export const bk6: ChecklistPolicy = stackPolicy({
         const bucketArns = bucketParts(resources).map((b) => `arn:aws:s3:::${b.id}`);
         for (const r of resources.filter((r) => ["aws:iam/userPolicy:UserPolicy", "aws:iam/policy:Policy", "aws:iam/rolePolicy:RolePolicy"].includes(r.type))) {
             for (const s of statements(r.props.policy).filter((s) => s.Effect === "Allow" && list(s.Resource).some((res) => bucketArns.some((a) => res.startsWith(a)) || res === "*"))) {
+                if (s.NotAction !== undefined) {
+                    ctx.report(`${r.name} lets the backup writer do everything but ${list(s.NotAction).join(", ")} (NotAction); allow only s3:PutObject under the backup prefix.`, r);
+                    continue;
+                }
                 const actions = list(s.Action);
-                if (!actions.some((a) => a.startsWith("s3:"))) continue;
+                if (!actions.some((a) => a.startsWith("s3:") || a === "*")) continue;
                 const wide = actions.filter((a) => !["s3:PutObject", "s3:AbortMultipartUpload"].includes(a));
                 const anywhere = list(s.Resource).filter((res) => res === "*" || bucketArns.includes(res) || /:::[^/]+\/\*$/.test(res));
                 if (wide.length || anywhere.length) ctx.report(`${r.name} lets the backup writer ${wide.length ? `do ${wide.join(", ")}` : ""}${wide.length && anywhere.length ? " and " : ""}${anywhere.length ? `write to ${anywhere.join(", ")}` : ""}; allow only s3:PutObject under the backup prefix.`, r);
             }
+        }
+        // Managed policies attached to a backup writer add what its inline policy does not say.
+        const writers = new Set(resources.filter((r) => r.type === "aws:iam/userPolicy:UserPolicy" && statements(r.props.policy).some((s) => list(s.Resource).some((res) => bucketArns.some((a) => res.startsWith(a))))).map((r) => String(r.props.user)));
+        for (const a of resources.filter((r) => r.type === "aws:iam/userPolicyAttachment:UserPolicyAttachment" && writers.has(String(r.props.user)))) {
+            ctx.report(`${a.name} attaches ${a.props.policyArn} to the backup writer ${a.props.user}; it may only put objects under the backup prefix, so attach nothing.`, a);
+        }
+        for (const g of resources.filter((r) => r.type === "aws:iam/userGroupMembership:UserGroupMembership" && writers.has(String(r.props.user)))) {
+            ctx.report(`${g.name} puts the backup writer ${g.props.user} in groups ${list(g.props.groups).join(", ")}, whose policies it gets; keep it in none.`, g);
         }
     },
 });

@@ -51,6 +51,15 @@ const b64 = (text: string) => Buffer.from(text).toString("base64");
 const SSHD = "/etc/ssh/sshd_config.d/10-hardening.conf";
 /** Ships another sshd drop-in in the ssh step (sshd reads drop-ins in lexical order; the first value wins). */
 const sshdDropIn = (name: string, content: string) => (r: PlanRun) => addFile(r, "host-0-ssh", `/etc/ssh/sshd_config.d/${name}`, content);
+/** Rewrites an IAM or bucket policy document of a resource. */
+const doc = (name: string, edit: (d: any) => void) => (r: PlanRun) => {
+    const x = res(r, name);
+    const d = JSON.parse(String(x.inputs.policy));
+    edit(d);
+    x.inputs.policy = JSON.stringify(d);
+    x.outputs.policy = x.inputs.policy;
+};
+const lifecycleRules = (r: PlanRun) => res(r, "offsite-lifecycle").inputs.rules as Record<string, any>[];
 const hcloudRule = (rule: Record<string, unknown>) => (r: PlanRun) => (res(r, "web-firewall").inputs.rules as Record<string, unknown>[]).push({ direction: "in", ...rule });
 
 /** Removes a property from a resource as if the program never set it (the mock provider echoes inputs as outputs). */
@@ -228,6 +237,31 @@ const forms: Form[] = [
     ["SSH-3", "a Match block turns TCP forwarding on for the admin", P, (r) => editFile(r, "host-0-ssh", SSHD, (c) => `${c}Match User deploy\n    AllowTcpForwarding yes\n`), /Match User deploy .*: allowtcpforwarding is yes, not no/],
     ["SSH-3", "an earlier drop-in raises MaxAuthTries", P, sshdDropIn("00-tries.conf", "MaxAuthTries 10\n"), /00-tries\.conf: MaxAuthTries is 10, not <= 3/],
     ["SSH-3", "pass: a Match block that tightens", P, (r) => editFile(r, "host-0-ssh", SSHD, (c) => `${c}Match Address 192.0.2.0/24\n    MaxAuthTries 1\n`), null],
+    // BK-6: the bucket refuses plain HTTP, as IAM evaluates the statement; the writer can only put.
+    ["BK-6", "the TLS deny covers only PutObject", P, doc("offsite-tls-only", (d) => (d.Statement[0].Action = "s3:PutObject")), /no bucket policy denies requests without TLS/],
+    ["BK-6", "the TLS deny covers the bucket but not its objects", P, doc("offsite-tls-only", (d) => (d.Statement[0].Resource = d.Statement[0].Resource[0])), /no bucket policy denies requests without TLS/],
+    ["BK-6", "the TLS deny is for one account only", P, doc("offsite-tls-only", (d) => (d.Statement[0].Principal = { AWS: "arn:aws:iam::123456789012:root" })), /denies requests without TLS/],
+    ["BK-6", "the condition inverted", P, doc("offsite-tls-only", (d) => (d.Statement[0].Condition = { Bool: { "aws:SecureTransport": "true" } })), /denies requests without TLS/],
+    ["BK-6", "NotAction leaves reads over HTTP", P, doc("offsite-tls-only", (d) => {
+        delete d.Statement[0].Action;
+        d.Statement[0].NotAction = ["s3:GetObject"];
+    }), /denies requests without TLS/],
+    ["BK-6", "the writer allowed everything but delete (NotAction)", P, doc("offsite-writer-policy", (d) => {
+        delete d.Statement[0].Action;
+        d.Statement[0].NotAction = ["s3:DeleteObject"];
+    }), /everything but s3:DeleteObject \(NotAction\)/],
+    ["BK-6", "the writer with s3:Put* (which includes PutBucketPolicy)", P, doc("offsite-writer-policy", (d) => (d.Statement[0].Action = ["s3:Put*"])), /lets the backup writer do s3:Put\*/],
+    ["BK-6", "a managed policy attached to the writer", P, (r) => addResource(r, "aws:iam/userPolicyAttachment:UserPolicyAttachment", "writer-s3-full", { user: res(r, "offsite-writer-policy").inputs.user, policyArn: "arn:aws:iam::aws:policy/AmazonS3FullAccess" }), /writer-s3-full attaches arn:aws:iam::aws:policy\/AmazonS3FullAccess to the backup writer/],
+    ["BK-6", "pass: the condition in another spelling (BoolIfExists, lower case key, a boolean)", P, doc("offsite-tls-only", (d) => (d.Statement[0].Condition = { BoolIfExists: { "aws:securetransport": false } })), null],
+    ["BK-6", "pass: Principal {AWS: *} and Action *", P, doc("offsite-tls-only", (d) => {
+        d.Statement[0].Principal = { AWS: "*" };
+        d.Statement[0].Action = ["*"];
+    }), null],
+    // BK-2: overlapping lifecycle rules: the shortest expiration that reaches a tier decides.
+    ["BK-2", "a rule for every object expiring after 7 days", P, (r) => lifecycleRules(r).push({ id: "cleanup", status: "Enabled", filter: { prefix: "" }, expiration: { days: 7 } }), /expires daily copies after 7 days \(rule cleanup, prefix "", overlaps them\)/],
+    ["BK-2", "a rule-level prefix (the old form) over the weekly copies", P, (r) => lifecycleRules(r).push({ id: "old-style", status: "Enabled", prefix: "backups/", expiration: { days: 60 } }), /expires weekly copies after 60 days \(rule old-style/],
+    ["BK-2", "pass: the same rule disabled", P, (r) => lifecycleRules(r).push({ id: "cleanup", status: "Disabled", filter: { prefix: "" }, expiration: { days: 7 } }), null],
+    ["BK-2", "pass: a short rule for another prefix", P, (r) => lifecycleRules(r).push({ id: "tmp", status: "Enabled", filter: { prefix: "tmp/" }, expiration: { days: 1 } }), null],
 ];
 
 describe.each([...new Set(forms.map((f) => f[0]))])("%s", (control) => {
