@@ -3,7 +3,7 @@
  * passwords, Secrets Manager, IAM, and where secret values travel.
  */
 import { parsePayload } from "../lib/render/apply-script";
-import { generatedSecrets, hostFiles, knownStrings, ResourceLike, revealedSecret, unjudgedSteps } from "./parse";
+import { asList, generatedSecrets, hostFiles, iamPatternMatches, knownStrings, policyStatements, ResourceLike, revealedSecret, unjudgedSteps } from "./parse";
 import { ChecklistPolicy, isServer, stackPolicy } from "./support";
 import type { PolicyResourceOptions } from "@pulumi/policy";
 
@@ -209,21 +209,38 @@ export const sec6: ChecklistPolicy = stackPolicy({
     severity: "high",
     remediation: "Allow secretsmanager:GetSecretValue and DescribeSecret on the app's secret ARNs only (AppSecrets read policy).",
     check: (resources, ctx) => {
-        for (const r of resources.filter((r) => ["aws:iam/policy:Policy", "aws:iam/userPolicy:UserPolicy", "aws:iam/rolePolicy:RolePolicy"].includes(r.type))) {
-            let doc: { Statement?: unknown } = {};
-            try {
-                doc = typeof r.props.policy === "string" ? JSON.parse(r.props.policy) : r.props.policy ?? {};
-            } catch {
-                continue;
-            }
-            const stmts = (Array.isArray(doc.Statement) ? doc.Statement : doc.Statement ? [doc.Statement] : []) as Record<string, any>[];
-            for (const s of stmts.filter((s) => s.Effect === "Allow")) {
-                const actions = ([] as string[]).concat(s.Action ?? []);
-                if (!actions.some((a) => a.startsWith("secretsmanager:") || a === "*")) continue;
-                const wide = actions.filter((a) => !["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"].includes(a));
-                const everywhere = ([] as string[]).concat(s.Resource ?? []).filter((x) => x === "*" || /secret:\*$/.test(x));
+        const documents = resources.flatMap((r) => {
+            if (["aws:iam/policy:Policy", "aws:iam/userPolicy:UserPolicy", "aws:iam/rolePolicy:RolePolicy", "aws:iam/groupPolicy:GroupPolicy"].includes(r.type)) return [{ r, doc: r.props.policy }];
+            // Inline policies given to a role directly.
+            if (r.type === "aws:iam/role:Role") return ((r.props.inlinePolicies ?? []) as { policy?: unknown }[]).map((p) => ({ r, doc: p.policy }));
+            return [];
+        });
+        for (const { r, doc } of documents) {
+            for (const s of policyStatements(doc).filter((s) => s.Effect === "Allow")) {
+                if (s.NotAction !== undefined) {
+                    if (!asList(s.NotAction).some((a) => /^secretsmanager:\*$|^\*$/.test(a))) ctx.report(`${r.name} allows everything but ${asList(s.NotAction).join(", ")} (NotAction), Secrets Manager included; allow only GetSecretValue and DescribeSecret on the app's secrets.`, r);
+                    continue;
+                }
+                const actions = asList(s.Action);
+                if (!actions.some((a) => a.toLowerCase().startsWith("secretsmanager:") || a === "*")) continue;
+                const wide = actions.filter((a) => !["secretsmanager:getsecretvalue", "secretsmanager:describesecret"].includes(a.toLowerCase()));
+                // A resource pattern that would also match another application's secret reads more than the app's.
+                const stranger = `arn:aws:secretsmanager:eu-central-1:123456789012:secret:someone-else/db-AbCdEf`;
+                const everywhere = (s.NotResource !== undefined ? ["NotResource (every other secret)"] : []).concat(asList(s.Resource).filter((x) => iamPatternMatches(x, stranger)));
                 if (wide.length) ctx.report(`${r.name} allows ${wide.join(", ")} on Secrets Manager; allow only GetSecretValue and DescribeSecret.`, r);
                 if (everywhere.length) ctx.report(`${r.name} allows reading every secret (${everywhere.join(", ")}); name the app's secret ARNs.`, r);
+            }
+        }
+        // AWS managed policies that read or manage every secret, attached to any identity.
+        const managed = /^arn:aws:iam::aws:policy\/(SecretsManagerReadWrite|AdministratorAccess|PowerUserAccess|ReadOnlyAccess)$/;
+        for (const r of resources) {
+            const arns = r.type.startsWith("aws:iam/") && r.type.endsWith("PolicyAttachment") ? [String(r.props.policyArn ?? "")] : r.type === "aws:iam/role:Role" ? asList(r.props.managedPolicyArns) : [];
+            for (const arn of arns.filter((a) => managed.test(a))) ctx.report(`${r.name} grants ${arn}, which reads every secret in the account; grant only the AppSecrets read policy.`, r);
+        }
+        // A secret's own resource policy that lets anyone in.
+        for (const r of resources.filter((x) => x.type === "aws:secretsmanager/secretPolicy:SecretPolicy")) {
+            for (const s of policyStatements(r.props.policy).filter((x) => x.Effect === "Allow" && (x.Principal === "*" || asList(x.Principal?.AWS).includes("*")))) {
+                ctx.report(`${r.name} lets every principal (${JSON.stringify(s.Principal)}) act on the secret; name the app's identity.`, r);
             }
         }
     },

@@ -4,7 +4,7 @@
  */
 import { isWorldCidr } from "../lib/net";
 import { inboundRules, isLocalOrPrivate } from "./network";
-import { HostFile, hostFiles, hostScripts, parseHba, parseKeyValues, parseUnit, ResourceLike, unitValue } from "./parse";
+import { asList, HostFile, hostFiles, hostScripts, iamPatternMatches, parseHba, parseKeyValues, parseUnit, policyStatements, ResourceLike, unitValue } from "./parse";
 import { ChecklistPolicy, Context, firstStep, hasHosts, stackPolicy } from "./support";
 
 const rdsInstances = (resources: readonly ResourceLike[]) => resources.filter((r) => r.type === "aws:rds/instance:Instance");
@@ -283,16 +283,6 @@ function bucketParts(resources: readonly ResourceLike[]) {
         });
 }
 
-const statements = (doc: unknown): Record<string, any>[] => {
-    const parsed = typeof doc === "string" ? (() => { try { return JSON.parse(doc); } catch { return {}; } })() : doc ?? {};
-    const s = (parsed as { Statement?: unknown }).Statement;
-    return Array.isArray(s) ? s : s ? [s as Record<string, any>] : [];
-};
-const list = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : v === undefined ? [] : [String(v)]);
-
-/** Whether an IAM pattern (`*` and `?` wildcards) matches a value. */
-const matchesPattern = (pattern: string, value: string) => new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")}$`, "i").test(value);
-
 /**
  * Whether a bucket policy statement refuses every request without TLS, as IAM evaluates it: Deny, for every
  * principal, for every S3 action (no NotAction), on the bucket and its objects, when aws:SecureTransport is false
@@ -300,12 +290,12 @@ const matchesPattern = (pattern: string, value: string) => new RegExp(`^${patter
  */
 export function deniesPlainHttp(s: Record<string, any>, bucketArn: string): boolean {
     if (s.Effect !== "Deny" || s.NotAction !== undefined || s.NotResource !== undefined || s.NotPrincipal !== undefined) return false;
-    const principals = s.Principal === "*" ? ["*"] : list(s.Principal?.AWS);
+    const principals = s.Principal === "*" ? ["*"] : asList(s.Principal?.AWS);
     if (!principals.includes("*")) return false;
-    if (!list(s.Action).some((a) => matchesPattern(a, "s3:PutObject") && matchesPattern(a, "s3:GetObject") && matchesPattern(a, "s3:DeleteObject") && matchesPattern(a, "s3:ListBucket"))) return false;
-    if (![bucketArn, `${bucketArn}/backups/x`].every((target) => list(s.Resource).some((res) => matchesPattern(res, target)))) return false;
+    if (!asList(s.Action).some((a) => iamPatternMatches(a, "s3:PutObject") && iamPatternMatches(a, "s3:GetObject") && iamPatternMatches(a, "s3:DeleteObject") && iamPatternMatches(a, "s3:ListBucket"))) return false;
+    if (![bucketArn, `${bucketArn}/backups/x`].every((target) => asList(s.Resource).some((res) => iamPatternMatches(res, target)))) return false;
     return Object.entries((s.Condition ?? {}) as Record<string, Record<string, unknown>>).some(
-        ([operator, keys]) => /^Bool(IfExists)?$/i.test(operator) && Object.entries(keys ?? {}).some(([key, value]) => key.toLowerCase() === "aws:securetransport" && list(value).some((v) => v.toLowerCase() === "false")),
+        ([operator, keys]) => /^Bool(IfExists)?$/i.test(operator) && Object.entries(keys ?? {}).some(([key, value]) => key.toLowerCase() === "aws:securetransport" && asList(value).some((v) => v.toLowerCase() === "false")),
     );
 }
 
@@ -323,7 +313,7 @@ export const bk6: ChecklistPolicy = stackPolicy({
             if (open.length) p.push(`public access is not fully blocked (${open.join(", ")})`);
             if (!b.encryption.some((e) => (e.props.rules ?? []).some((r: any) => r.applyServerSideEncryptionByDefault?.sseAlgorithm))) p.push("no server-side encryption");
             if (!b.versioning.some((v) => v.props.versioningConfiguration?.status === "Enabled")) p.push("versioning is not enabled");
-            const tlsOnly = b.policy.some((pol) => statements(pol.props.policy).some((s) => deniesPlainHttp(s, `arn:aws:s3:::${b.id}`)));
+            const tlsOnly = b.policy.some((pol) => policyStatements(pol.props.policy).some((s) => deniesPlainHttp(s, `arn:aws:s3:::${b.id}`)));
             if (!tlsOnly) p.push("no bucket policy denies requests without TLS");
             if (!b.lifecycle.some((l) => (l.props.rules ?? []).some((r: any) => r.status === "Enabled" && r.expiration?.days))) p.push("no lifecycle rule expires old backups");
             if (b.bucket.props.acl && /public/.test(b.bucket.props.acl)) p.push(`its ACL is ${b.bucket.props.acl}`);
@@ -331,25 +321,25 @@ export const bk6: ChecklistPolicy = stackPolicy({
         }
         const bucketArns = bucketParts(resources).map((b) => `arn:aws:s3:::${b.id}`);
         for (const r of resources.filter((r) => ["aws:iam/userPolicy:UserPolicy", "aws:iam/policy:Policy", "aws:iam/rolePolicy:RolePolicy"].includes(r.type))) {
-            for (const s of statements(r.props.policy).filter((s) => s.Effect === "Allow" && list(s.Resource).some((res) => bucketArns.some((a) => res.startsWith(a)) || res === "*"))) {
+            for (const s of policyStatements(r.props.policy).filter((s) => s.Effect === "Allow" && asList(s.Resource).some((res) => bucketArns.some((a) => res.startsWith(a)) || res === "*"))) {
                 if (s.NotAction !== undefined) {
-                    ctx.report(`${r.name} lets the backup writer do everything but ${list(s.NotAction).join(", ")} (NotAction); allow only s3:PutObject under the backup prefix.`, r);
+                    ctx.report(`${r.name} lets the backup writer do everything but ${asList(s.NotAction).join(", ")} (NotAction); allow only s3:PutObject under the backup prefix.`, r);
                     continue;
                 }
-                const actions = list(s.Action);
+                const actions = asList(s.Action);
                 if (!actions.some((a) => a.startsWith("s3:") || a === "*")) continue;
                 const wide = actions.filter((a) => !["s3:PutObject", "s3:AbortMultipartUpload"].includes(a));
-                const anywhere = list(s.Resource).filter((res) => res === "*" || bucketArns.includes(res) || /:::[^/]+\/\*$/.test(res));
+                const anywhere = asList(s.Resource).filter((res) => res === "*" || bucketArns.includes(res) || /:::[^/]+\/\*$/.test(res));
                 if (wide.length || anywhere.length) ctx.report(`${r.name} lets the backup writer ${wide.length ? `do ${wide.join(", ")}` : ""}${wide.length && anywhere.length ? " and " : ""}${anywhere.length ? `write to ${anywhere.join(", ")}` : ""}; allow only s3:PutObject under the backup prefix.`, r);
             }
         }
         // Managed policies attached to a backup writer add what its inline policy does not say.
-        const writers = new Set(resources.filter((r) => r.type === "aws:iam/userPolicy:UserPolicy" && statements(r.props.policy).some((s) => list(s.Resource).some((res) => bucketArns.some((a) => res.startsWith(a))))).map((r) => String(r.props.user)));
+        const writers = new Set(resources.filter((r) => r.type === "aws:iam/userPolicy:UserPolicy" && policyStatements(r.props.policy).some((s) => asList(s.Resource).some((res) => bucketArns.some((a) => res.startsWith(a))))).map((r) => String(r.props.user)));
         for (const a of resources.filter((r) => r.type === "aws:iam/userPolicyAttachment:UserPolicyAttachment" && writers.has(String(r.props.user)))) {
             ctx.report(`${a.name} attaches ${a.props.policyArn} to the backup writer ${a.props.user}; it may only put objects under the backup prefix, so attach nothing.`, a);
         }
         for (const g of resources.filter((r) => r.type === "aws:iam/userGroupMembership:UserGroupMembership" && writers.has(String(r.props.user)))) {
-            ctx.report(`${g.name} puts the backup writer ${g.props.user} in groups ${list(g.props.groups).join(", ")}, whose policies it gets; keep it in none.`, g);
+            ctx.report(`${g.name} puts the backup writer ${g.props.user} in groups ${asList(g.props.groups).join(", ")}, whose policies it gets; keep it in none.`, g);
         }
     },
 });

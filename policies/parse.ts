@@ -400,3 +400,23 @@ export function seconds(value: string | undefined): number | undefined {
     if (!m) return undefined;
     return Number(m[1]) * { "": 1, s: 1, m: 60, h: 3600, d: 86400, w: 604800 }[m[2] as "" | "s" | "m" | "h" | "d" | "w"];
 }
+
+/** The statements of an IAM or bucket policy document (a JSON string or an object; one statement or a list). */
+export function policyStatements(doc: unknown): Record<string, any>[] {
+    let parsed: unknown = doc;
+    if (typeof doc === "string") {
+        try {
+            parsed = JSON.parse(doc);
+        } catch {
+            return [];
+        }
+    }
+    const s = (parsed as { Statement?: unknown } | undefined)?.Statement;
+    return Array.isArray(s) ? s : s ? [s as Record<string, any>] : [];
+}
+
+/** An IAM field that may be one value or a list, as a list. */
+export const asList = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : v === undefined || v === null ? [] : [String(v)]);
+
+/** Whether an IAM pattern (`*` and `?` wildcards, matched case-insensitively) matches a value. */
+export const iamPatternMatches = (pattern: string, value: string) => new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")}$`, "i").test(value);

@@ -262,6 +262,20 @@ const forms: Form[] = [
     ["BK-2", "a rule-level prefix (the old form) over the weekly copies", P, (r) => lifecycleRules(r).push({ id: "old-style", status: "Enabled", prefix: "backups/", expiration: { days: 60 } }), /expires weekly copies after 60 days \(rule old-style/],
     ["BK-2", "pass: the same rule disabled", P, (r) => lifecycleRules(r).push({ id: "cleanup", status: "Disabled", filter: { prefix: "" }, expiration: { days: 7 } }), null],
     ["BK-2", "pass: a short rule for another prefix", P, (r) => lifecycleRules(r).push({ id: "tmp", status: "Enabled", filter: { prefix: "tmp/" }, expiration: { days: 1 } }), null],
+    // SEC-6: only the app reads its secrets, whatever form the grant takes.
+    ["SEC-6", "NotAction (everything but one thing)", P, doc("app-read-policy", (d) => {
+        delete d.Statement[0].Action;
+        d.Statement[0].NotAction = ["iam:*"];
+    }), /allows everything but iam:\* \(NotAction\), Secrets Manager included/],
+    ["SEC-6", "a wildcard action that deletes too", P, doc("app-read-policy", (d) => (d.Statement[0].Action = ["secretsmanager:*Secret*"])), /allows secretsmanager:\*Secret\* on Secrets Manager/],
+    ["SEC-6", "a resource pattern that also matches other applications' secrets", P, doc("app-read-policy", (d) => (d.Statement[0].Resource = "arn:aws:secretsmanager:*:*:secret:*")), /allows reading every secret \(arn:aws:secretsmanager:\*:\*:secret:\*\)/],
+    ["SEC-6", "NotResource (every other secret)", P, doc("app-read-policy", (d) => {
+        delete d.Statement[0].Resource;
+        d.Statement[0].NotResource = "arn:aws:secretsmanager:*:*:secret:admin/*";
+    }), /NotResource \(every other secret\)/],
+    ["SEC-6", "SecretsManagerReadWrite attached to the app's user", P, (r) => addResource(r, "aws:iam/userPolicyAttachment:UserPolicyAttachment", "app-sm-rw", { user: "webapp-prod-app", policyArn: "arn:aws:iam::aws:policy/SecretsManagerReadWrite" }), /app-sm-rw grants arn:aws:iam::aws:policy\/SecretsManagerReadWrite/],
+    ["SEC-6", "a secret policy open to every principal", P, (r) => addResource(r, "aws:secretsmanager/secretPolicy:SecretPolicy", "db-open", { secretArn: "arn:aws:secretsmanager:eu-central-1:123456789012:secret:webapp/prod/db-password", policy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { AWS: "*" }, Action: "secretsmanager:GetSecretValue", Resource: "*" }] }) }), /db-open lets every principal/],
+    ["SEC-6", "pass: the actions in another case", P, doc("app-read-policy", (d) => (d.Statement[0].Action = ["SecretsManager:GetSecretValue"])), null],
 ];
 
 describe.each([...new Set(forms.map((f) => f[0]))])("%s", (control) => {
