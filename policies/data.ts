@@ -9,6 +9,26 @@ import { ChecklistPolicy, Context, firstStep, hasHosts, stackPolicy } from "./su
 
 const rdsInstances = (resources: readonly ResourceLike[]) => resources.filter((r) => r.type === "aws:rds/instance:Instance");
 const pgConfs = (resources: readonly ResourceLike[]) => hostFiles(resources).filter((f) => /^\/etc\/postgresql\/.*\.conf$/.test(f.path) && !f.path.endsWith("pg_hba.conf"));
+/**
+ * PostgreSQL's effective value of a setting: the files in the order the server reads them (postgresql.conf, then
+ * its conf.d in file-name order, then postgresql.auto.conf from ALTER SYSTEM), the last assignment winning; names
+ * are case-insensitive. Undefined when no shipped file sets it.
+ */
+function pgSetting(resources: readonly ResourceLike[], name: string): { value: string; file: HostFile } | undefined {
+    const rank = (path: string) => (/\/postgresql\.conf$/.test(path) ? 0 : /\/postgresql\.auto\.conf$/.test(path) ? 2 : 1);
+    const files = hostFiles(resources)
+        .filter((f) => (/^\/etc\/postgresql\/.*\.conf$/.test(f.path) && !/pg_(hba|ident)\.conf$/.test(f.path)) || /\/postgresql\.auto\.conf$/.test(f.path))
+        .sort((a, b) => rank(a.path) - rank(b.path) || (a.path < b.path ? -1 : 1));
+    let found: { value: string; file: HostFile } | undefined;
+    for (const f of files) {
+        for (const [key, value] of parseKeyValues(f.content)) if (key.toLowerCase() === name) found = { value: value.toLowerCase(), file: f };
+    }
+    return found;
+}
+
+/** PostgreSQL's spellings of a boolean setting. */
+const pgBoolean = (v: string) => (["on", "true", "yes", "1"].includes(v) ? true : ["off", "false", "no", "0"].includes(v) ? false : undefined);
+
 const hbas = (resources: readonly ResourceLike[]) => hostFiles(resources).filter((f) => f.path.endsWith("/pg_hba.conf"));
 /** A self-hosted database is present when a step ships PostgreSQL settings. */
 const selfHosted = (resources: readonly ResourceLike[]) => pgConfs(resources).length > 0 || hbas(resources).length > 0;
@@ -38,16 +58,13 @@ export const db2: ChecklistPolicy = stackPolicy({
     severity: "high",
     remediation: "ssl = on in postgresql.conf, hostssl instead of host in pg_hba.conf; an RDS parameter group with rds.force_ssl = 1.",
     check: (resources, ctx) => {
-        for (const f of pgConfs(resources)) {
-            const ssl = parseKeyValues(f.content).get("ssl");
-            if (ssl !== undefined && ssl !== "on") ctx.report(`${f.path} (${f.from.name}) sets ssl = ${ssl}; set ssl = on.`, f.from);
-        }
-        if (selfHosted(resources) && !pgConfs(resources).some((f) => parseKeyValues(f.content).get("ssl") === "on")) {
-            const at = pgConfs(resources)[0]?.from ?? hbas(resources)[0].from;
-            ctx.report("no PostgreSQL settings file turns ssl on; set ssl = on.", at);
+        if (selfHosted(resources)) {
+            const ssl = pgSetting(resources, "ssl");
+            if (!ssl) ctx.report("no PostgreSQL settings file turns ssl on; set ssl = on.", pgConfs(resources)[0]?.from ?? hbas(resources)[0].from);
+            else if (pgBoolean(ssl.value) !== true) ctx.report(`${ssl.file.path} (${ssl.file.from.name}) sets ssl = ${ssl.value}, the value PostgreSQL ends up with; set ssl = on.`, ssl.file.from);
         }
         for (const f of hbas(resources)) {
-            for (const rule of parseHba(f.content).filter((r) => r.type === "host" || r.type === "hostnossl")) {
+            for (const rule of parseHba(f.content).filter((r) => r.type === "host" || r.type === "hostnossl" || r.type === "hostnogssenc")) {
                 if (rule.method !== "reject") ctx.report(`${f.path} (${f.from.name}) lets ${rule.user}@${rule.database} from ${rule.address} in without TLS (${rule.type}); use hostssl.`, f.from);
             }
         }
@@ -108,10 +125,8 @@ export const db4: ChecklistPolicy = stackPolicy({
     severity: "high",
     remediation: "password_encryption = 'scram-sha-256'; scram-sha-256 for the app, peer only for local postgres.",
     check: (resources, ctx) => {
-        for (const f of pgConfs(resources)) {
-            const enc = parseKeyValues(f.content).get("password_encryption");
-            if (enc !== undefined && enc !== "scram-sha-256") ctx.report(`${f.path} (${f.from.name}) sets password_encryption = ${enc}; use scram-sha-256.`, f.from);
-        }
+        const enc = pgSetting(resources, "password_encryption");
+        if (enc && enc.value !== "scram-sha-256") ctx.report(`${enc.file.path} (${enc.file.from.name}) sets password_encryption = ${enc.value}, the value PostgreSQL ends up with; use scram-sha-256.`, enc.file.from);
         for (const f of hbas(resources)) {
             for (const r of parseHba(f.content)) {
                 const ok = r.method === "scram-sha-256" || r.method === "reject" || r.method === "cert" || (r.method === "peer" && r.type === "local" && r.user === "postgres");

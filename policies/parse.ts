@@ -389,7 +389,10 @@ export function parseHba(text: string): HbaRule[] {
         .filter(Boolean)
         .map((line) => {
             const f = line.split(/\s+/);
-            return f[0] === "local" ? { type: f[0], database: f[1], user: f[2], method: f[3] } : { type: f[0], database: f[1], user: f[2], address: f[3], method: f[4] };
+            if (f[0] === "local") return { type: f[0], database: f[1], user: f[2], method: f[3] };
+            // An address may be written as address and mask in two fields (`0.0.0.0 0.0.0.0`).
+            const mask = /^[\d.]+$|^[0-9a-f:]+$/i.test(f[4] ?? "") && f[4].includes(f[3].includes(":") ? ":" : ".");
+            return mask ? { type: f[0], database: f[1], user: f[2], address: `${f[3]} ${f[4]}`, method: f[5] } : { type: f[0], database: f[1], user: f[2], address: f[3], method: f[4] };
         });
 }
 

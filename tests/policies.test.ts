@@ -195,7 +195,7 @@ const cases: Case[] = [
     ["sec-6-least-privilege-secret-access", "manage secrets", P, (r) => policyDoc(r, "app-read-policy", (d) => (d.Statement[0].Action = ["secretsmanager:*"])), /allows secretsmanager:\* on Secrets Manager/],
     ["db-1-database-not-public", "RDS publicly accessible", R, (r) => (res(r, "database-instance").inputs.publiclyAccessible = true), /database-instance is publicly accessible/],
     ["db-2-database-tls", "a non-TLS rule", P, (r) => editFile(r, "database-postgresql", hba, (c) => c + "host    webapp          webapp          10.0.0.0/8              scram-sha-256\n"), /without TLS \(host\); use hostssl/],
-    ["db-2-database-tls", "TLS off", P, (r) => editFile(r, "database-postgresql", pgConf, (c) => c.replace("ssl = on", "ssl = off")), /sets ssl = off; set ssl = on/],
+    ["db-2-database-tls", "TLS off", P, (r) => editFile(r, "database-postgresql", pgConf, (c) => c.replace("ssl = on", "ssl = off")), /sets ssl = off, the value PostgreSQL ends up with; set ssl = on/],
     ["db-2-database-tls", "RDS without forced TLS", R, (r) => (res(r, "database-parameters").inputs.parameters = []), /database-instance does not force TLS/],
     ["db-3-app-role-least-privilege", "a superuser app role", P, (r) => editFile(r, "database-role", roleSql, (s) => s.replace("NOSUPERUSER", "SUPERUSER")), /role webapp lacks NOSUPERUSER/],
     ["db-3-app-role-least-privilege", "RDS: the app role given SUPERUSER by the admin", R, (r) => editFile(r, "database-role", roleSql, (s) => s.replace("NOCREATEDB", "SUPERUSER NOCREATEDB")), /a role is given SUPERUSER/],

@@ -60,6 +60,10 @@ const doc = (name: string, edit: (d: any) => void) => (r: PlanRun) => {
     x.outputs.policy = x.inputs.policy;
 };
 const lifecycleRules = (r: PlanRun) => res(r, "offsite-lifecycle").inputs.rules as Record<string, any>[];
+const PG_CONF = "/etc/postgresql/15/main/conf.d/60-webapp.conf";
+const HBA = "/etc/postgresql/15/main/pg_hba.conf";
+/** Ships another PostgreSQL settings file in the postgresql step. */
+const pgFile = (p: string, content: string) => (r: PlanRun) => addFile(r, "database-postgresql", p, content, "0644", "postgres:postgres");
 const hcloudRule = (rule: Record<string, unknown>) => (r: PlanRun) => (res(r, "web-firewall").inputs.rules as Record<string, unknown>[]).push({ direction: "in", ...rule });
 
 /** Removes a property from a resource as if the program never set it (the mock provider echoes inputs as outputs). */
@@ -276,6 +280,15 @@ const forms: Form[] = [
     ["SEC-6", "SecretsManagerReadWrite attached to the app's user", P, (r) => addResource(r, "aws:iam/userPolicyAttachment:UserPolicyAttachment", "app-sm-rw", { user: "webapp-prod-app", policyArn: "arn:aws:iam::aws:policy/SecretsManagerReadWrite" }), /app-sm-rw grants arn:aws:iam::aws:policy\/SecretsManagerReadWrite/],
     ["SEC-6", "a secret policy open to every principal", P, (r) => addResource(r, "aws:secretsmanager/secretPolicy:SecretPolicy", "db-open", { secretArn: "arn:aws:secretsmanager:eu-central-1:123456789012:secret:webapp/prod/db-password", policy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { AWS: "*" }, Action: "secretsmanager:GetSecretValue", Resource: "*" }] }) }), /db-open lets every principal/],
     ["SEC-6", "pass: the actions in another case", P, doc("app-read-policy", (d) => (d.Statement[0].Action = ["SecretsManager:GetSecretValue"])), null],
+    // DB-2 and DB-4: the values PostgreSQL ends up with (the last file read wins, ALTER SYSTEM last of all) and pg_hba's forms.
+    ["DB-2", "a later conf.d file turns TLS off", P, pgFile("/etc/postgresql/15/main/conf.d/99-local.conf", "ssl = off\n"), /99-local\.conf .* sets ssl = off, the value PostgreSQL ends up with/],
+    ["DB-2", "ALTER SYSTEM (postgresql.auto.conf) turns TLS off", P, pgFile("/var/lib/postgresql/15/main/postgresql.auto.conf", "SSL = 'false'\n"), /postgresql\.auto\.conf .* sets ssl = false/],
+    ["DB-2", "a hostnossl rule", P, (r) => editFile(r, "database-postgresql", HBA, (c) => `${c}hostnossl all all 10.0.0.0/8 scram-sha-256\n`), /without TLS \(hostnossl\)/],
+    ["DB-2", "a host rule with address and mask in two fields", P, (r) => editFile(r, "database-postgresql", HBA, (c) => `${c}host all all 10.0.0.0 255.0.0.0 scram-sha-256\n`), /from 10\.0\.0\.0 255\.0\.0\.0 in without TLS \(host\)/],
+    ["DB-2", "pass: an earlier file's ssl = off that conf.d overrides", P, pgFile("/etc/postgresql/15/main/postgresql.conf", "ssl = off\ninclude_dir = 'conf.d'\n"), null],
+    ["DB-2", "pass: ssl = true (a boolean spelling)", P, (r) => editFile(r, "database-postgresql", PG_CONF, (c) => c.replace("ssl = on", "ssl = true")), null],
+    ["DB-4", "a later file sets md5 hashing", P, pgFile("/etc/postgresql/15/main/conf.d/99-legacy.conf", "password_encryption = md5\n"), /99-legacy\.conf .* sets password_encryption = md5/],
+    ["DB-4", "a password (cleartext) rule with address and mask", P, (r) => editFile(r, "database-postgresql", HBA, (c) => `${c}hostssl all all 10.0.0.0 255.0.0.0 password\n`), /has a password rule for all@all \(hostssl\)/],
 ];
 
 describe.each([...new Set(forms.map((f) => f[0]))])("%s", (control) => {
