@@ -22,7 +22,9 @@ function generated(run: PlanRun): { name: string; value: string }[] {
 
 /** Every file the steps install, by server: the server's name where the plan knows its address, else the address. */
 export function hostFileEntries(run: PlanRun): HostFileEntry[] {
-    const servers = (unwrapSecrets(run.outputs.servers) ?? []) as { name: string; ipv4: string }[];
+    // Unknown before a first deploy: then hosts are named by their address (or stay unknown).
+    const listed = unwrapSecrets(run.outputs.servers);
+    const servers = (Array.isArray(listed) ? listed : []) as { name: string; ipv4: string }[];
     const secrets = generated(run);
     const out: HostFileEntry[] = [];
     for (const r of run.resources.filter((x) => x.type === "command:remote:Command")) {

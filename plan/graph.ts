@@ -52,7 +52,9 @@ export function mermaid(run: PlanRun, findings: readonly Finding[] = []): string
         if (o) lines.push(`  ${id(o.urn)} --> ${id(r.urn)}`);
     }
     // Hosts, by the address the steps connect to (named after the server where the plan knows it).
-    const servers = (unwrapSecrets(run.outputs.servers) ?? []) as { name: string; ipv4: string }[];
+    // Unknown before a first deploy: then hosts are named by their address (or stay unknown).
+    const listed = unwrapSecrets(run.outputs.servers);
+    const servers = (Array.isArray(listed) ? listed : []) as { name: string; ipv4: string }[];
     const edges = new Map<string, { from: RecordedResource; host: string; steps: string[] }>();
     for (const s of resources.filter((x) => x.type === STEP)) {
         const address = String((unwrapSecrets(s.inputs.connection) as { host?: unknown } | undefined)?.host ?? "host");

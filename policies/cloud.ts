@@ -3,7 +3,7 @@
  * passwords, Secrets Manager, IAM, and where secret values travel.
  */
 import { parsePayload } from "../lib/render/apply-script";
-import { asList, generatedSecrets, hostFiles, iamPatternMatches, knownStrings, policyStatements, ResourceLike, revealedSecret, unjudgedSteps } from "./parse";
+import { asList, generatedSecrets, hostFiles, iamPatternMatches, known, knownStrings, policyStatements, ResourceLike, revealedSecret, unjudgedSteps } from "./parse";
 import { ChecklistPolicy, isServer, stackPolicy } from "./support";
 import type { PolicyResourceOptions } from "@pulumi/policy";
 
@@ -234,7 +234,9 @@ export const sec6: ChecklistPolicy = stackPolicy({
         // AWS managed policies that read or manage every secret, attached to any identity.
         const managed = /^arn:aws:iam::aws:policy\/(SecretsManagerReadWrite|AdministratorAccess|PowerUserAccess|ReadOnlyAccess)$/;
         for (const r of resources) {
-            const arns = r.type.startsWith("aws:iam/") && r.type.endsWith("PolicyAttachment") ? [String(r.props.policyArn ?? "")] : r.type === "aws:iam/role:Role" ? asList(r.props.managedPolicyArns) : [];
+            // An ARN unknown before the update is a policy this stack creates, whose document is judged above.
+            const read = known(() => (r.type.startsWith("aws:iam/") && r.type.endsWith("PolicyAttachment") ? [String(r.props.policyArn ?? "")] : r.type === "aws:iam/role:Role" ? asList(r.props.managedPolicyArns) : []));
+            const arns = read.known ? read.value : [];
             for (const arn of arns.filter((a) => managed.test(a))) ctx.report(`${r.name} grants ${arn}, which reads every secret in the account; grant only the AppSecrets read policy.`, r);
         }
         // A secret's own resource policy that lets anyone in.

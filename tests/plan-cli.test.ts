@@ -29,6 +29,13 @@ describe("npm run plan", () => {
         expect(res.stdout.match(/^Plan for webapp\/\w+:/gm)).toEqual(["Plan for webapp/prod:", "Plan for webapp/staging:"]);
     });
 
+    test("the first-deploy phase alone draws and reports a stack whose servers are not known yet", () => {
+        const res = plan("--stack", "staging", "--phase", "first-deploy", "--format", "markdown");
+        expect(res.stderr).toBe("");
+        expect(res.status).toBe(0);
+        expect(res.stdout).toMatch(/^### ✅ Security checklist: `webapp\/staging`[\s\S]*```mermaid\ngraph TD\n/);
+    });
+
     test("an unknown stack fails with how to create it", () => {
         const res = plan("--stack", "qa");
         expect(res.status).toBe(1);
