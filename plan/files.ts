@@ -7,18 +7,14 @@
 import * as fs from "fs";
 import * as path from "path";
 import { parseApplyScript, scriptOfCommand } from "../lib/render/apply-script";
+import { generatedSecrets } from "../policies/parse";
 import type { PlanRun } from "./run";
 import { unwrapSecrets } from "./secrets";
 
 export type HostFileEntry = { server: string; path: string; mode: string; owner: string; step: string; content: string };
 
-/** The generated secrets of a run whose values are known, by resource name. */
-function generated(run: PlanRun): { name: string; value: string }[] {
-    return run.resources.flatMap((r) => {
-        const value = unwrapSecrets(r.type === "random:index/randomPassword:RandomPassword" ? r.outputs.result : r.type === "aws:iam/accessKey:AccessKey" ? r.outputs.secret : undefined);
-        return typeof value === "string" && value.length >= 8 ? [{ name: r.name, value }] : [];
-    });
-}
+/** The generated secrets of a run whose values are known, as the policies find them (SEC-5, SVC-4). */
+const generated = (run: PlanRun) => generatedSecrets(run.resources.map((r) => ({ type: r.type, name: r.name, urn: r.urn, props: unwrapSecrets({ ...r.outputs, ...r.inputs }) })));
 
 /** Every file the steps install, by server: the server's name where the plan knows its address, else the address. */
 export function hostFileEntries(run: PlanRun): HostFileEntry[] {

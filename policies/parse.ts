@@ -204,18 +204,6 @@ export function effectiveSshd(files: readonly HostFile[]): EffectiveSshd {
     return out;
 }
 
-/** sshd: keyword (lowercase) -> first value, as sshd itself takes the first one it reads. */
-export function parseSshd(text: string): Map<string, string> {
-    const out = new Map<string, string>();
-    for (const raw of text.split("\n")) {
-        const line = stripComment(raw);
-        if (!line) continue;
-        const [key, ...rest] = line.split(/\s+/);
-        if (!out.has(key.toLowerCase())) out.set(key.toLowerCase(), rest.join(" "));
-    }
-    return out;
-}
-
 /** A directive of an nginx configuration, with its block if it has one. */
 export type NginxDirective = { name: string; args: string[]; block?: NginxDirective[] };
 

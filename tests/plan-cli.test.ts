@@ -2,12 +2,10 @@
  * `npm run plan`, the README's main command, as a user runs it.
  */
 import * as path from "path";
-import { run } from "./helpers";
+import { planCli, run } from "./helpers";
 
 const ROOT = path.join(__dirname, "..");
-/** The plan as a pipe runs it: no terminal width, no colour, one line per item. */
-const PIPED = Object.fromEntries(Object.entries(process.env).filter(([k]) => !["COLUMNS", "FORCE_COLOR"].includes(k)));
-const plan = (...args: string[]) => run(process.execPath, [path.join(ROOT, "node_modules", ".bin", "ts-node"), "--transpile-only", "plan/cli.ts", ...args], { cwd: ROOT, env: PIPED });
+const plan = planCli;
 
 describe("npm run plan", () => {
     test("prints the prod tree with key settings and outputs, secrets hidden", () => {

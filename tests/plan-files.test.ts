@@ -8,12 +8,11 @@ import * as os from "os";
 import * as path from "path";
 import { hostFileEntries, writeHostFiles } from "../plan/files";
 import type { PlanRun } from "../plan/run";
-import { run, runStack } from "./helpers";
+import { planCli, run, runStack } from "./helpers";
 import { clone, editFile, res } from "./support/policy";
 
 const ROOT = path.join(__dirname, "..");
-const PIPED = Object.fromEntries(Object.entries(process.env).filter(([k]) => !["COLUMNS", "FORCE_COLOR"].includes(k)));
-const plan = (...args: string[]) => run(process.execPath, [path.join(ROOT, "node_modules", ".bin", "ts-node"), "--transpile-only", "plan/cli.ts", ...args], { cwd: ROOT, env: PIPED });
+const plan = planCli;
 const walk = (dir: string): string[] => fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(dir, e.name)) : [path.join(dir, e.name)]));
 
 let prod: PlanRun;

@@ -12,13 +12,11 @@ import type { PlanRun } from "../plan/run";
 import { render, ReportInput } from "../plan/report";
 import { ALL_POLICIES } from "../policies/catalog";
 import { packConfig } from "../policies/pack-config";
-import { run, runStack } from "./helpers";
+import { planCli, run, runStack } from "./helpers";
 import { clone, res } from "./support/policy";
 
 const ROOT = path.join(__dirname, "..");
-/** The plan as a pipe runs it: no terminal width, no colour, one line per item. */
-const PIPED = Object.fromEntries(Object.entries(process.env).filter(([k]) => !["COLUMNS", "FORCE_COLOR"].includes(k)));
-const plan = (...args: string[]) => run(process.execPath, [path.join(ROOT, "node_modules", ".bin", "ts-node"), "--transpile-only", "plan/cli.ts", ...args], { cwd: ROOT, env: PIPED });
+const plan = planCli;
 
 let prod: PlanRun;
 let report: ReportInput;

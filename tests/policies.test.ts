@@ -10,15 +10,13 @@ import { ALL_POLICIES, POLICIES } from "../policies/catalog";
 import { CHECKLIST, CHECKLIST_IDS, levelFor } from "../policies/checklist";
 import { packConfig } from "../policies/pack-config";
 import { runStack } from "./helpers";
-import { clone, dropFile, editFile, editScript, findings, res } from "./support/policy";
+import { clone, dropFile, editFile, editScript, findings, res, shippedRuns } from "./support/policy";
 
 let prod: PlanRun;
 let staging: PlanRun;
 let rds: PlanRun;
 beforeAll(async () => {
-    prod = await runStack("prod");
-    staging = await runStack("staging");
-    rds = await runStack("prod", { "webapp:provider": "aws", "webapp:databaseEngine": "rds" });
+    ({ prod, staging, rds } = await shippedRuns());
 });
 
 describe("the pack", () => {

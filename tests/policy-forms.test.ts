@@ -6,16 +6,13 @@
  * shipped stack.
  */
 import type { PlanRun, RecordedResource } from "../plan/run";
-import { runStack } from "./helpers";
-import { addFile, clone, editFile, editScript, findings, res } from "./support/policy";
+import { addFile, clone, editFile, editScript, findings, res, shippedRuns } from "./support/policy";
 
 let prod: PlanRun;
 let staging: PlanRun;
 let rds: PlanRun;
 beforeAll(async () => {
-    prod = await runStack("prod");
-    staging = await runStack("staging");
-    rds = await runStack("prod", { "webapp:provider": "aws", "webapp:databaseEngine": "rds" });
+    ({ prod, staging, rds } = await shippedRuns());
 });
 
 const P = () => prod;

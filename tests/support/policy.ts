@@ -9,8 +9,14 @@ import { packConfig } from "../../policies/pack-config";
 import type { Waiver } from "../../policies/support";
 import { isSecret } from "../../plan/secrets";
 import { scriptOfCommand, stepCommand } from "../../lib/render/apply-script";
+import { runStack } from "../helpers";
 
 export const clone = (run: PlanRun): PlanRun => structuredClone(run);
+
+/** The compliant plans the policy tests break one thing in: prod, staging, and prod on AWS with RDS. */
+export async function shippedRuns(): Promise<{ prod: PlanRun; staging: PlanRun; rds: PlanRun }> {
+    return { prod: await runStack("prod"), staging: await runStack("staging"), rds: await runStack("prod", { "webapp:provider": "aws", "webapp:databaseEngine": "rds" }) };
+}
 
 export function res(run: PlanRun, name: string): RecordedResource {
     const found = run.resources.filter((r) => r.name === name);
