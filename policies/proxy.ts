@@ -3,12 +3,31 @@
  * remote steps ship.
  */
 import { directive, directives, HostFile, hostFiles, hostScripts, NginxDirective, parseNginx, ResourceLike } from "./parse";
+import { isWideSource } from "./network";
 import { ChecklistPolicy, Context, firstStep, hasHosts, stackPolicy } from "./support";
 
 type Site = { file: HostFile; https: NginxDirective[]; http: NginxDirective[] };
 
 /** A server speaks TLS when one of its listen directives says ssl (or quic), or with the old `ssl on;`. */
 const isTls = (server: NginxDirective) => directives(server.block, "listen").some((l) => l.args.includes("ssl") || l.args.includes("quic")) || directive(server.block, "ssl")?.args[0] === "on";
+
+/**
+ * A server answers plain HTTP when one of its listen directives lacks ssl, or when it has none at all (nginx then
+ * listens on *:80). A server may do both: `listen 80; listen 443 ssl;` serves the same content on both.
+ */
+const isPlain = (server: NginxDirective) => {
+    if (directive(server.block, "ssl")?.args[0] === "on") return false;
+    const listens = directives(server.block, "listen");
+    return listens.length === 0 || listens.some((l) => !l.args.includes("ssl") && !l.args.includes("quic"));
+};
+
+/**
+ * The http block of Debian's stock /etc/nginx/nginx.conf, as far as the checklist cares: the conf.d files are
+ * included into it, so their http-level settings meet these. `ssl_protocols` is a bitmask that nginx ORs over
+ * repeated directives of one level, so a conf.d `ssl_protocols TLSv1.2 TLSv1.3;` still leaves TLSv1 and TLSv1.1
+ * on; only a server-level ssl_protocols (or a shipped nginx.conf) replaces them.
+ */
+export const DEBIAN_NGINX_HTTP = "ssl_protocols TLSv1 TLSv1.1 TLSv1.2 TLSv1.3;\nssl_prefer_server_ciphers on;\n";
 
 /** Files nginx loads into its http context: Debian's nginx.conf includes conf.d/*.conf and sites-enabled/*. */
 const inHttpContext = (path: string) => path === "/etc/nginx/nginx.conf" || /^\/etc\/nginx\/conf\.d\/[^/]+\.conf$/.test(path) || path.startsWith("/etc/nginx/sites-");
@@ -24,19 +43,99 @@ function nginx(resources: readonly ResourceLike[], ctx: Context): { sites: Site[
     const sites = files
         .map((file) => {
             const servers = directives(top(file), "server");
-            return { file, https: servers.filter(isTls), http: servers.filter((s) => !isTls(s)) };
+            return { file, https: servers.filter(isTls), http: servers.filter(isPlain) };
         })
         .filter((s) => s.https.length + s.http.length > 0);
     if (!sites.some((s) => s.file.path.startsWith("/etc/nginx/sites-")) && hasHosts(resources)) {
         const at = firstStep(resources);
         if (at) ctx.report("no remote step ships an nginx site; keep the ReverseProxy component.", at);
     }
-    const httpConf = files.filter((f) => !f.path.startsWith("/etc/nginx/sites-")).flatMap((f) => top(f).filter((d) => d.name !== "server"));
+    const base = files.some((f) => f.path === "/etc/nginx/nginx.conf") ? [] : parseNginx(DEBIAN_NGINX_HTTP);
+    const httpConf = [...base, ...files.filter((f) => !f.path.startsWith("/etc/nginx/sites-")).flatMap((f) => top(f).filter((d) => d.name !== "server"))];
     return { sites, httpConf };
 }
 
 /** A server-level setting, with the http-context file as fallback (nginx's inheritance). */
 const setting = (server: NginxDirective, httpConf: NginxDirective[], name: string) => directive(server.block, name) ?? directive(httpConf, name);
+
+/**
+ * The directives of one name that take effect at the innermost level of a chain of blocks (http, server, the
+ * locations down to the one judged): nginx inherits a setting, and an array setting such as limit_req or
+ * proxy_set_header as a whole, from the nearest enclosing level that has it.
+ */
+const inherited = (chain: readonly (NginxDirective[] | undefined)[], name: string) => {
+    for (let i = chain.length - 1; i >= 0; i--) if (directives(chain[i], name).length) return directives(chain[i], name);
+    return [];
+};
+
+/** Every location of a server, nested ones too, with the chain of blocks it inherits from and a name for messages. */
+function locations(server: NginxDirective, httpConf: NginxDirective[]): { loc: NginxDirective; chain: (NginxDirective[] | undefined)[]; where: string }[] {
+    const out: { loc: NginxDirective; chain: (NginxDirective[] | undefined)[]; where: string }[] = [];
+    const walk = (block: NginxDirective[] | undefined, chain: (NginxDirective[] | undefined)[], prefix: string) => {
+        for (const loc of directives(block, "location")) {
+            const where = `${prefix}location ${loc.args.join(" ")}`;
+            out.push({ loc, chain: [...chain, loc.block], where });
+            walk(loc.block, [...chain, loc.block], `${where} > `);
+        }
+    };
+    walk(server.block, [httpConf, server.block], "");
+    return out;
+}
+
+const ALL_PROTOCOLS = ["SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"];
+
+/**
+ * The protocols an HTTPS server offers: the union of the ssl_protocols directives of the level that takes effect
+ * (nginx ORs repeated ones), then OpenSSL's `ssl_conf_command Protocol` list of that level, applied after them,
+ * which may switch protocols back on (`ALL`, `+TLSv1`) or off (`-TLSv1.1`). Undefined when nothing sets them.
+ */
+export function offeredProtocols(server: NginxDirective, httpConf: NginxDirective[]): Set<string> | undefined {
+    const set = inherited([httpConf, server.block], "ssl_protocols");
+    let offered = set.length ? new Set(set.flatMap((d) => d.args)) : undefined;
+    for (const c of inherited([httpConf, server.block], "ssl_conf_command").filter((d) => d.args[0]?.toLowerCase() === "protocol")) {
+        offered ??= new Set(ALL_PROTOCOLS.slice(1));
+        for (const item of (c.args[1] ?? "").split(",").map((x) => x.trim()).filter(Boolean)) {
+            const name = item.replace(/^[-+]/, "");
+            for (const n of name.toUpperCase() === "ALL" ? ALL_PROTOCOLS : [name]) {
+                if (item.startsWith("-")) offered.delete(n);
+                else offered.add(n);
+            }
+        }
+    }
+    return offered;
+}
+
+/**
+ * The TLS 1.2 cipher string an HTTPS server uses: OpenSSL's `ssl_conf_command CipherString` when set (applied
+ * after ssl_ciphers, so it wins), else ssl_ciphers.
+ */
+const cipherString = (server: NginxDirective, httpConf: NginxDirective[]) => {
+    const command = inherited([httpConf, server.block], "ssl_conf_command").filter((d) => d.args[0]?.toLowerCase() === "cipherstring").slice(-1)[0];
+    if (command) return { value: command.args[1] ?? "", via: "ssl_conf_command CipherString" };
+    const c = setting(server, httpConf, "ssl_ciphers");
+    return c ? { value: c.args.join(":"), via: "ssl_ciphers" } : undefined;
+};
+
+/**
+ * The elements of an OpenSSL cipher string that admit something other than ECDHE with AEAD. Exclusions (`!x`,
+ * `-x`), reordering (`+x`) and `@STRENGTH`/`@SECLEVEL=n` admit nothing; a full suite name must be ECDHE with
+ * AES-GCM or ChaCha20-Poly1305; an alias intersection (`ECDHE+AESGCM`) must name ECDHE key exchange (ECDHE,
+ * EECDH, kECDHE; OpenSSL has no anonymous ECDH suite with GCM or ChaCha20) and an AEAD cipher (AESGCM, CHACHA20).
+ * Any other alias (HIGH, DEFAULT, ALL, ECDHE alone, ...) admits CBC suites and counts.
+ */
+export function weakCiphers(spec: string): string[] {
+    const aead = (t: string) => {
+        if (t.includes("+")) {
+            const parts = t.split("+");
+            return parts.some((p) => /^k?(ECDHE|EECDH)$/.test(p)) && parts.some((p) => /^(AESGCM|CHACHA20)$/.test(p));
+        }
+        return /^ECDHE-(ECDSA|RSA)-/.test(t) && /(GCM|CHACHA20-POLY1305)/.test(t);
+    };
+    return spec
+        .split(/[:,\s]+/)
+        .filter((t) => t && !/^[!\-+@]/.test(t))
+        .filter((t) => !aead(t));
+}
 
 type Headers = Map<string, { value: string; always: boolean }>;
 
@@ -115,7 +214,7 @@ function headerPolicy(id: "HDR-1" | "HDR-2" | "HDR-3" | "HDR-4", slug: string, h
 export const tls1: ChecklistPolicy = stackPolicy({
     id: "TLS-1",
     slug: "http-redirects-to-https",
-    description: "Port 80 answers only with a 301 to https, except the ACME challenge path.",
+    description: "Plain HTTP answers only with a 301 to https (or closes with 444), except the ACME challenge path: every server that listens without ssl, one with no listen at all (nginx's *:80), and a plain listen beside an ssl one.",
     severity: "high",
     remediation: "In the port-80 server keep only the ACME challenge location and `return 301 https://$host$request_uri;`.",
     check: (resources, ctx) => {
@@ -123,7 +222,8 @@ export const tls1: ChecklistPolicy = stackPolicy({
         for (const site of sites) {
             for (const server of site.http) {
                 const report = (m: string) => ctx.report(`${site.file.path} (${site.file.from.name}): ${m}`, site.file.from);
-                const redirect = (b: NginxDirective[] | undefined) => directives(b, "return").some((r) => r.args[0] === "301" && /^https:\/\//.test(r.args[1] ?? ""));
+                // A 301 to https, or 444 (nginx closes the connection without answering).
+                const redirect = (b: NginxDirective[] | undefined) => directives(b, "return").some((r) => (r.args[0] === "301" && /^https:\/\//.test(r.args[1] ?? "")) || r.args[0] === "444");
                 let redirects = redirect(server.block);
                 for (const loc of directives(server.block, "location")) {
                     const path = loc.args[loc.args.length - 1];
@@ -144,29 +244,33 @@ export const tls1: ChecklistPolicy = stackPolicy({
 export const tls2: ChecklistPolicy = stackPolicy({
     id: "TLS-2",
     slug: "tls-1-2-or-newer",
-    description: "ssl_protocols allows only TLSv1.2 and TLSv1.3 (set in each HTTPS server, overriding Debian's http-level default).",
+    description: "Each HTTPS server offers only TLSv1.2 and TLSv1.3: the ssl_protocols that take effect (repeated ones are ORed, and an http-level one with Debian's nginx.conf), and any ssl_conf_command Protocol applied after them.",
     severity: "critical",
     remediation: "ssl_protocols TLSv1.2 TLSv1.3; in every HTTPS server block.",
     check: (resources, ctx) =>
         eachHttps(resources, ctx, (server, _s, httpConf, report) => {
-            const p = setting(server, httpConf, "ssl_protocols");
-            if (!p) report("ssl_protocols is not set, so Debian's default (with TLSv1 and TLSv1.1) applies; set ssl_protocols TLSv1.2 TLSv1.3.");
-            else if (p.args.some((v) => v !== "TLSv1.2" && v !== "TLSv1.3")) report(`ssl_protocols allows ${p.args.filter((v) => v !== "TLSv1.2" && v !== "TLSv1.3").join(", ")}; allow TLSv1.2 and TLSv1.3 only.`);
+            const offered = offeredProtocols(server, httpConf);
+            const weak = [...(offered ?? [])].filter((v) => v !== "TLSv1.2" && v !== "TLSv1.3");
+            if (!offered) report("ssl_protocols is not set, so nginx's default (with TLSv1 and TLSv1.1) applies; set ssl_protocols TLSv1.2 TLSv1.3 in the server.");
+            else if (weak.length) {
+                const how = directives(server.block, "ssl_protocols").length ? "" : " (the server sets no ssl_protocols, and at the http level Debian's nginx.conf enables TLSv1 and TLSv1.1, ORed with any other http-level ssl_protocols; set it in the server)";
+                report(`the server offers ${weak.join(", ")}${how}; allow TLSv1.2 and TLSv1.3 only, and no ssl_conf_command Protocol that adds others.`);
+            }
         }),
 });
 
 export const tls3: ChecklistPolicy = stackPolicy({
     id: "TLS-3",
     slug: "ecdhe-aead-ciphers",
-    description: "TLS 1.2 ciphers are ECDHE with AEAD only (Mozilla intermediate): no aNULL, MD5, RC4, 3DES, CBC.",
+    description: "TLS 1.2 ciphers are ECDHE with AEAD only (Mozilla intermediate): no aNULL, MD5, RC4, 3DES, CBC; judged on ssl_ciphers or an ssl_conf_command CipherString that overrides it.",
     severity: "high",
-    remediation: "Set ssl_ciphers to the Mozilla intermediate ECDHE list (lib/render/nginx.ts MOZILLA_INTERMEDIATE_CIPHERS).",
+    remediation: "Set ssl_ciphers to the Mozilla intermediate ECDHE list (lib/render/nginx.ts MOZILLA_INTERMEDIATE_CIPHERS), and no ssl_conf_command CipherString.",
     check: (resources, ctx) =>
         eachHttps(resources, ctx, (server, _s, httpConf, report) => {
-            const c = setting(server, httpConf, "ssl_ciphers");
+            const c = cipherString(server, httpConf);
             if (!c) return report("ssl_ciphers is not set (OpenSSL's defaults include CBC suites); set the Mozilla intermediate ECDHE list.");
-            const bad = c.args.join(":").split(":").filter((x) => x && !(/^ECDHE-(ECDSA|RSA)-/.test(x) && /(GCM|CHACHA20-POLY1305)/.test(x)));
-            if (bad.length) report(`ssl_ciphers includes ${bad.join(", ")}; keep ECDHE suites with AES-GCM or ChaCha20-Poly1305 only.`);
+            const bad = weakCiphers(c.value);
+            if (bad.length) report(`${c.via} includes ${bad.join(", ")}; keep ECDHE suites with AES-GCM or ChaCha20-Poly1305 only.`);
         }),
 });
 
@@ -294,61 +398,118 @@ export function scriptSourceProblems(policy: string): string[] {
 export const hdr6: ChecklistPolicy = stackPolicy({
     id: "HDR-6",
     slug: "server-tokens-off",
-    description: "nginx does not announce its version (server_tokens off).",
+    description: "nginx does not announce its version: server_tokens off in the http context or the server, and no location turns it back on.",
     severity: "low",
     remediation: "server_tokens off; in the http-context file.",
     check: (resources, ctx) =>
         eachHttps(resources, ctx, (server, _s, httpConf, report) => {
-            if (setting(server, httpConf, "server_tokens")?.args[0] !== "off") report("server_tokens is not off; set server_tokens off in the http context.");
+            const tokens = (chain: (NginxDirective[] | undefined)[]) => inherited(chain, "server_tokens")[0]?.args[0] ?? "on (unset: nginx's default)";
+            if (tokens([httpConf, server.block]) !== "off") report(`server_tokens is ${tokens([httpConf, server.block])}; set server_tokens off in the http context.`);
+            for (const { where, chain } of locations(server, httpConf)) {
+                if (directive(chain[chain.length - 1], "server_tokens") && tokens(chain) !== "off") report(`${where} sets server_tokens ${tokens(chain)}; remove it.`);
+            }
         }),
 });
 
-/** Rate-limit zones of the http context: name -> requests per second. */
-function zones(httpConf: NginxDirective[]): Map<string, number> {
+type Zone = { perSecond: number; key: string };
+
+/** Rate-limit zones of the http context: name -> requests per second and the key requests are counted by. */
+function zones(httpConf: NginxDirective[]): Map<string, Zone> {
     return new Map(
         directives(httpConf, "limit_req_zone").flatMap((z) => {
             const name = /zone=([^:]+):/.exec(z.args.join(" "))?.[1];
             const rate = /rate=(\d+)r\/([sm])/.exec(z.args.join(" "));
-            return name && rate ? [[name, rate[2] === "m" ? Number(rate[1]) / 60 : Number(rate[1])] as const] : [];
+            return name && rate ? [[name, { perSecond: rate[2] === "m" ? Number(rate[1]) / 60 : Number(rate[1]), key: z.args[0] }] as const] : [];
         }),
     );
 }
 
+/**
+ * Whether a limit key counts per client address: $binary_remote_addr or $remote_addr, directly or through a map
+ * whose every value is one of them or empty (an empty key exempts a request, as an allow-list does).
+ */
+export function perClientKey(key: string, httpConf: NginxDirective[], seen = new Set<string>()): boolean {
+    if (/^\$(binary_)?remote_addr$/.test(key)) return true;
+    const map = directives(httpConf, "map").find((m) => m.args[1] === key);
+    if (!map || seen.has(key)) return false;
+    seen.add(key);
+    const values = (map.block ?? []).filter((d) => d.args.length > 0 && !["hostnames", "volatile"].includes(d.name)).map((d) => d.args[0]);
+    return values.length > 0 && values.every((v) => v === "" || perClientKey(v, httpConf, seen));
+}
+
+/**
+ * Where the client address nginx counts comes from a header anyone can send: real_ip_header (X-Real-IP by
+ * default, X-Forwarded-For, proxy_protocol) trusted from a source as wide as the internet.
+ */
+function spoofedAddress(chain: (NginxDirective[] | undefined)[]): string | undefined {
+    const trusted = inherited(chain, "set_real_ip_from").map((d) => d.args[0]).filter((a) => a && isWideSource(a));
+    if (trusted.length === 0) return undefined;
+    return `set_real_ip_from ${trusted.join(", ")} takes the client address from ${inherited(chain, "real_ip_header")[0]?.args[0] ?? "X-Real-IP"}, which any client can set`;
+}
+
+/** Each limit_req that applies to a location (its own, or inherited as a whole from the nearest level with any). */
 function limitedLocations(server: NginxDirective, httpConf: NginxDirective[]) {
     const z = zones(httpConf);
-    return directives(server.block, "location").flatMap((loc) =>
-        directives(loc.block, "limit_req").map((lr) => {
-            const zone = /zone=(\S+)/.exec(lr.args.join(" "))?.[1] ?? "";
-            return { loc, perSecond: z.get(zone), burst: Number(/burst=(\d+)/.exec(lr.args.join(" "))?.[1] ?? 0) };
+    return locations(server, httpConf).flatMap(({ loc, chain, where }) =>
+        inherited(chain, "limit_req").map((lr) => {
+            const name = /zone=(\S+)/.exec(lr.args.join(" "))?.[1] ?? "";
+            return {
+                loc,
+                where,
+                zone: name,
+                perSecond: z.get(name)?.perSecond,
+                key: z.get(name)?.key ?? "",
+                burst: Number(/burst=(\d+)/.exec(lr.args.join(" "))?.[1] ?? 0),
+                dryRun: inherited(chain, "limit_req_dry_run")[0]?.args[0] === "on",
+                status: inherited(chain, "limit_req_status")[0]?.args[0] ?? "503 (unset: nginx's default)",
+                spoofed: spoofedAddress(chain),
+            };
         }),
     );
 }
+
+type Limit = ReturnType<typeof limitedLocations>[number];
+
+/** What keeps a limit from holding per real client: a dry run, a key that is not the client, or a spoofable address. */
+function limitProblems(l: Limit, httpConf: NginxDirective[]): string[] {
+    const p: string[] = [];
+    if (l.dryRun) p.push(`${l.where} runs limit_req_dry_run on, which counts excess requests but lets them through; remove it`);
+    if (!perClientKey(l.key, httpConf)) p.push(`zone ${l.zone} (${l.where}) counts requests by ${l.key || "an unknown key"}, not per client; key it on $binary_remote_addr`);
+    if (l.spoofed) p.push(`${l.where}: ${l.spoofed}; trust only the load balancer's address`);
+    return p;
+}
+
+const LOGIN_RATE = 5 / 60 + 1e-9;
 
 export const rl1: ChecklistPolicy = stackPolicy({
     id: "RL-1",
     slug: "login-rate-limit",
-    description: "The login path is rate limited per client IP: at most 5 requests/minute, burst at most 5, excess answered 429.",
+    description: "The login path is rate limited per client IP: at most 5 requests/minute, burst at most 5, excess answered 429; a limit in dry-run mode, keyed on anything but the client address, or on an address any client can set does not count.",
     severity: "high",
     remediation: "limit_req_zone $binary_remote_addr zone=<app>_login:10m rate=5r/m; in http, limit_req zone=<app>_login burst=4 nodelay; in the login location, limit_req_status 429.",
     check: (resources, ctx) =>
         eachHttps(resources, ctx, (server, _s, httpConf, report) => {
-            const login = limitedLocations(server, httpConf).filter((l) => l.perSecond !== undefined && l.perSecond <= 5 / 60 + 1e-9);
+            const login = limitedLocations(server, httpConf).filter((l) => l.perSecond !== undefined && l.perSecond <= LOGIN_RATE);
             if (login.length === 0) report("no location is limited to <= 5 requests per minute per client; rate limit the login path.");
-            for (const l of login) if (l.burst > 5) report(`location ${l.loc.args.join(" ")} allows a burst of ${l.burst}; use at most 5.`);
-            if (setting(server, httpConf, "limit_req_status")?.args[0] !== "429") report("limited requests are not answered 429; set limit_req_status 429.");
+            for (const l of login) {
+                if (l.burst > 5) report(`${l.where} allows a burst of ${l.burst}; use at most 5.`);
+                if (l.status !== "429") report(`${l.where} answers limited requests ${l.status}; set limit_req_status 429.`);
+                for (const p of limitProblems(l, httpConf)) report(`${p}.`);
+            }
         }),
 });
 
 export const rl2: ChecklistPolicy = stackPolicy({
     id: "RL-2",
     slug: "api-rate-limit",
-    description: "The API prefix is rate limited per client IP (default 10 r/s, burst 20).",
+    description: "The API prefix is rate limited per client IP (default 10 r/s, burst 20), with the same conditions as RL-1 on the key, the address and dry runs.",
     severity: "medium",
-    remediation: "limit_req_zone ... rate=10r/s; and limit_req zone=<app>_api burst=20 nodelay; in the API location.",
+    remediation: "limit_req_zone $binary_remote_addr zone=<app>_api:10m rate=10r/s; and limit_req zone=<app>_api burst=20 nodelay; in the API location.",
     check: (resources, ctx) =>
         eachHttps(resources, ctx, (server, _s, httpConf, report) => {
-            const api = limitedLocations(server, httpConf).filter((l) => l.perSecond !== undefined && l.perSecond > 5 / 60 + 1e-9);
+            const api = limitedLocations(server, httpConf).filter((l) => l.perSecond !== undefined && l.perSecond > LOGIN_RATE);
             if (api.length === 0) report("no API location is rate limited per client; add limit_req to the API prefix.");
+            for (const l of api) for (const p of limitProblems(l, httpConf)) report(`${p}.`);
         }),
 });
 
@@ -357,19 +518,18 @@ const FORWARDED = ["Host", "X-Real-IP", "X-Forwarded-For", "X-Forwarded-Proto"];
 export const px1: ChecklistPolicy = stackPolicy({
     id: "PX-1",
     slug: "proxy-headers-timeouts",
-    description: "The proxy passes Host, X-Real-IP, X-Forwarded-For and X-Forwarded-Proto, and sets connect/send/read timeouts.",
+    description: "Every proxying location passes Host, X-Real-IP, X-Forwarded-For and X-Forwarded-Proto (proxy_set_header is inherited as a whole, only by a level that sets none), and connect/send/read timeouts are set.",
     severity: "medium",
-    remediation: "proxy_set_header for the four headers and proxy_connect_timeout/proxy_send_timeout/proxy_read_timeout in the HTTPS server.",
+    remediation: "proxy_set_header for the four headers and proxy_connect_timeout/proxy_send_timeout/proxy_read_timeout in the HTTPS server, and no location-level proxy_set_header that drops them.",
     check: (resources, ctx) =>
-        eachHttps(resources, ctx, (server, _s, _h, report) => {
-            for (const loc of directives(server.block, "location").filter((l) => directive(l.block, "proxy_pass"))) {
-                // proxy_set_header in a location replaces the server's set entirely.
-                const own = directives(loc.block, "proxy_set_header");
-                const set = new Set((own.length ? own : directives(server.block, "proxy_set_header")).map((d) => d.args[0].toLowerCase()));
+        eachHttps(resources, ctx, (server, _s, httpConf, report) => {
+            for (const { chain, where } of locations(server, httpConf).filter((l) => directive(l.loc.block, "proxy_pass"))) {
+                // An empty value means nginx does not send the header.
+                const set = new Set(inherited(chain, "proxy_set_header").filter((d) => (d.args[1] ?? "") !== "").map((d) => d.args[0].toLowerCase()));
                 const missing = FORWARDED.filter((h) => !set.has(h.toLowerCase()));
-                if (missing.length) report(`location ${loc.args.join(" ")} does not pass ${missing.join(", ")}; add proxy_set_header for them.`);
+                if (missing.length) report(`${where} does not pass ${missing.join(", ")}; add proxy_set_header for them.`);
             }
-            const missingTimeouts = ["proxy_connect_timeout", "proxy_send_timeout", "proxy_read_timeout"].filter((t) => !directive(server.block, t));
+            const missingTimeouts = ["proxy_connect_timeout", "proxy_send_timeout", "proxy_read_timeout"].filter((t) => !setting(server, httpConf, t));
             if (missingTimeouts.length) report(`${missingTimeouts.join(", ")} not set; set them (default 60s).`);
         }),
 });
@@ -396,14 +556,18 @@ export const px2: ChecklistPolicy = stackPolicy({
 export const px3: ChecklistPolicy = stackPolicy({
     id: "PX-3",
     slug: "body-size-limit",
-    description: "Request bodies are limited (client_max_body_size, default 10m; 0 disables the limit).",
+    description: "Request bodies are limited (client_max_body_size, default 10m; 0 disables the limit) in the server and every location.",
     severity: "medium",
     remediation: "client_max_body_size 10m; in the HTTPS server (webapp:clientMaxBodySize).",
     check: (resources, ctx) =>
         eachHttps(resources, ctx, (server, _s, httpConf, report) => {
             const size = setting(server, httpConf, "client_max_body_size")?.args[0];
+            const unlimited = (v: string | undefined) => /^0+[kmg]?$/i.test(v ?? "");
             if (!size) report("client_max_body_size is not set; set webapp:clientMaxBodySize.");
-            else if (/^0[kmg]?$/i.test(size)) report("client_max_body_size 0 disables the limit; set a size such as 10m.");
+            else if (unlimited(size)) report("client_max_body_size 0 disables the limit; set a size such as 10m.");
+            for (const { loc, where } of locations(server, httpConf)) {
+                if (unlimited(directive(loc.block, "client_max_body_size")?.args[0])) report(`${where} sets client_max_body_size 0, which disables the limit there; set a size.`);
+            }
         }),
 });
 

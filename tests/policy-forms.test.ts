@@ -181,6 +181,56 @@ const forms: Form[] = [
     }, /X-Content-Type-Options is not set/],
     ["HDR-1", "pass: every header inherited from the http context", P, headersToHttp, null],
     ["TLS-4", "pass: HSTS inherited from the http context", P, headersToHttp, null],
+    // TLS-1: every listener that speaks plain HTTP, however it is declared.
+    ["TLS-1", "one server listening on 80 and 443 ssl serves the app on both", P, site((c) => c.replace("listen 443 ssl http2;", "listen 80;\n    listen 443 ssl http2;")), /the port-80 location \/ serves content/],
+    ["TLS-1", "pass: a catch-all port-80 server that closes the connection (444)", P, httpConf((c) => `${c}server {\n    listen 80 default_server;\n    return 444;\n}\n`), null],
+    // TLS-2: the protocols nginx ends up offering (repeated ssl_protocols are ORed; Debian's nginx.conf sets TLSv1 and TLSv1.1 at the http level; OpenSSL's Protocol command applies last).
+    ["TLS-2", "a second ssl_protocols in the server adds TLSv1.1 (nginx ORs them)", P, site((c) => c.replace("ssl_protocols TLSv1.2 TLSv1.3;", "ssl_protocols TLSv1.2 TLSv1.3;\n    ssl_protocols TLSv1.1;")), /offers TLSv1\.1; allow TLSv1\.2 and TLSv1\.3 only/],
+    ["TLS-2", "ssl_protocols only at the http level, ORed with Debian's nginx.conf", P, (r) => { site((c) => c.replace("    ssl_protocols TLSv1.2 TLSv1.3;\n", ""))(r); httpConf((c) => `${c}ssl_protocols TLSv1.2 TLSv1.3;\n`)(r); }, /offers TLSv1, TLSv1\.1 \(the server sets no ssl_protocols, and at the http level Debian's nginx\.conf enables TLSv1 and TLSv1\.1, ORed with any other/],
+    ["TLS-2", "ssl_conf_command Protocol ALL switches the old protocols back on", P, site((c) => c.replace("ssl_protocols TLSv1.2 TLSv1.3;", "ssl_protocols TLSv1.2 TLSv1.3;\n    ssl_conf_command Protocol ALL;")), /offers SSLv3, TLSv1, TLSv1\.1/],
+    ["TLS-2", "ssl_conf_command Protocol in the http context (inherited)", P, httpConf((c) => `${c}ssl_conf_command Protocol +TLSv1.1;\n`), /offers TLSv1\.1/],
+    ["TLS-2", "pass: a shipped nginx.conf whose http block sets only TLSv1.2 and TLSv1.3", P, (r) => { site((c) => c.replace("    ssl_protocols TLSv1.2 TLSv1.3;\n", ""))(r); addFile(r, "proxy-0-nginx", "/etc/nginx/nginx.conf", "events {}\nhttp {\n    ssl_protocols TLSv1.2 TLSv1.3;\n    include /etc/nginx/conf.d/*.conf;\n    include /etc/nginx/sites-enabled/*;\n}\n"); }, null],
+    ["TLS-2", "pass: ssl_conf_command Protocol that only removes", P, site((c) => c.replace("ssl_protocols TLSv1.2 TLSv1.3;", "ssl_protocols TLSv1.2 TLSv1.3;\n    ssl_conf_command Protocol -TLSv1.2;")), null],
+    // TLS-3: the cipher string OpenSSL ends up with, in its own syntax.
+    ["TLS-3", "ssl_conf_command CipherString overrides ssl_ciphers", P, site((c) => c.replace("ssl_prefer_server_ciphers off;", "ssl_prefer_server_ciphers off;\n    ssl_conf_command CipherString DEFAULT;")), /ssl_conf_command CipherString includes DEFAULT/],
+    ["TLS-3", "an alias with exclusions still admits CBC (HIGH:!aNULL:!MD5)", P, site((c) => c.replace(/ssl_ciphers [^;]+;/, "ssl_ciphers HIGH:!aNULL:!MD5;")), /ssl_ciphers includes HIGH;/],
+    ["TLS-3", "an intersection without AEAD (ECDHE+AES256)", P, site((c) => c.replace(/ssl_ciphers [^;]+;/, "ssl_ciphers ECDHE+AESGCM:ECDHE+AES256;")), /includes ECDHE\+AES256;/],
+    ["TLS-3", "ciphers only at the http level, weak", P, (r) => { site((c) => c.replace(/ {4}ssl_ciphers [^;]+;\n/, ""))(r); httpConf((c) => `${c}ssl_ciphers ECDHE-RSA-AES128-SHA;\n`)(r); }, /includes ECDHE-RSA-AES128-SHA/],
+    ["TLS-3", "pass: alias intersections of ECDHE and AEAD with exclusions", P, site((c) => c.replace(/ssl_ciphers [^;]+;/, "ssl_ciphers ECDHE+AESGCM:ECDHE+CHACHA20:!aNULL:@SECLEVEL=2;")), null],
+    // TLS-6: session tickets inherited from the http context.
+    ["TLS-6", "session tickets back on from the http context", P, (r) => { site((c) => c.replace("    ssl_session_tickets off;\n", ""))(r); httpConf((c) => `${c}ssl_session_tickets on;\n`)(r); }, /ssl_session_tickets is not off/],
+    ["TLS-6", "pass: session settings in the http context", P, (r) => { site((c) => c.replace("    ssl_session_cache shared:webapp_tls:10m;\n", "").replace("    ssl_session_tickets off;\n", ""))(r); httpConf((c) => `${c}ssl_session_cache shared:webapp_tls:10m;\nssl_session_tickets off;\n`)(r); }, null],
+    // HDR-6: server_tokens in each level.
+    ["HDR-6", "a location turns server_tokens back on", P, site((c) => c.replace("location /api/ {\n", "location /api/ {\n        server_tokens on;\n")), /location \/api\/ sets server_tokens on/],
+    ["HDR-6", "the server level says build", P, site((c) => c.replace("client_max_body_size 10m;", "client_max_body_size 10m;\n    server_tokens build;")), /server_tokens is build/],
+    ["HDR-6", "pass: server_tokens off repeated in a location", P, site((c) => c.replace("location /api/ {\n", "location /api/ {\n        server_tokens off;\n")), null],
+    // PX-3: the body size limit in every location.
+    ["PX-3", "a location without a body limit (0)", P, site((c) => c.replace("location /api/ {\n", "location /api/ {\n        client_max_body_size 0;\n")), /location \/api\/ sets client_max_body_size 0/],
+    ["PX-3", "a nested location without a body limit (0k)", P, site((c) => c.replace("location /api/ {\n", "location /api/ {\n        location /api/upload {\n            client_max_body_size 0k;\n            proxy_pass http://127.0.0.1:8000;\n        }\n")), /location \/api\/ > location \/api\/upload sets client_max_body_size 0/],
+    ["PX-3", "pass: a larger limit for one location", P, site((c) => c.replace("location /api/ {\n", "location /api/ {\n        client_max_body_size 100m;\n")), null],
+    // PX-1: proxy_set_header inherited as a whole.
+    ["PX-1", "a location with one proxy_set_header of its own drops the others", P, site((c) => c.replace("location /api/ {\n", "location /api/ {\n        proxy_set_header X-Api 1;\n")), /location \/api\/ does not pass Host, X-Real-IP, X-Forwarded-For, X-Forwarded-Proto/],
+    ["PX-1", "a nested proxying location", P, site((c) => c.replace("location /api/ {\n", "location /api/ {\n        location /api/ws {\n            proxy_set_header Upgrade $http_upgrade;\n            proxy_pass http://127.0.0.1:8000;\n        }\n")), /location \/api\/ > location \/api\/ws does not pass Host/],
+    ["PX-1", "an empty value sends no header", P, site((c) => c.replace("location /api/ {\n", 'location /api/ {\n        proxy_set_header Host $host;\n        proxy_set_header X-Real-IP "";\n        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n        proxy_set_header X-Forwarded-Proto $scheme;\n')), /location \/api\/ does not pass X-Real-IP/],
+    ["PX-1", "pass: every header and timeout from the http context", P, (r) => {
+        let moved = "";
+        site((c) => c.replace(/^ {4}proxy_(set_header|[a-z]+_timeout) [^\n]*\n/gm, (line) => ((moved += line.trim() + "\n"), "")))(r);
+        httpConf((c) => c + moved)(r);
+    }, null],
+    // RL-1 and RL-2: limits that hold per real client.
+    ["RL-1", "the login zone keyed on the server name (one bucket for everyone)", P, httpConf((c) => c.replace("limit_req_zone $binary_remote_addr zone=webapp_login", "limit_req_zone $server_name zone=webapp_login")), /zone webapp_login \(location = \/login\) counts requests by \$server_name, not per client/],
+    ["RL-1", "the login zone keyed on X-Forwarded-For (any client picks its own key)", P, httpConf((c) => c.replace("limit_req_zone $binary_remote_addr zone=webapp_login", "limit_req_zone $http_x_forwarded_for zone=webapp_login")), /counts requests by \$http_x_forwarded_for/],
+    ["RL-1", "a dry run in the login location", P, site((c) => c.replace("limit_req zone=webapp_login burst=4 nodelay;", "limit_req zone=webapp_login burst=4 nodelay;\n        limit_req_dry_run on;")), /location = \/login runs limit_req_dry_run on/],
+    ["RL-1", "a dry run for the whole http context", P, httpConf((c) => `${c}limit_req_dry_run on;\n`), /runs limit_req_dry_run on/],
+    ["RL-1", "the client address taken from X-Forwarded-For trusted from everyone", P, httpConf((c) => `${c}set_real_ip_from 0.0.0.0/0;\nreal_ip_header X-Forwarded-For;\n`), /set_real_ip_from 0\.0\.0\.0\/0 takes the client address from X-Forwarded-For, which any client can set/],
+    ["RL-1", "the login location answers 503 again", P, site((c) => c.replace("limit_req zone=webapp_login burst=4 nodelay;", "limit_req zone=webapp_login burst=4 nodelay;\n        limit_req_status 503;")), /location = \/login answers limited requests 503/],
+    ["RL-1", "the login location and its limit removed", P, site((c) => c.replace("    location = /login {\n        limit_req zone=webapp_login burst=4 nodelay;\n        proxy_pass http://127.0.0.1:8000;\n    }\n", "")), /no location is limited to <= 5 requests per minute/],
+    ["RL-1", "pass: a map keyed on the client address with an allow-list", P, httpConf((c) => c.replace("limit_req_zone $binary_remote_addr zone=webapp_login", 'geo $limited {\n    default 1;\n    10.0.0.0/8 0;\n}\nmap $limited $login_key {\n    0 "";\n    1 $binary_remote_addr;\n}\nlimit_req_zone $login_key zone=webapp_login')), null],
+    ["RL-1", "pass: the login limit inherited from the server level", P, site((c) => c.replace("        limit_req zone=webapp_login burst=4 nodelay;\n", "").replace("    location ~ /\\. {", "    limit_req zone=webapp_login burst=4 nodelay;\n\n    location ~ /\\. {")), null],
+    ["RL-1", "pass: the real address trusted only from a private load balancer", P, httpConf((c) => `${c}set_real_ip_from 10.0.1.5;\nreal_ip_header X-Forwarded-For;\n`), null],
+    ["RL-2", "the API zone keyed on the request URI", P, httpConf((c) => c.replace("limit_req_zone $binary_remote_addr zone=webapp_api", "limit_req_zone $request_uri zone=webapp_api")), /zone webapp_api \(location \/api\/\) counts requests by \$request_uri/],
+    ["RL-2", "a dry run in the API location", P, site((c) => c.replace("limit_req zone=webapp_api burst=20 nodelay;", "limit_req zone=webapp_api burst=20 nodelay;\n        limit_req_dry_run on;")), /location \/api\/ runs limit_req_dry_run on/],
+    ["RL-2", "pass: the API limit keyed on $remote_addr", P, httpConf((c) => c.replace("limit_req_zone $binary_remote_addr zone=webapp_api", "limit_req_zone $remote_addr zone=webapp_api")), null],
     ["HDR-5", "pass: the CSP inherited from the http context", P, headersToHttp, null],
     // HDR-5: the script sources a browser actually uses.
     ["HDR-5", "script-src-elem with unsafe-inline", P, csp((p) => `${p}; script-src-elem 'self' 'unsafe-inline'`), /allows 'unsafe-inline' for script elements \(script-src-elem\)/],
