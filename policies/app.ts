@@ -3,7 +3,8 @@
  * configuration files the remote steps ship.
  */
 import { SECRET_ENV_NAME } from "../lib/render/systemd";
-import { generatedSecrets, HostFile, hostFiles, parseIni, ResourceLike, revealedSecret, secretSpellings, seconds, serviceUnits, Unit, unitCommand, unitEnvironment, unitValue, unitWords } from "./parse";
+import { jailProblems } from "./host";
+import { fail2banJails, generatedSecrets, HostFile, hostFiles, ResourceLike, revealedSecret, secretSpellings, seconds, serviceUnits, Unit, unitCommand, unitEnvironment, unitValue, unitWords } from "./parse";
 import { ChecklistPolicy, Context, firstStep, hasHosts, stackPolicy } from "./support";
 
 /** The app's long-running units with their drop-ins applied (see `serviceUnits`). */
@@ -194,7 +195,7 @@ export const log1: ChecklistPolicy = stackPolicy({
 export const log2: ChecklistPolicy = stackPolicy({
     id: "LOG-2",
     slug: "fail2ban-app-jail",
-    description: "fail2ban has an app jail on the SECURITY[LOGIN_FAILED|2FA_FAILED|LOCKOUT] lines: maxretry 5, findtime 600, bantime 3600.",
+    description: "fail2ban has an app jail on the SECURITY[LOGIN_FAILED|2FA_FAILED|LOCKOUT] lines that, as fail2ban reads its jail files, is enabled with maxretry 5, findtime 600, bantime 3600 and bans the web ports.",
     severity: "medium",
     remediation: "Ship the app's fail2ban filter and jail (lib/render/fail2ban.ts).",
     check: (resources, ctx) => {
@@ -207,15 +208,14 @@ export const log2: ChecklistPolicy = stackPolicy({
             return;
         }
         const names = filters.map((f) => f.path.replace(/^.*\/|\.conf$/g, ""));
-        const jails = files.filter((f) => f.path.startsWith("/etc/fail2ban/jail.d/")).flatMap((f) => [...parseIni(f.content)].filter(([, j]) => names.includes(j.get("filter") ?? "")).map(([name, j]) => ({ f, name, j })));
+        // A jail's filter may carry options (`webapp[mode=aggressive]`); it defaults to the jail's name.
+        const jails = [...fail2banJails(files)].filter(([, j]) => names.includes((j.get("filter")?.value ?? "").replace(/\[.*$/, "").trim()));
         if (jails.length === 0 && at) ctx.report(`no fail2ban jail uses the app filter ${names.join(", ")}; ship the app jail.`, at);
-        for (const { f, name, j } of jails) {
-            const problems: string[] = [];
-            if (j.get("enabled") !== "true") problems.push("not enabled");
-            if (!(Number(j.get("maxretry")) <= 5)) problems.push(`maxretry ${j.get("maxretry") ?? "unset"}`);
-            if (!((seconds(j.get("findtime")) ?? 0) >= 600)) problems.push(`findtime ${j.get("findtime") ?? "unset"}`);
-            if (!((seconds(j.get("bantime")) ?? 0) >= 3600)) problems.push(`bantime ${j.get("bantime") ?? "unset"}`);
-            if (problems.length) ctx.report(`jail [${name}] in ${f.path} (${f.from.name}): ${problems.join(", ")}; use maxretry 5, findtime 600, bantime 3600.`, f.from);
+        for (const [name, j] of jails) {
+            const problems = jailProblems(j, { port: 443, what: "nginx's" });
+            const shipped = files.find((f) => /^\/etc\/fail2ban\/jail\./.test(f.path) || (f.path.startsWith("/etc/fail2ban/jail.d/") && f.content.includes(`[${name}]`)));
+            const from = problems.find((p) => p.file)?.file?.from ?? shipped?.from ?? at;
+            if (problems.length && from) ctx.report(`the fail2ban jail [${name}] has ${problems.map((p) => p.problem).join(", ")}; use enabled = true, maxretry 5, findtime 600, bantime 3600 and the web ports.`, from);
         }
     },
 });

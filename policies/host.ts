@@ -2,7 +2,7 @@
  * The host itself (SSH-1..4, HOST-1..3), judged on the files the remote steps and cloud-init ship.
  */
 import { parse as parseYaml } from "yaml";
-import { EffectiveSshd, effectiveSshd, HostFile, hostFiles, hostScripts, parseIni, parseKeyValues, parseUnit, ResourceLike, seconds, unitValue } from "./parse";
+import { EffectiveSshd, effectiveSshd, fail2banJails, Fail2banSetting, fail2banSeconds, fail2banTrue, HostFile, hostFiles, hostScripts, parseKeyValues, parseUnit, ResourceLike, seconds, unitValue } from "./parse";
 import { ChecklistPolicy, Context, firstStep, hasHosts, isServer, stackPolicy } from "./support";
 
 /** Files under a directory; reports once when hosts exist but no step ships any. */
@@ -99,21 +99,50 @@ export const ssh3: ChecklistPolicy = stackPolicy({
     },
 });
 
+/** The ports a fail2ban `port` value names (service names ssh/http/https, numbers, `a:b` ranges, comma lists). */
+function jailPorts(value: string): { from: number; to: number }[] {
+    const named: Record<string, number> = { ssh: 22, http: 80, https: 443 };
+    return value.split(/[,\s]+/).filter(Boolean).map((p) => {
+        const [a, b] = p.split(":").map((x) => named[x] ?? Number(x));
+        return { from: a, to: b ?? a };
+    });
+}
+
+/**
+ * What keeps a jail from banning the way the checklist asks, each with the file that set the value (undefined:
+ * fail2ban's stock files): not enabled, maxretry over 5, findtime under 600 s, bantime under 3600 s (a negative
+ * bantime bans for ever), or a ban on ports other than the ones the service listens on.
+ */
+export function jailProblems(jail: Map<string, Fail2banSetting>, listens?: { port: number; what: string }): { problem: string; file?: HostFile }[] {
+    const get = (k: string) => jail.get(k);
+    const out: { problem: string; file?: HostFile }[] = [];
+    const where = (k: string) => (get(k)?.file ? ` (${get(k)!.file!.path})` : get(k) ? " (fail2ban's stock default)" : " (unset)");
+    if (!fail2banTrue(get("enabled")?.value)) out.push({ problem: `enabled = ${get("enabled")?.value ?? "false"}${where("enabled")}`, file: get("enabled")?.file });
+    if (!(Number(get("maxretry")?.value) <= 5)) out.push({ problem: `maxretry = ${get("maxretry")?.value ?? "unset"}${where("maxretry")}`, file: get("maxretry")?.file });
+    if (!((fail2banSeconds(get("findtime")?.value) ?? 0) >= 600)) out.push({ problem: `findtime = ${get("findtime")?.value ?? "unset"}${where("findtime")}`, file: get("findtime")?.file });
+    if (!((fail2banSeconds(get("bantime")?.value) ?? 0) >= 3600)) out.push({ problem: `bantime = ${get("bantime")?.value ?? "unset"}${where("bantime")}`, file: get("bantime")?.file });
+    const allPorts = /allports|^ufw$/.test(get("banaction")?.value ?? "");
+    if (listens && !allPorts && get("port") && !jailPorts(get("port")!.value).some((r) => r.from <= listens.port && listens.port <= r.to)) {
+        out.push({ problem: `port = ${get("port")!.value}${where("port")} bans other ports than ${listens.what} ${listens.port}, so a banned client keeps trying`, file: get("port")?.file });
+    }
+    return out;
+}
+
 export const ssh4: ChecklistPolicy = stackPolicy({
     id: "SSH-4",
     slug: "fail2ban-sshd-jail",
-    description: "fail2ban's sshd jail is enabled with maxretry <= 5, findtime >= 600 s, bantime >= 3600 s.",
+    description: "fail2ban's sshd jail, as fail2ban reads it (jail.conf, jail.d/*.conf, jail.local, jail.d/*.local in order, [DEFAULT] under each jail), is enabled with maxretry <= 5, findtime >= 600 s, bantime >= 3600 s, and bans the port sshd listens on.",
     severity: "high",
-    remediation: "Ship /etc/fail2ban/jail.d/sshd.local with enabled = true, maxretry = 5, findtime = 600, bantime = 3600 (backend = systemd).",
+    remediation: "Ship /etc/fail2ban/jail.d/sshd.local with enabled = true, maxretry = 5, findtime = 600, bantime = 3600, port = <sshd port> (backend = systemd), and no later jail file or [DEFAULT] that loosens them.",
     check: (resources, ctx) => {
-        for (const f of required(resources, ctx, (f) => /^\/etc\/fail2ban\/jail\.d\/.*\.(local|conf)$/.test(f.path) && /^\[sshd\]/m.test(f.content), "a fail2ban sshd jail")) {
-            const jail = parseIni(f.content).get("sshd") ?? new Map();
-            const problems: string[] = [];
-            if (jail.get("enabled") !== "true") problems.push("it is not enabled");
-            if (!(Number(jail.get("maxretry")) <= 5)) problems.push(`maxretry is ${jail.get("maxretry") ?? "unset"}`);
-            if (!((seconds(jail.get("findtime")) ?? 0) >= 600)) problems.push(`findtime is ${jail.get("findtime") ?? "unset"}`);
-            if (!((seconds(jail.get("bantime")) ?? 0) >= 3600)) problems.push(`bantime is ${jail.get("bantime") ?? "unset"}`);
-            if (problems.length) ctx.report(`${f.path} (${f.from.name}): ${problems.join("; ")}. Use enabled = true, maxretry <= 5, findtime >= 600, bantime >= 3600.`, f.from);
+        const files = required(resources, ctx, (f) => /^\/etc\/fail2ban\/jail\.d\/.*\.(local|conf)$/.test(f.path) && /^\[sshd\]/m.test(f.content), "a fail2ban sshd jail");
+        if (files.length === 0) return;
+        const jail = fail2banJails(hostFiles(resources)).get("sshd")!;
+        const sshd = sshdHosts(resources, ctx)[0]?.sshd;
+        const port = Number(sshd?.global.get("port")?.value ?? 22);
+        for (const { problem, file } of jailProblems(jail, { port, what: "sshd's port" })) {
+            const at = file ?? files[files.length - 1];
+            ctx.report(`the fail2ban sshd jail has ${problem} (${at.from.name}); use enabled = true, maxretry <= 5, findtime >= 600, bantime >= 3600 and sshd's port.`, at.from);
         }
     },
 });

@@ -411,3 +411,63 @@ export const asList = (v: unknown): string[] => (Array.isArray(v) ? v.map(String
 
 /** Whether an IAM pattern (`*` and `?` wildcards, matched case-insensitively) matches a value. */
 export const iamPatternMatches = (pattern: string, value: string) => new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")}$`, "i").test(value);
+
+/**
+ * The stock jail files of Debian 12's fail2ban that the checklist depends on: jail.conf's defaults and its [sshd]
+ * port, and defaults-debian.conf, which enables [sshd]. A step that ships one of these paths replaces it.
+ */
+export const DEBIAN_FAIL2BAN: Readonly<Record<string, string>> = {
+    "/etc/fail2ban/jail.conf": "[DEFAULT]\nenabled = false\nmaxretry = 5\nfindtime = 10m\nbantime = 10m\nport = 0:65535\nbanaction = iptables-multiport\n\n[sshd]\nport = ssh\n",
+    "/etc/fail2ban/jail.d/defaults-debian.conf": "[sshd]\nenabled = true\n",
+};
+
+export type Fail2banSetting = { value: string; file?: HostFile };
+
+/**
+ * Each jail's settings as fail2ban reads them: jail.conf, jail.d/*.conf, jail.local, then jail.d/*.local (each
+ * group in lexical order), a later file overriding a key of the same section, and a jail's own key before the
+ * [DEFAULT] section's, wherever each was set. `filter` defaults to the jail's name. Stock files not shipped by a
+ * step are Debian's (DEBIAN_FAIL2BAN); `file` is undefined for their values.
+ */
+export function fail2banJails(files: readonly HostFile[]): Map<string, Map<string, Fail2banSetting>> {
+    const rank = (p: string) => (p === "/etc/fail2ban/jail.conf" ? 0 : /^\/etc\/fail2ban\/jail\.d\/[^/]+\.conf$/.test(p) ? 1 : p === "/etc/fail2ban/jail.local" ? 2 : /^\/etc\/fail2ban\/jail\.d\/[^/]+\.local$/.test(p) ? 3 : -1);
+    const shipped = files.filter((f) => rank(f.path) >= 0);
+    const stock = Object.entries(DEBIAN_FAIL2BAN).filter(([p]) => !shipped.some((f) => f.path === p)).map(([path, content]) => ({ path, content, file: undefined as HostFile | undefined }));
+    const ordered = [...stock, ...shipped.map((f) => ({ path: f.path, content: f.content, file: f as HostFile | undefined }))].sort((a, b) => rank(a.path) - rank(b.path) || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    const sections = new Map<string, Map<string, Fail2banSetting>>();
+    for (const { content, file } of ordered) {
+        for (const [section, keys] of parseIni(content)) {
+            const target = sections.get(section) ?? new Map<string, Fail2banSetting>();
+            sections.set(section, target);
+            for (const [key, value] of keys) target.set(key.toLowerCase(), { value, file });
+        }
+    }
+    const defaults = sections.get("DEFAULT") ?? new Map<string, Fail2banSetting>();
+    const jails = new Map<string, Map<string, Fail2banSetting>>();
+    for (const [name, own] of sections) {
+        if (name === "DEFAULT" || name === "INCLUDES") continue;
+        jails.set(name, new Map([["filter", { value: name }], ...defaults, ...own]));
+    }
+    return jails;
+}
+
+/** fail2ban's booleans (Python configparser's spellings). */
+export const fail2banTrue = (v: string | undefined) => /^(1|yes|true|on)$/i.test((v ?? "").trim());
+
+/**
+ * A fail2ban time in seconds: plain seconds, or numbers with units in any combination (`1h`, `10m`, `1d 12h`,
+ * `30 minutes`); a negative value (`-1`) is a permanent ban and counts as Infinity. Undefined when unreadable.
+ */
+export function fail2banSeconds(value: string | undefined): number | undefined {
+    const v = (value ?? "").trim().toLowerCase();
+    if (/^-\d+$/.test(v)) return Infinity;
+    if (!/^(\d+(\.\d+)?\s*[a-z]*\s*)+$/.test(v)) return undefined;
+    const unit: [RegExp, number][] = [[/^(y|years?)$/, 31536000], [/^(mo|months?)$/, 2592000], [/^(w|weeks?)$/, 604800], [/^(d|days?)$/, 86400], [/^(h|hours?)$/, 3600], [/^(m|mi|mins?|minutes?)$/, 60], [/^(|s|secs?|seconds?)$/, 1]];
+    let total = 0;
+    for (const [, n, u] of v.matchAll(/(\d+(?:\.\d+)?)\s*([a-z]*)/g)) {
+        const factor = unit.find(([re]) => re.test(u))?.[1];
+        if (factor === undefined) return undefined;
+        total += Number(n) * factor;
+    }
+    return total;
+}

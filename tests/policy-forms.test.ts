@@ -63,6 +63,10 @@ const HBA = "/etc/postgresql/15/main/pg_hba.conf";
 const pgFile = (p: string, content: string) => (r: PlanRun) => addFile(r, "database-postgresql", p, content, "0644", "postgres:postgres");
 const hcloudRule = (rule: Record<string, unknown>) => (r: PlanRun) => (res(r, "web-firewall").inputs.rules as Record<string, unknown>[]).push({ direction: "in", ...rule });
 
+/** Ships another fail2ban jail file in the fail2ban step, and edits the shipped sshd jail. */
+const f2b = (p: string, content: string) => (r: PlanRun) => addFile(r, "host-0-fail2ban", p, content);
+const sshdJail = (edit: (c: string) => string) => (r: PlanRun) => editFile(r, "host-0-fail2ban", "/etc/fail2ban/jail.d/sshd.local", edit);
+
 /** Removes a property from a resource as if the program never set it (the mock provider echoes inputs as outputs). */
 const unset = (r: PlanRun, name: string, key: string) => {
     delete res(r, name).inputs[key];
@@ -327,6 +331,21 @@ const forms: Form[] = [
     ["SEC-6", "SecretsManagerReadWrite attached to the app's user", P, (r) => addResource(r, "aws:iam/userPolicyAttachment:UserPolicyAttachment", "app-sm-rw", { user: "webapp-prod-app", policyArn: "arn:aws:iam::aws:policy/SecretsManagerReadWrite" }), /app-sm-rw grants arn:aws:iam::aws:policy\/SecretsManagerReadWrite/],
     ["SEC-6", "a secret policy open to every principal", P, (r) => addResource(r, "aws:secretsmanager/secretPolicy:SecretPolicy", "db-open", { secretArn: "arn:aws:secretsmanager:eu-central-1:123456789012:secret:webapp/prod/db-password", policy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { AWS: "*" }, Action: "secretsmanager:GetSecretValue", Resource: "*" }] }) }), /db-open lets every principal/],
     ["SEC-6", "pass: the actions in another case", P, doc("app-read-policy", (d) => (d.Statement[0].Action = ["SecretsManager:GetSecretValue"])), null],
+    // SSH-4 and LOG-2: the jails as fail2ban reads its files (jail.conf, jail.d/*.conf, jail.local, jail.d/*.local; [DEFAULT] under each jail).
+    ["SSH-4", "a later .local file disables the jail", P, f2b("/etc/fail2ban/jail.d/zz-local.local", "[sshd]\nenabled = false\n"), /enabled = false \(\/etc\/fail2ban\/jail\.d\/zz-local\.local\)/],
+    ["SSH-4", "a boolean spelling that is false (no)", P, f2b("/etc/fail2ban/jail.d/zz-local.local", "[sshd]\nenabled = no\n"), /enabled = no/],
+    ["SSH-4", "jail.local's [DEFAULT] under a jail that no longer sets bantime", P, (r) => { sshdJail((c) => c.replace("bantime = 3600\n", ""))(r); f2b("/etc/fail2ban/jail.local", "[DEFAULT]\nbantime = 10m\n")(r); }, /bantime = 10m \(\/etc\/fail2ban\/jail\.local\)/],
+    ["SSH-4", "bantime left to fail2ban's stock default", P, sshdJail((c) => c.replace("bantime = 3600\n", "")), /bantime = 10m \(fail2ban's stock default\)/],
+    ["SSH-4", "findtime in minutes (5m)", P, sshdJail((c) => c.replace("findtime = 600", "findtime = 5m")), /findtime = 5m/],
+    ["SSH-4", "the jail bans another port than sshd's", P, sshdJail((c) => c.replace("port = 22", "port = 2222")), /port = 2222 .* bans other ports than sshd's port 22/],
+    ["SSH-4", "pass: a later .conf file cannot undo a .local (read before it)", P, f2b("/etc/fail2ban/jail.d/zz-local.conf", "[sshd]\nenabled = false\nbantime = 60\n"), null],
+    ["SSH-4", "pass: [DEFAULT] in a later file does not override the jail's own value", P, f2b("/etc/fail2ban/jail.d/zz-local.local", "[DEFAULT]\nbantime = 60\nmaxretry = 50\n"), null],
+    ["SSH-4", "pass: a permanent ban (-1) and times with units", P, sshdJail((c) => c.replace("bantime = 3600", "bantime = -1").replace("findtime = 600", "findtime = 1h")), null],
+    ["SSH-4", "pass: enabled = yes and an all-ports ban action", P, sshdJail((c) => c.replace("enabled = true", "enabled = yes").replace("port = 22", "port = 2222\nbanaction = iptables-allports")), null],
+    ["LOG-2", "a later .local file disables the app jail", P, f2b("/etc/fail2ban/jail.d/zz-local.local", "[webapp]\nenabled = false\n"), /jail \[webapp\] has enabled = false \(\/etc\/fail2ban\/jail\.d\/zz-local\.local\)/],
+    ["LOG-2", "the app jail bans the SSH port instead of the web ports", P, f2b("/etc/fail2ban/jail.d/zz-local.local", "[webapp]\nport = ssh\n"), /port = ssh .* bans other ports than nginx's 443/],
+    ["LOG-2", "maxretry from jail.local's [DEFAULT] once the jail drops its own", P, (r) => { editFile(r, "host-0-fail2ban", "/etc/fail2ban/jail.d/webapp.local", (c) => c.replace("maxretry = 5\n", "")); f2b("/etc/fail2ban/jail.local", "[DEFAULT]\nmaxretry = 10\n")(r); }, /maxretry = 10 \(\/etc\/fail2ban\/jail\.local\)/],
+    ["LOG-2", "pass: the app filter named with options", P, (r) => editFile(r, "host-0-fail2ban", "/etc/fail2ban/jail.d/webapp.local", (c) => c.replace("filter = webapp", "filter = webapp[mode=normal]")), null],
     // DB-2 and DB-4: the values PostgreSQL ends up with (the last file read wins, ALTER SYSTEM last of all) and pg_hba's forms.
     ["DB-2", "a later conf.d file turns TLS off", P, pgFile("/etc/postgresql/15/main/conf.d/99-local.conf", "ssl = off\n"), /99-local\.conf .* sets ssl = off, the value PostgreSQL ends up with/],
     ["DB-2", "ALTER SYSTEM (postgresql.auto.conf) turns TLS off", P, pgFile("/var/lib/postgresql/15/main/postgresql.auto.conf", "SSL = 'false'\n"), /postgresql\.auto\.conf .* sets ssl = false/],
