@@ -4,7 +4,7 @@
  */
 import { SECRET_ENV_NAME } from "../lib/render/systemd";
 import { jailProblems } from "./host";
-import { fail2banJails, generatedSecrets, HostFile, hostFiles, ResourceLike, revealedSecret, secretSpellings, seconds, serviceUnits, Unit, unitCommand, unitEnvironment, unitValue, unitWords } from "./parse";
+import { fail2banJails, generatedSecrets, HostFile, hostFiles, ResourceLike, revealedSecret, secretSpellings, serviceUnits, systemdSeconds, systemdTrue, Unit, unitCommand, unitEnvironment, unitValue, unitWords } from "./parse";
 import { ChecklistPolicy, Context, firstStep, hasHosts, stackPolicy } from "./support";
 
 /** The app's long-running units with their drop-ins applied (see `serviceUnits`). */
@@ -32,32 +32,49 @@ function unitPolicy(c: { id: "SVC-1" | "SVC-2" | "SVC-3" | "SVC-4" | "SVC-5"; sl
 export const svc1 = unitPolicy({
     id: "SVC-1",
     slug: "dedicated-user",
-    description: "The app's unit runs as a dedicated non-root user.",
+    description: "The app's unit, with its drop-ins, runs as a dedicated non-root user (User=, or DynamicUser=); a drop-in's empty User= resets it to root.",
     severity: "high",
     remediation: "User=<app> and Group=<app> in [Service].",
     problems: (u) => {
         const user = unitValue(u, "Service", "User");
-        return !user || user === "root" || user === "0" ? [`it runs as ${user ?? "root (no User=)"}; set User=<app>`] : [];
+        // DynamicUser= allocates a transient user of its own when User= names none (or a name not yet taken).
+        if (systemdTrue(unitValue(u, "Service", "DynamicUser")) && user !== "root" && user !== "0") return [];
+        return !user || user === "root" || user === "0" ? [`it runs as ${user || "root (no User=, or User= reset by a drop-in)"}; set User=<app>`] : [];
     },
 });
 
+/** Paths that undo ProtectSystem=strict when made writable: the root, the OS and the configuration. */
+const SYSTEM_PATHS = ["/", "/etc", "/usr", "/boot", "/efi", "/var", "/root", "/home", "/opt"];
+
 export const SANDBOX: ReadonlyArray<readonly [string, (v: string | undefined) => boolean, string]> = [
-    ["NoNewPrivileges", (v) => v === "yes" || v === "true", "yes"],
+    ["NoNewPrivileges", systemdTrue, "yes"],
     ["ProtectSystem", (v) => v === "strict", "strict"],
-    ["ProtectHome", (v) => ["yes", "true", "read-only", "tmpfs"].includes(v ?? ""), "yes"],
-    ["PrivateTmp", (v) => v === "yes" || v === "true", "yes"],
-    ["PrivateDevices", (v) => v === "yes" || v === "true", "yes"],
+    ["ProtectHome", (v) => systemdTrue(v) || ["read-only", "tmpfs"].includes(v ?? ""), "yes"],
+    ["PrivateTmp", systemdTrue, "yes"],
+    ["PrivateDevices", systemdTrue, "yes"],
     ["ReadWritePaths", (v) => !!v, "the app's state and log directories"],
     ["CapabilityBoundingSet", (v) => v === "", "(empty)"],
 ];
 
+/**
+ * ReadWritePaths= entries (every line, a `-` or `+` prefix stripped) that open a system path to writes and so
+ * undo ProtectSystem=strict.
+ */
+function writableSystemPaths(u: Unit): string[] {
+    const paths = (u.get("Service")?.get("ReadWritePaths") ?? []).flatMap((v) => unitWords(v)).map((p) => p.replace(/^[-+]+/, "").replace(/(.)\/+$/, "$1"));
+    return paths.filter((p) => SYSTEM_PATHS.includes(p));
+}
+
 export const svc2 = unitPolicy({
     id: "SVC-2",
     slug: "systemd-sandbox",
-    description: "The app's unit is sandboxed: NoNewPrivileges, ProtectSystem=strict, ProtectHome, PrivateTmp, PrivateDevices, explicit ReadWritePaths, empty CapabilityBoundingSet.",
+    description: "The app's unit, with its drop-ins, is sandboxed: NoNewPrivileges, ProtectSystem=strict, ProtectHome, PrivateTmp, PrivateDevices, ReadWritePaths limited to the app's directories, empty CapabilityBoundingSet (systemd's boolean spellings; an empty assignment resets).",
     severity: "high",
     remediation: "Keep the sandbox settings of lib/render/systemd.ts renderAppUnit.",
-    problems: (u) => SANDBOX.filter(([k, ok]) => !ok(unitValue(u, "Service", k))).map(([k, , want]) => `${k} is ${unitValue(u, "Service", k) ?? "unset"}, needs ${want}`),
+    problems: (u) => [
+        ...SANDBOX.filter(([k, ok]) => !ok(unitValue(u, "Service", k))).map(([k, , want]) => `${k} is ${unitValue(u, "Service", k) || (unitValue(u, "Service", k) === "" ? "reset to its default" : "unset")}, needs ${want}`),
+        ...writableSystemPaths(u).map((p) => `ReadWritePaths=${p} makes a system path writable and undoes ProtectSystem=strict; list only the app's own directories`),
+    ],
 });
 
 export const svc3 = unitPolicy({
@@ -69,7 +86,9 @@ export const svc3 = unitPolicy({
     problems: (u) => {
         const p: string[] = [];
         if (!["on-failure", "always", "on-abnormal"].includes(unitValue(u, "Service", "Restart") ?? "")) p.push(`Restart is ${unitValue(u, "Service", "Restart") ?? "unset"}; set Restart=on-failure`);
-        if (!((seconds(unitValue(u, "Service", "RestartSec")) ?? 0) >= 1)) p.push("RestartSec is under a second; set RestartSec=5s");
+        // systemd's default RestartSec is 100ms.
+        const delay = systemdSeconds(unitValue(u, "Service", "RestartSec") || "100ms");
+        if (!((delay ?? 0) >= 1)) p.push(`RestartSec is ${unitValue(u, "Service", "RestartSec") || "100ms (unset: systemd's default)"}, under a second; set RestartSec=5s`);
         return p;
     },
 });

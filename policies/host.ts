@@ -2,7 +2,7 @@
  * The host itself (SSH-1..4, HOST-1..3), judged on the files the remote steps and cloud-init ship.
  */
 import { parse as parseYaml } from "yaml";
-import { EffectiveSshd, effectiveSshd, fail2banJails, Fail2banSetting, fail2banSeconds, fail2banTrue, HostFile, hostFiles, hostScripts, parseKeyValues, parseUnit, ResourceLike, seconds, unitValue } from "./parse";
+import { aptConfig, AptSetting, EffectiveSshd, effectiveSshd, fail2banJails, Fail2banSetting, fail2banSeconds, fail2banTrue, HostFile, hostFiles, hostScripts, parseUnit, ResourceLike, seconds, sysctlValue, unitValue } from "./parse";
 import { ChecklistPolicy, Context, firstStep, hasHosts, isServer, stackPolicy } from "./support";
 
 /** Files under a directory; reports once when hosts exist but no step ships any. */
@@ -147,17 +147,25 @@ export const ssh4: ChecklistPolicy = stackPolicy({
     },
 });
 
+/** APT::Periodic intervals that run: a positive number of days, or `always`. */
+const periodicRuns = (v: string | undefined) => v === "always" || Number(v) > 0;
+
 export const host1: ChecklistPolicy = stackPolicy({
     id: "HOST-1",
     slug: "unattended-upgrades",
-    description: "Unattended security upgrades are installed and switched on.",
+    description: "Unattended security upgrades are installed and switched on, in APT's configuration as apt-config reads it (apt.conf.d in lexical order, nested and `::` syntax, #clear, APT::Periodic::Enable).",
     severity: "high",
-    remediation: "Ship /etc/apt/apt.conf.d/20auto-upgrades with Update-Package-Lists and Unattended-Upgrade set to 1, and install unattended-upgrades.",
+    remediation: "Ship /etc/apt/apt.conf.d/20auto-upgrades with Update-Package-Lists and Unattended-Upgrade set to 1, install unattended-upgrades, and let no later apt.conf.d file set them (or APT::Periodic::Enable) to 0.",
     check: (resources, ctx) => {
-        for (const f of required(resources, ctx, (f) => /^\/etc\/apt\/apt\.conf\.d\/.*auto-upgrades$/.test(f.path), "/etc/apt/apt.conf.d/20auto-upgrades")) {
+        const files = required(resources, ctx, (f) => f.path.startsWith("/etc/apt/apt.conf"), "/etc/apt/apt.conf.d/20auto-upgrades");
+        if (files.length > 0) {
+            const { values } = aptConfig(hostFiles(resources));
+            const at = (s: AptSetting | undefined) => s?.file ?? files[0];
+            const enable = values.get("apt::periodic::enable");
+            if (enable && !periodicRuns(enable.value)) ctx.report(`${enable.file.path} (${enable.file.from.name}) sets APT::Periodic::Enable "${enable.value}", which stops every periodic APT job; remove it.`, enable.file.from);
             for (const key of ["APT::Periodic::Update-Package-Lists", "APT::Periodic::Unattended-Upgrade"]) {
-                const value = new RegExp(`^${key.replace(/:/g, ":")}\\s+"(\\d+)";`, "m").exec(f.content)?.[1];
-                if (!value || value === "0") ctx.report(`${f.path} (${f.from.name}) does not turn on ${key}; set it to "1".`, f.from);
+                const v = values.get(key.toLowerCase());
+                if (!periodicRuns(v?.value)) ctx.report(`${v ? `${v.file.path} (${v.file.from.name}) sets ${key} "${v.value}"` : `no apt.conf.d file that APT reads sets ${key} (${at(v).from.name})`}, the value apt-config ends up with; set it to "1".`, at(v).from);
             }
         }
         if (hasHosts(resources) && !hostScripts(resources).some(({ script }) => /install .*\bunattended-upgrades\b/.test(script))) {
@@ -181,15 +189,20 @@ export const REQUIRED_SYSCTL: Readonly<Record<string, string>> = {
 export const host2: ChecklistPolicy = stackPolicy({
     id: "HOST-2",
     slug: "sysctl-hardening",
-    description: "Kernel and network sysctl hardening: reverse-path filtering, no ICMP redirects, no source routing, SYN cookies.",
+    description: "Kernel and network sysctl hardening: reverse-path filtering, no ICMP redirects, no source routing, SYN cookies, as systemd-sysctl leaves them (files in lexical order across sysctl.d and /etc/sysctl.conf, slash and glob keys).",
     severity: "medium",
     remediation: "Ship /etc/sysctl.d/60-hardening.conf (lib/render/sysctl.ts).",
     check: (resources, ctx) => {
         const files = required(resources, ctx, (f) => f.path.startsWith("/etc/sysctl.d/"), "a sysctl hardening file in /etc/sysctl.d");
         if (files.length === 0) return;
-        const merged = new Map(files.flatMap((f) => [...parseKeyValues(f.content)]));
-        const wrong = Object.entries(REQUIRED_SYSCTL).filter(([k, v]) => merged.get(k) !== v);
-        if (wrong.length) ctx.report(`the sysctl files shipped by ${files[0].from.name} leave ${wrong.map(([k, v]) => `${k} (needs ${v}, is ${merged.get(k) ?? "unset"})`).join(", ")}; set them.`, files[0].from);
+        const all = hostFiles(resources);
+        for (const [key, want] of Object.entries(REQUIRED_SYSCTL)) {
+            const got = sysctlValue(all, key);
+            if (got?.value !== want) {
+                const at = got?.file ?? files[0];
+                ctx.report(`${key} ends up ${got ? `${got.value} (set last by ${got.file.path})` : "unset"}, needs ${want} (${at.from.name}); set it in the hardening file and let no file read after it change it.`, at.from);
+            }
+        }
     },
 });
 

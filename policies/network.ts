@@ -4,7 +4,7 @@
  */
 import { isWorldCidr, parseCidr } from "../lib/net";
 import { UFW_RULES_PATH } from "../lib/render/ufw";
-import { directive, directives, hostFiles, hostScripts, parseKeyValues, parseNginx, parseUnit, ResourceLike, serviceUnits, Unit, unitCommand, unitEnvironment, unitWords } from "./parse";
+import { asList, directive, directives, hostFiles, hostScripts, parseKeyValues, parseNginx, parseUnit, ResourceLike, serviceUnits, Unit, unitCommand, unitEnvironment, unitWords } from "./parse";
 import { admitting, describePorts, isAnySource, parseUfwRule, Ports, UfwRule } from "./ufw-syntax";
 import { ChecklistPolicy, firstStep, hasHosts, isServer, stackPolicy } from "./support";
 
@@ -172,22 +172,72 @@ export function isLocalOrPrivate(address: string): boolean {
     return /^(127\.|10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.)/.test(a) || a === "::1" || /^f[cd]/i.test(a);
 }
 
+/** Whether a label selector (`k=v`, `k!=v`, `k`, `!k`, comma-joined, as hcloud reads them) matches labels. */
+export function labelSelectorMatches(selector: string, labels: Record<string, string>): boolean {
+    return selector.split(",").map((x) => x.trim()).filter(Boolean).every((term) => {
+        const m = /^(!)?([^=!\s]+)\s*(?:(!=|==|=)\s*(\S+))?$/.exec(term);
+        if (!m) return false;
+        const [, not, key, op, value] = m;
+        if (!op) return not ? !(key in labels) : key in labels;
+        return op === "!=" ? labels[key] !== value : labels[key] === value;
+    });
+}
+
+/**
+ * Whether a cloud firewall applies to a server: hcloud's firewallIds on the server, a FirewallAttachment or a
+ * Firewall's applyTos naming a label selector its labels match, or naming servers by id (a stack policy sees no
+ * server ids, so any id list counts); EC2's security groups.
+ */
+function cloudFirewallApplies(s: ResourceLike, resources: readonly ResourceLike[]): boolean {
+    if (s.type !== "hcloud:index/server:Server") return (s.props.vpcSecurityGroupIds ?? s.props.securityGroups ?? []).length > 0;
+    if ((s.props.firewallIds ?? []).length > 0) return true;
+    const labels = (s.props.labels ?? {}) as Record<string, string>;
+    const selects = (selectors: unknown) => asList(selectors).some((sel) => labelSelectorMatches(sel, labels));
+    for (const r of resources) {
+        if (r.type === "hcloud:index/firewallAttachment:FirewallAttachment" && ((r.props.serverIds ?? []).length > 0 || selects(r.props.labelSelectors))) return true;
+        if (r.type === "hcloud:index/firewall:Firewall" && ((r.props.applyTos ?? []) as { server?: unknown; labelSelector?: string }[]).some((a) => a.server !== undefined || (a.labelSelector !== undefined && selects(a.labelSelector)))) return true;
+    }
+    return false;
+}
+
+/** The ufw commands of the steps' scripts, comments stripped, with the step that runs each. */
+const ufwCommands = (resources: readonly ResourceLike[]) =>
+    hostScripts(resources).flatMap(({ script, from }) => script.split("\n").map((l) => l.replace(/(^|\s)#.*$/, "").trim()).filter((l) => /(^|[\s;&|(])ufw\s/.test(l)).map((line) => ({ line, from })));
+
 export const net3: ChecklistPolicy = stackPolicy({
     id: "NET-3",
     slug: "host-and-cloud-firewall",
-    description: "ufw is enabled with default deny incoming on every host, and every server has a cloud firewall (hcloud Firewall or security group) attached.",
+    description: "ufw is enabled with default deny incoming on every host, and nothing turns it off (ufw disable or reset, ENABLED=no, an ACCEPT input policy, IPV6=no); every server has a cloud firewall attached (firewallIds, a FirewallAttachment or applyTos that selects it, or security groups).",
     severity: "high",
-    remediation: "Attach the firewall at creation (hcloud firewallIds / vpcSecurityGroupIds) and keep the HostHardening firewall step.",
+    remediation: "Attach the firewall at creation (hcloud firewallIds / vpcSecurityGroupIds), keep the HostHardening firewall step, and ship no step or file that disables ufw or loosens its defaults.",
     check: (resources, ctx) => {
         for (const s of resources.filter(isServer)) {
-            const attached = s.type === "hcloud:index/server:Server" ? (s.props.firewallIds ?? []).length > 0 || resources.some((r) => r.type === "hcloud:index/firewallAttachment:FirewallAttachment") : (s.props.vpcSecurityGroupIds ?? s.props.securityGroups ?? []).length > 0;
-            if (!attached) ctx.report(`server ${s.name} has no cloud firewall attached; set firewallIds (hcloud) or vpcSecurityGroupIds (EC2).`, s);
+            if (!cloudFirewallApplies(s, resources)) ctx.report(`server ${s.name} has no cloud firewall attached; set firewallIds (hcloud) or vpcSecurityGroupIds (EC2), or a FirewallAttachment whose selector matches its labels.`, s);
         }
         if (!hasHosts(resources)) return;
-        const enabling = hostScripts(resources).filter(({ script }) => /ufw default deny incoming/.test(script) && /ufw --force enable/.test(script));
-        if (enabling.length === 0) {
+        const commands = ufwCommands(resources);
+        const enables = commands.some((c) => /\bufw\s+(--force\s+)?enable\b/.test(c.line));
+        const denies = commands.some((c) => /\bufw\s+default\s+(deny|reject)(\s+incoming)?(\s|$|[>;&|])/.test(c.line) && !/\s(outgoing|routed)\b/.test(c.line));
+        if (!enables || !denies) {
             const step = firstStep(resources)!;
             ctx.report("no remote step enables ufw with default deny incoming; keep the HostHardening firewall step.", step);
+        }
+        // A script that resets or disables ufw must enable it again afterwards (the firewall step resets before it
+        // reloads the rules): the last state change of each script counts.
+        const state = /\bufw\s+(--force\s+)?(enable|disable|reset)\b/;
+        for (const from of new Set(commands.map((c) => c.from))) {
+            const last = commands.filter((c) => c.from === from && state.test(c.line)).slice(-1)[0];
+            if (last && state.exec(last.line)![2] !== "enable") ctx.report(`${from.name} runs "${last.line}" and does not enable ufw again, which leaves the host without its firewall; remove it.`, from);
+        }
+        for (const f of hostFiles(resources)) {
+            const kv = f.path === "/etc/ufw/ufw.conf" || f.path === "/etc/default/ufw" ? parseKeyValues(f.content) : undefined;
+            const unquote = (v: string | undefined) => (v ?? "").replace(/^"(.*)"$/, "$1");
+            if (f.path === "/etc/ufw/ufw.conf" && /^no$/i.test(unquote(kv?.get("ENABLED")))) ctx.report(`${f.path} (${f.from.name}) sets ENABLED=no, so ufw does not start at boot; remove it.`, f.from);
+            if (f.path === "/etc/default/ufw") {
+                const input = unquote(kv?.get("DEFAULT_INPUT_POLICY"));
+                if (input && !/^(DROP|REJECT)$/.test(input)) ctx.report(`${f.path} (${f.from.name}) sets DEFAULT_INPUT_POLICY="${input}"; incoming traffic must be dropped by default.`, f.from);
+                if (/^no$/i.test(unquote(kv?.get("IPV6")))) ctx.report(`${f.path} (${f.from.name}) sets IPV6=no, so ufw leaves IPv6 traffic unfiltered; set IPV6=yes.`, f.from);
+            }
         }
     },
 });

@@ -471,3 +471,120 @@ export function fail2banSeconds(value: string | undefined): number | undefined {
     }
     return total;
 }
+
+export type AptSetting = { value: string; file: HostFile };
+
+/** Names APT skips in apt.conf.d (Dir::Ignore-Files-Silently), and names with characters it does not read. */
+const APT_IGNORED = /~$|\.disabled$|\.bak$|\.dpkg-[a-z]+$|\.ucf-[a-z]+$|\.save$|\.orig$|\.distUpgrade$/;
+
+/**
+ * APT's configuration from the files a host gets, read as apt-config does: /etc/apt/apt.conf.d/* in lexical order
+ * (skipping the names APT ignores), then /etc/apt/apt.conf; `A::B "v";` and nested `A { B "v"; };` alike, keys
+ * case-insensitive, a later value replacing an earlier one, `#clear A::B;` dropping a subtree. List entries
+ * (`A { "x"; "y"; };`) collect under the key, lowercased, in `lists`.
+ */
+export function aptConfig(files: readonly HostFile[]): { values: Map<string, AptSetting>; lists: Map<string, { items: string[]; file: HostFile }> } {
+    const parts = files
+        .filter((f) => /^\/etc\/apt\/apt\.conf\.d\/[A-Za-z0-9_.-]+$/.test(f.path) && !APT_IGNORED.test(f.path))
+        .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    const ordered = [...parts, ...files.filter((f) => f.path === "/etc/apt/apt.conf")];
+    const values = new Map<string, AptSetting>();
+    const lists = new Map<string, { items: string[]; file: HostFile }>();
+    for (const file of ordered) {
+        const stack: string[] = [];
+        let name: string | undefined;
+        const full = (n: string) => [...stack, n].join("::").toLowerCase();
+        for (const m of file.content.matchAll(/\/\/[^\n]*|\/\*[\s\S]*?\*\/|#clear\s+([^;]+);|#[^\n]*|"([^"]*)"|([{};])|([^\s{};"]+)/g)) {
+            if (m[1] !== undefined) {
+                const prefix = full(m[1].trim());
+                for (const k of [...values.keys(), ...lists.keys()]) if (k === prefix || k.startsWith(`${prefix}::`)) (values.delete(k), lists.delete(k));
+            } else if (m[3] === "{") {
+                stack.push(...(name ?? "").split("::").filter(Boolean));
+                name = undefined;
+            } else if (m[3] === "}") {
+                stack.pop();
+                name = undefined;
+            } else if (m[3] === ";") {
+                // A name with no value before the `;` is an entry of the enclosing list.
+                if (name !== undefined) {
+                    const key = stack.join("::").toLowerCase();
+                    lists.set(key, { items: [...(lists.get(key)?.items ?? []), name], file });
+                }
+                name = undefined;
+            } else if (m[2] !== undefined || m[4] !== undefined) {
+                const token = m[2] ?? m[4];
+                if (token.startsWith("#")) continue;
+                if (name === undefined) name = token;
+                else {
+                    values.set(full(name), { value: token, file });
+                    name = undefined;
+                }
+            }
+        }
+    }
+    return { values, lists };
+}
+
+export type SysctlSetting = { value: string; file: HostFile };
+
+/**
+ * The value systemd-sysctl leaves for a key, from the files a host gets: every sysctl.d file (/etc, /run,
+ * /usr/local/lib, /usr/lib, /lib; a name in /etc hides the same name further down) and /etc/sysctl.conf (read as
+ * 99-sysctl.conf, Debian's link to it), in lexical order of their names, the last assignment winning. Keys may
+ * use `/` for `.` and carry a `-` prefix (ignore errors). A glob (`net.ipv4.conf.*.rp_filter`) sets only keys that
+ * no file assigns explicitly and no `-key` line excludes (sysctl.d(5)).
+ */
+export function sysctlValue(files: readonly HostFile[], key: string): SysctlSetting | undefined {
+    const dirs = ["/etc/sysctl.d/", "/run/sysctl.d/", "/usr/local/lib/sysctl.d/", "/usr/lib/sysctl.d/", "/lib/sysctl.d/"];
+    const named = new Map<string, HostFile>();
+    for (const dir of [...dirs].reverse()) for (const f of files.filter((x) => x.path.startsWith(dir) && x.path.endsWith(".conf") && !x.path.slice(dir.length).includes("/"))) named.set(f.path.slice(dir.length), f);
+    const main = files.find((f) => f.path === "/etc/sysctl.conf");
+    if (main && !named.has("99-sysctl.conf")) named.set("99-sysctl.conf", main);
+    let explicit: SysctlSetting | undefined;
+    let globbed: SysctlSetting | undefined;
+    let excluded = false;
+    for (const name of [...named.keys()].sort()) {
+        for (const raw of named.get(name)!.content.split("\n")) {
+            const line = raw.trim();
+            if (!line || line.startsWith("#") || line.startsWith(";")) continue;
+            const eq = line.indexOf("=");
+            let k = (eq < 0 ? line : line.slice(0, eq)).trim();
+            const dash = k.startsWith("-");
+            k = k.replace(/^-/, "");
+            // With `/` as the first separator, slashes separate and dots are part of a name.
+            if (/^[^.]*\//.test(k)) k = k.replace(/\./g, "\u0000").replace(/\//g, ".").replace(/\u0000/g, "/");
+            const isGlob = /[*?[]/.test(k);
+            const matches = isGlob ? new RegExp(`^${k.replace(/[.+^${}()|\]\\]/g, "\\$&").replace(/\*/g, "[^.]*").replace(/\?/g, "[^.]")}$`).test(key) : k === key;
+            if (!matches) continue;
+            if (eq < 0) {
+                if (dash && !isGlob) excluded = true;
+                continue;
+            }
+            const setting = { value: line.slice(eq + 1).trim(), file: named.get(name)! };
+            if (isGlob) globbed = setting;
+            else explicit = setting;
+        }
+    }
+    return explicit ?? (excluded ? undefined : globbed);
+}
+
+/** systemd's booleans (systemd.syntax(7)): 1, yes, y, true, t, on. */
+export const systemdTrue = (v: string | undefined) => /^(1|yes|y|true|t|on)$/i.test((v ?? "").trim());
+
+/**
+ * A systemd time span in seconds (systemd.time(7)): numbers with units in any combination (`5s`, `1min 30s`,
+ * `500ms`, `2h`), a bare number in seconds. Undefined when unreadable; `infinity` is Infinity.
+ */
+export function systemdSeconds(value: string | undefined): number | undefined {
+    const v = (value ?? "").trim();
+    if (v === "infinity") return Infinity;
+    if (!/^(\d+(\.\d+)?\s*[a-zµ]*\s*)+$/i.test(v)) return undefined;
+    const units: [RegExp, number][] = [[/^(us|usec|µs)$/, 1e-6], [/^(ms|msec)$/, 1e-3], [/^(|s|sec|second|seconds)$/, 1], [/^(m|min|minute|minutes)$/, 60], [/^(h|hr|hour|hours)$/, 3600], [/^(d|day|days)$/, 86400], [/^(w|week|weeks)$/, 604800], [/^(M|month|months)$/, 2629800], [/^(y|year|years)$/, 31557600]];
+    let total = 0;
+    for (const [, n, u] of v.matchAll(/(\d+(?:\.\d+)?)\s*([a-zµ]*)/gi)) {
+        const factor = units.find(([re]) => re.test(u))?.[1];
+        if (factor === undefined) return undefined;
+        total += Number(n) * factor;
+    }
+    return total;
+}

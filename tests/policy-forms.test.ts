@@ -67,6 +67,10 @@ const hcloudRule = (rule: Record<string, unknown>) => (r: PlanRun) => (res(r, "w
 const f2b = (p: string, content: string) => (r: PlanRun) => addFile(r, "host-0-fail2ban", p, content);
 const sshdJail = (edit: (c: string) => string) => (r: PlanRun) => editFile(r, "host-0-fail2ban", "/etc/fail2ban/jail.d/sshd.local", edit);
 
+/** Ships another APT configuration file in the upgrades step, or a sysctl file in the sysctl step. */
+const apt = (name: string, content: string) => (r: PlanRun) => addFile(r, "host-0-upgrades", `/etc/apt/apt.conf.d/${name}`, content);
+const sysctl = (p: string, content: string) => (r: PlanRun) => addFile(r, "host-0-sysctl", p, content);
+
 /** Removes a property from a resource as if the program never set it (the mock provider echoes inputs as outputs). */
 const unset = (r: PlanRun, name: string, key: string) => {
     delete res(r, name).inputs[key];
@@ -346,6 +350,49 @@ const forms: Form[] = [
     ["LOG-2", "the app jail bans the SSH port instead of the web ports", P, f2b("/etc/fail2ban/jail.d/zz-local.local", "[webapp]\nport = ssh\n"), /port = ssh .* bans other ports than nginx's 443/],
     ["LOG-2", "maxretry from jail.local's [DEFAULT] once the jail drops its own", P, (r) => { editFile(r, "host-0-fail2ban", "/etc/fail2ban/jail.d/webapp.local", (c) => c.replace("maxretry = 5\n", "")); f2b("/etc/fail2ban/jail.local", "[DEFAULT]\nmaxretry = 10\n")(r); }, /maxretry = 10 \(\/etc\/fail2ban\/jail\.local\)/],
     ["LOG-2", "pass: the app filter named with options", P, (r) => editFile(r, "host-0-fail2ban", "/etc/fail2ban/jail.d/webapp.local", (c) => c.replace("filter = webapp", "filter = webapp[mode=normal]")), null],
+    // HOST-1: APT's configuration as apt-config reads it.
+    ["HOST-1", "a later apt.conf.d file switches upgrades off", P, apt("99-local", 'APT::Periodic::Unattended-Upgrade "0";\n'), /99-local \(host-0-upgrades\) sets APT::Periodic::Unattended-Upgrade "0", the value apt-config ends up with/],
+    ["HOST-1", "the nested syntax in a later file", P, apt("99-local", 'APT {\n  Periodic {\n    Update-Package-Lists "0";\n  };\n};\n'), /sets APT::Periodic::Update-Package-Lists "0"/],
+    ["HOST-1", "APT::Periodic::Enable 0 stops every periodic job", P, apt("10periodic", 'APT::Periodic::Enable "0";\n'), /sets APT::Periodic::Enable "0", which stops every periodic APT job/],
+    ["HOST-1", "#clear drops the setting", P, apt("99-local", "#clear APT::Periodic::Unattended-Upgrade;\n"), /no apt\.conf\.d file that APT reads sets APT::Periodic::Unattended-Upgrade/],
+    ["HOST-1", "keys are case-insensitive", P, apt("99-local", 'apt::periodic::unattended-upgrade "0";\n'), /sets APT::Periodic::Unattended-Upgrade "0"/],
+    ["HOST-1", "pass: an earlier file's 0 that 20auto-upgrades overrides", P, apt("10-local", 'APT::Periodic::Unattended-Upgrade "0";\n'), null],
+    ["HOST-1", "pass: a file APT ignores (.bak)", P, apt("99-local.bak", 'APT::Periodic::Unattended-Upgrade "0";\n'), null],
+    ["HOST-1", "pass: always as the interval", P, apt("99-local", 'APT::Periodic::Update-Package-Lists "always";\n'), null],
+    // HOST-2: the value systemd-sysctl leaves, file names in lexical order.
+    ["HOST-2", "a later sysctl.d file turns redirects back on", P, sysctl("/etc/sysctl.d/99-local.conf", "net.ipv4.conf.all.accept_redirects = 1\n"), /net\.ipv4\.conf\.all\.accept_redirects ends up 1 \(set last by \/etc\/sysctl\.d\/99-local\.conf\)/],
+    ["HOST-2", "/etc/sysctl.conf (read as 99-sysctl.conf)", P, sysctl("/etc/sysctl.conf", "net.ipv4.tcp_syncookies=0\n"), /net\.ipv4\.tcp_syncookies ends up 0 \(set last by \/etc\/sysctl\.conf\)/],
+    ["HOST-2", "a key spelled with slashes", P, sysctl("/etc/sysctl.d/99-local.conf", "net/ipv4/conf/all/send_redirects = 1\n"), /net\.ipv4\.conf\.all\.send_redirects ends up 1/],
+    ["HOST-2", "a glob where the hardening file no longer names the key", P, (r) => { editFile(r, "host-0-sysctl", "/etc/sysctl.d/60-hardening.conf", (c) => c.replace("net.ipv4.conf.all.rp_filter = 1\n", "")); sysctl("/etc/sysctl.d/99-local.conf", "net.ipv4.conf.*.rp_filter = 0\n")(r); }, /net\.ipv4\.conf\.all\.rp_filter ends up 0 \(set last by \/etc\/sysctl\.d\/99-local\.conf\)/],
+    ["HOST-2", "pass: a later glob does not override an explicit key", P, sysctl("/etc/sysctl.d/99-local.conf", "-net.ipv4.conf.*.rp_filter = 0\n"), null],
+    ["HOST-2", "a file in /usr/lib/sysctl.d named after the hardening file", P, sysctl("/usr/lib/sysctl.d/70-vendor.conf", "net.ipv4.conf.all.accept_source_route = 1\n"), /accept_source_route ends up 1 \(set last by \/usr\/lib\/sysctl\.d\/70-vendor\.conf\)/],
+    ["HOST-2", "pass: an earlier file's value that the hardening file overrides", P, sysctl("/etc/sysctl.d/10-local.conf", "net.ipv4.conf.all.accept_redirects = 1\n"), null],
+    ["HOST-2", "pass: /usr/lib's file of the same name is hidden by /etc's", P, sysctl("/usr/lib/sysctl.d/60-hardening.conf", "net.ipv4.tcp_syncookies = 0\n"), null],
+    // SVC-1..3: the unit with its drop-ins, in systemd's spellings.
+    ["SVC-1", "a drop-in resets User= (root)", P, dropIn("[Service]\nUser=\n"), /it runs as root \(no User=, or User= reset by a drop-in\)/],
+    ["SVC-1", "a drop-in sets User=0", P, dropIn("[Service]\nUser=0\n"), /it runs as 0/],
+    ["SVC-1", "pass: DynamicUser=yes instead of a named user", P, (r) => { editFile(r, "service-0-service", UNIT, (c) => c.replace("User=webapp\n", "DynamicUser=yes\n")); }, null],
+    ["SVC-2", "a drop-in resets ProtectSystem= to its default", P, dropIn("[Service]\nProtectSystem=\n"), /ProtectSystem is reset to its default, needs strict/],
+    ["SVC-2", "ProtectSystem=true is only /usr and /boot", P, dropIn("[Service]\nProtectSystem=true\n"), /ProtectSystem is true, needs strict/],
+    ["SVC-2", "ReadWritePaths=/ undoes ProtectSystem=strict", P, dropIn("[Service]\nReadWritePaths=-/\n"), /ReadWritePaths=\/ makes a system path writable/],
+    ["SVC-2", "ReadWritePaths=/etc/ in the unit", P, service("ReadWritePaths=/etc/"), /ReadWritePaths=\/etc makes a system path writable/],
+    ["SVC-2", "a capability added back by a drop-in", P, dropIn("[Service]\nCapabilityBoundingSet=CAP_NET_ADMIN\n"), /CapabilityBoundingSet is CAP_NET_ADMIN, needs \(empty\)/],
+    ["SVC-2", "NoNewPrivileges=off", P, dropIn("[Service]\nNoNewPrivileges=off\n"), /NoNewPrivileges is off, needs yes/],
+    ["SVC-2", "pass: systemd's other true spellings (1, on, true)", P, dropIn("[Service]\nNoNewPrivileges=1\nPrivateTmp=on\nPrivateDevices=true\nProtectHome=read-only\n"), null],
+    ["SVC-3", "RestartSec in milliseconds", P, dropIn("[Service]\nRestartSec=500ms\n"), /RestartSec is 500ms, under a second/],
+    ["SVC-3", "RestartSec reset to systemd's 100 ms", P, dropIn("[Service]\nRestartSec=\n"), /RestartSec is 100ms \(unset: systemd's default\)/],
+    ["SVC-3", "Restart=no in a drop-in", P, dropIn("[Service]\nRestart=no\n"), /Restart is no; set Restart=on-failure/],
+    ["SVC-3", "pass: RestartSec in minutes and seconds", P, dropIn("[Service]\nRestartSec=1min 30s\n"), null],
+    // NET-3: ufw stays on with default deny, and a cloud firewall applies to every server however it is attached.
+    ["NET-3", "a step disables ufw", P, (r) => editScript(r, "host-0-sysctl", (s) => `${s}\nufw disable\n`), /host-0-sysctl runs "ufw disable" and does not enable ufw again/],
+    ["NET-3", "a step resets ufw and leaves it so", P, (r) => editScript(r, "host-0-sysctl", (s) => `${s}\nufw --force reset >/dev/null\n`), /runs "ufw --force reset >\/dev\/null" and does not enable ufw again/],
+    ["NET-3", "ufw.conf with ENABLED=no", P, (r) => addFile(r, "host-0-firewall", "/etc/ufw/ufw.conf", "ENABLED=no\nLOGLEVEL=low\n"), /ufw\.conf .* sets ENABLED=no/],
+    ["NET-3", "/etc/default/ufw with an ACCEPT input policy", P, (r) => addFile(r, "host-0-firewall", "/etc/default/ufw", 'IPV6=yes\nDEFAULT_INPUT_POLICY="ACCEPT"\n'), /DEFAULT_INPUT_POLICY="ACCEPT"/],
+    ["NET-3", "/etc/default/ufw with IPV6=no", P, (r) => addFile(r, "host-0-firewall", "/etc/default/ufw", 'IPV6=no\nDEFAULT_INPUT_POLICY="DROP"\n'), /sets IPV6=no, so ufw leaves IPv6 traffic unfiltered/],
+    ["NET-3", "hcloud: a FirewallAttachment whose selector misses the server", P, (r) => { unset(r, "web-server-0", "firewallIds"); addResource(r, "hcloud:index/firewallAttachment:FirewallAttachment", "fw-db", { firewallId: 1, labelSelectors: ["role=db"] }); }, /server web-server-0 has no cloud firewall attached/],
+    ["NET-3", "pass: hcloud: a FirewallAttachment selecting the server's labels", P, (r) => { unset(r, "web-server-0", "firewallIds"); addResource(r, "hcloud:index/firewallAttachment:FirewallAttachment", "fw-app", { firewallId: 1, labelSelectors: ["role=app"] }); }, null],
+    ["NET-3", "pass: hcloud: the firewall's applyTos selecting the server", P, (r) => { unset(r, "web-server-0", "firewallIds"); (res(r, "web-firewall").inputs as Record<string, unknown>).applyTos = [{ labelSelector: "role=app" }]; res(r, "web-firewall").outputs.applyTos = [{ labelSelector: "role=app" }]; }, null],
+    ["NET-3", "pass: the firewall step's own reset before it enables ufw", P, (r) => editScript(r, "host-0-sysctl", (s) => `${s}\nufw --force reset\nufw default deny incoming\nufw --force enable\n`), null],
     // DB-2 and DB-4: the values PostgreSQL ends up with (the last file read wins, ALTER SYSTEM last of all) and pg_hba's forms.
     ["DB-2", "a later conf.d file turns TLS off", P, pgFile("/etc/postgresql/15/main/conf.d/99-local.conf", "ssl = off\n"), /99-local\.conf .* sets ssl = off, the value PostgreSQL ends up with/],
     ["DB-2", "ALTER SYSTEM (postgresql.auto.conf) turns TLS off", P, pgFile("/var/lib/postgresql/15/main/postgresql.auto.conf", "SSL = 'false'\n"), /postgresql\.auto\.conf .* sets ssl = false/],
