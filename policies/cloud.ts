@@ -73,7 +73,7 @@ const passwords = (resources: readonly ResourceLike[]) => resources.filter((r) =
 export const sec1: ChecklistPolicy = stackPolicy({
     id: "SEC-1",
     slug: "strong-generated-secrets",
-    description: "Every generated secret has length >= 32 (app secret keys >= 48) and uses upper, lower, digits and specials.",
+    description: "Every generated secret has length >= 32 (app secret keys >= 48) and uses upper, lower, digits and specials (an empty overrideSpecial counts as no specials).",
     severity: "critical",
     remediation: "Keep SECRET_SPECS lengths and passwordArgs classes (lib/secret-specs.ts).",
     check: (resources, ctx) => {
@@ -82,6 +82,8 @@ export const sec1: ChecklistPolicy = stackPolicy({
             const p: string[] = [];
             if (!(Number(r.props.length) >= need)) p.push(`length ${r.props.length} < ${need}`);
             for (const cls of ["upper", "lower", "numeric", "special"]) if (r.props[cls] === false) p.push(`${cls} characters are off`);
+            // An empty overrideSpecial leaves special: true with no special characters to draw from.
+            if (r.props.special !== false && r.props.overrideSpecial === "") p.push("overrideSpecial is empty, so special characters are off");
             if (p.length) ctx.report(`${r.name}: ${p.join("; ")}. Use at least ${need} characters from all four classes.`, r);
         }
     },

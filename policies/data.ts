@@ -4,7 +4,7 @@
  */
 import { isWorldCidr } from "../lib/net";
 import { inboundRules, isLocalOrPrivate } from "./network";
-import { asList, HostFile, hostFiles, hostScripts, iamPatternMatches, parseHba, parseKeyValues, parseUnit, policyStatements, ResourceLike, unitValue } from "./parse";
+import { asList, HostFile, hostFiles, hostScripts, iamPatternMatches, parseHba, parseKeyValues, parseUnit, policyStatements, ResourceLike, systemdTrue, Unit, unitValue } from "./parse";
 import { ChecklistPolicy, Context, firstStep, hasHosts, stackPolicy } from "./support";
 
 const rdsInstances = (resources: readonly ResourceLike[]) => resources.filter((r) => r.type === "aws:rds/instance:Instance");
@@ -44,10 +44,8 @@ export const db1: ChecklistPolicy = stackPolicy({
         for (const rule of inboundRules(resources)) {
             if (rule.from <= 5432 && 5432 <= rule.to && rule.sources.some(isWorldCidr)) ctx.report(`${rule.resource.name} opens 5432 to the internet; remove that rule.`, rule.resource);
         }
-        for (const f of pgConfs(resources)) {
-            const listen = parseKeyValues(f.content).get("listen_addresses");
-            if (listen && listen.split(",").some((a) => !isLocalOrPrivate(a.trim()))) ctx.report(`${f.path} (${f.from.name}) listens on ${listen}; use localhost or private addresses.`, f.from);
-        }
+        const listen = pgSetting(resources, "listen_addresses");
+        if (listen && listen.value.split(",").some((a) => !isLocalOrPrivate(a.trim()))) ctx.report(`${listen.file.path} (${listen.file.from.name}) sets listen_addresses = ${listen.value}, the value PostgreSQL ends up with; use localhost or private addresses.`, listen.file.from);
     },
 });
 
@@ -169,21 +167,42 @@ function needsBackups(resources: readonly ResourceLike[], ctx: Context): HostFil
     return scripts;
 }
 
+const WEEKDAYS: Record<string, string> = { mon: "Mon", monday: "Mon", tue: "Tue", tuesday: "Tue", wed: "Wed", wednesday: "Wed", thu: "Thu", thursday: "Thu", fri: "Fri", friday: "Fri", sat: "Sat", saturday: "Sat", sun: "Sun", sunday: "Sun" };
+
+/**
+ * A systemd calendar expression in the normal form `systemd-analyze calendar` prints, for the shapes a backup
+ * schedule takes: the shorthands (`daily`, `weekly`, ...), a time alone (`02:00`), a weekday with a time
+ * (`Sun 03:00`), a full `*-*-* 02:00:00`. Other shapes come back as written (and match no fixed daily or
+ * weekly time).
+ */
+export function normalCalendar(expression: string): string {
+    const short: Record<string, string> = { minutely: "*-*-* *:*:00", hourly: "*-*-* *:00:00", daily: "*-*-* 00:00:00", weekly: "Mon *-*-* 00:00:00", monthly: "*-*-01 00:00:00", yearly: "*-01-01 00:00:00", annually: "*-01-01 00:00:00" };
+    const e = expression.trim().replace(/\s+/g, " ");
+    if (short[e.toLowerCase()]) return short[e.toLowerCase()];
+    const m = /^(?:([A-Za-z]+) )?(?:(\*-\*-\*) )?(\d{1,2}):(\d{2})(?::(\d{2}))?$/.exec(e);
+    if (!m) return e;
+    const day = m[1] ? WEEKDAYS[m[1].toLowerCase()] : undefined;
+    if (m[1] && !day) return e;
+    const time = `${m[3].padStart(2, "0")}:${m[4]}:${m[5] ?? "00"}`;
+    return `${day ? `${day} ` : ""}*-*-* ${time}`;
+}
+
 export const bk1: ChecklistPolicy = stackPolicy({
     id: "BK-1",
     slug: "backup-timers",
-    description: "A daily backup at a fixed hour (default 02:00) and a weekly one (default Sunday 03:00), as systemd timers with Persistent=true.",
+    description: "A daily backup at a fixed hour (default 02:00) and a weekly one (default Sunday 03:00), as systemd timers with Persistent=true, in any calendar spelling systemd reads the same way (daily, 02:00, Sun 03:00).",
     severity: "high",
     remediation: "Keep the Backups timers (lib/render/backup.ts renderBackupUnits).",
     check: (resources, ctx) => {
         if (!needsBackups(resources, ctx)) return;
         const backups = timersOf(resources).filter(({ unit }) => /backup@/.test(unitValue(unit, "Timer", "Unit") ?? ""));
-        const daily = backups.find(({ unit }) => /^\*-\*-\* \d\d:\d\d(:\d\d)?$/.test(unitValue(unit, "Timer", "OnCalendar") ?? ""));
-        const weekly = backups.find(({ unit }) => /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun)\b/.test(unitValue(unit, "Timer", "OnCalendar") ?? ""));
+        const calendar = (unit: Unit) => normalCalendar(unitValue(unit, "Timer", "OnCalendar") ?? "");
+        const daily = backups.find(({ unit }) => /^\*-\*-\* \d\d:\d\d:\d\d$/.test(calendar(unit)));
+        const weekly = backups.find(({ unit }) => /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun) \*-\*-\* \d\d:\d\d:\d\d$/.test(calendar(unit)));
         const at = backups[0]?.f.from ?? firstStep(resources)!;
         if (!daily) ctx.report("no daily backup timer at a fixed hour; add OnCalendar=*-*-* 02:00:00.", at);
         if (!weekly) ctx.report("no weekly backup timer; add OnCalendar=Sun *-*-* 03:00:00.", at);
-        for (const { f, unit } of backups) if (unitValue(unit, "Timer", "Persistent") !== "true") ctx.report(`${f.path} is not Persistent=true, so a backup missed while the server was off never runs; set Persistent=true.`, f.from);
+        for (const { f, unit } of backups) if (!systemdTrue(unitValue(unit, "Timer", "Persistent"))) ctx.report(`${f.path} is not Persistent=true, so a backup missed while the server was off never runs; set Persistent=true.`, f.from);
     },
 });
 

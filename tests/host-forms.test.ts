@@ -1,8 +1,9 @@
 /**
- * HOST-1 and HOST-2 read APT's and the kernel's configuration the way the real tools do. These tests hold the
- * policies' reading against the tools: apt-config on a private configuration directory, and systemd-sysctl in
- * private mount and network namespaces (the sysctl directories on tmpfs, the net.* keys of a network namespace
- * of its own), for the rendered files plus one form of change each.
+ * HOST-1, HOST-2 and BK-1 read APT's configuration, the kernel's settings and timer schedules the way the real
+ * tools do. These tests hold the policies' reading against the tools: apt-config on a private configuration
+ * directory, systemd-sysctl in private mount and network namespaces (the sysctl directories on tmpfs, the net.*
+ * keys of a network namespace of its own), and systemd-analyze calendar, for the rendered files plus one form of
+ * change each.
  */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
@@ -10,6 +11,7 @@ import * as os from "os";
 import * as path from "path";
 import { renderAutoUpgrades } from "../lib/render/apt";
 import { renderSysctl } from "../lib/render/sysctl";
+import { normalCalendar } from "../policies/data";
 import { aptConfig, HostFile, sysctlValue } from "../policies/parse";
 
 const asFiles = (files: Record<string, string>): HostFile[] =>
@@ -89,5 +91,15 @@ describe("HOST-2: the policy reads sysctl.d as systemd-sysctl does", () => {
         const defaults = Object.fromEntries(spawnSync("unshare", ["-n", "sh", "-c", `for k in ${keys.join(" ")}; do echo "$k=$(sysctl -n $k)"; done`], { encoding: "utf8" }).stdout.trim().split("\n").map((l) => l.split("=")));
         const judged = Object.fromEntries(keys.map((k) => [k, sysctlValue(asFiles(files), k)?.value ?? defaults[k]]));
         expect(judged).toEqual(real);
+    });
+});
+
+describe("BK-1: the policy's normal form of a calendar expression is systemd-analyze's", () => {
+    const expressions = ["*-*-* 02:00:00", "02:00", "2:00", "Sun 03:00", "sunday 03:00", "Sun *-*-* 03:00:00", "daily", "weekly", "hourly", "*-*-* 03:00"];
+    test.each(expressions)("%s", (expression) => {
+        const res = spawnSync("systemd-analyze", ["calendar", expression], { encoding: "utf8" });
+        expect(res.status).toBe(0);
+        const normal = /Normalized form: (.*)$/m.exec(res.stdout)?.[1];
+        expect(normalCalendar(expression)).toBe(normal);
     });
 });

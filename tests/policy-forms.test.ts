@@ -71,6 +71,9 @@ const sshdJail = (edit: (c: string) => string) => (r: PlanRun) => editFile(r, "h
 const apt = (name: string, content: string) => (r: PlanRun) => addFile(r, "host-0-upgrades", `/etc/apt/apt.conf.d/${name}`, content);
 const sysctl = (p: string, content: string) => (r: PlanRun) => addFile(r, "host-0-sysctl", p, content);
 
+/** Edits a backup timer (daily or weekly) in the backup timers step. */
+const timer = (tier: string, edit: (c: string) => string) => (r: PlanRun) => editFile(r, "backups-timers", `/etc/systemd/system/webapp-backup-${tier}.timer`, edit);
+
 /** Removes a property from a resource as if the program never set it (the mock provider echoes inputs as outputs). */
 const unset = (r: PlanRun, name: string, key: string) => {
     delete res(r, name).inputs[key];
@@ -393,6 +396,21 @@ const forms: Form[] = [
     ["NET-3", "pass: hcloud: a FirewallAttachment selecting the server's labels", P, (r) => { unset(r, "web-server-0", "firewallIds"); addResource(r, "hcloud:index/firewallAttachment:FirewallAttachment", "fw-app", { firewallId: 1, labelSelectors: ["role=app"] }); }, null],
     ["NET-3", "pass: hcloud: the firewall's applyTos selecting the server", P, (r) => { unset(r, "web-server-0", "firewallIds"); (res(r, "web-firewall").inputs as Record<string, unknown>).applyTos = [{ labelSelector: "role=app" }]; res(r, "web-firewall").outputs.applyTos = [{ labelSelector: "role=app" }]; }, null],
     ["NET-3", "pass: the firewall step's own reset before it enables ufw", P, (r) => editScript(r, "host-0-sysctl", (s) => `${s}\nufw --force reset\nufw default deny incoming\nufw --force enable\n`), null],
+    // BK-1: calendar expressions in every spelling systemd reads the same way.
+    ["BK-1", "Persistent=no", P, timer("daily", (c) => c.replace("Persistent=true", "Persistent=no")), /webapp-backup-daily\.timer is not Persistent=true/],
+    ["BK-1", "the daily backup every hour", P, timer("daily", (c) => c.replace("OnCalendar=*-*-* 02:00:00", "OnCalendar=hourly")), /no daily backup timer at a fixed hour/],
+    ["BK-1", "the weekly backup on every day", P, timer("weekly", (c) => c.replace(/OnCalendar=.*/, "OnCalendar=*-*-* 03:00")), /no weekly backup timer/],
+    ["BK-1", "pass: the short forms 02:00 and Sun 03:00", P, (r) => { timer("daily", (c) => c.replace("OnCalendar=*-*-* 02:00:00", "OnCalendar=2:00"))(r); timer("weekly", (c) => c.replace(/OnCalendar=.*/, "OnCalendar=sunday 03:00"))(r); }, null],
+    ["BK-1", "pass: the shorthands daily and weekly, and Persistent=yes", P, (r) => { timer("daily", (c) => c.replace("OnCalendar=*-*-* 02:00:00", "OnCalendar=daily").replace("Persistent=true", "Persistent=yes"))(r); timer("weekly", (c) => c.replace(/OnCalendar=.*/, "OnCalendar=weekly"))(r); }, null],
+    // DB-1: the listen address PostgreSQL ends up with.
+    ["DB-1", "a later conf.d file listens everywhere", P, pgFile("/etc/postgresql/15/main/conf.d/99-local.conf", "listen_addresses = '*'\n"), /99-local\.conf .* sets listen_addresses = \*, the value PostgreSQL ends up with/],
+    ["DB-1", "ALTER SYSTEM listens on a public address", P, pgFile("/var/lib/postgresql/15/main/postgresql.auto.conf", "listen_addresses = '203.0.113.7'\n"), /postgresql\.auto\.conf .* listen_addresses = 203\.0\.113\.7/],
+    ["DB-1", "an RDS instance left publicly accessible", R, (r) => { res(r, "database-instance").inputs.publiclyAccessible = true; res(r, "database-instance").outputs.publiclyAccessible = true; }, /database-instance is publicly accessible/],
+    ["DB-1", "pass: an earlier file listening everywhere that conf.d overrides", P, pgFile("/etc/postgresql/15/main/postgresql.conf", "listen_addresses = '*'\ninclude_dir = 'conf.d'\n"), null],
+    // SEC-1: the alphabet a generated secret really draws from.
+    ["SEC-1", "special characters on, but an empty overrideSpecial", P, (r) => { res(r, "app-db-password").inputs.overrideSpecial = ""; res(r, "app-db-password").outputs.overrideSpecial = ""; }, /app-db-password: overrideSpecial is empty, so special characters are off/],
+    ["SEC-1", "upper case off", P, (r) => { res(r, "app-app-secret-key").inputs.upper = false; res(r, "app-app-secret-key").outputs.upper = false; }, /upper characters are off/],
+    ["SEC-1", "pass: a shorter list of specials", P, (r) => { res(r, "app-db-password").inputs.overrideSpecial = "-_."; res(r, "app-db-password").outputs.overrideSpecial = "-_."; }, null],
     // DB-2 and DB-4: the values PostgreSQL ends up with (the last file read wins, ALTER SYSTEM last of all) and pg_hba's forms.
     ["DB-2", "a later conf.d file turns TLS off", P, pgFile("/etc/postgresql/15/main/conf.d/99-local.conf", "ssl = off\n"), /99-local\.conf .* sets ssl = off, the value PostgreSQL ends up with/],
     ["DB-2", "ALTER SYSTEM (postgresql.auto.conf) turns TLS off", P, pgFile("/var/lib/postgresql/15/main/postgresql.auto.conf", "SSL = 'false'\n"), /postgresql\.auto\.conf .* sets ssl = false/],
