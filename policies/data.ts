@@ -85,10 +85,65 @@ const roleScripts = (resources: readonly ResourceLike[]): { sql: string; script:
     ...hostScripts(resources).filter(({ script }) => ROLE_SQL.test(script)).map(({ script, from }) => ({ sql: script, script, from })),
 ];
 
+/** SQL with comments removed and upper-cased (keywords and unquoted names are case-insensitive in SQL). */
+export function normalSql(sql: string): string {
+    return sql.replace(/--[^\n]*|\/\*[\s\S]*?\*\//g, "").toUpperCase();
+}
+
+/** Roles whose membership gives superuser rights (SET ROLE) or the server's files, programs or every table. */
+const PRIVILEGED_ROLES = ["POSTGRES", "PG_READ_SERVER_FILES", "PG_WRITE_SERVER_FILES", "PG_EXECUTE_SERVER_PROGRAM", "PG_READ_ALL_DATA", "PG_WRITE_ALL_DATA"];
+
+const ROLE_ATTRIBUTES = ["SUPERUSER", "CREATEDB", "CREATEROLE", "REPLICATION", "BYPASSRLS"];
+
+/**
+ * Each role's attributes after every CREATE/ALTER ROLE (or USER) statement of some SQL, in order (a later one
+ * changes what an earlier one set), including statements inside the literals that `\gexec` runs: `said` holds
+ * the attributes some statement names (with or without NO), `final` their last value.
+ */
+export function roleAttributes(upper: string): Map<string, { said: Set<string>; final: Map<string, boolean> }> {
+    const roles = new Map<string, { said: Set<string>; final: Map<string, boolean> }>();
+    for (const chunk of upper.split(/;|\\GEXEC/)) {
+        for (const m of chunk.matchAll(/\b(?:CREATE|ALTER)\s+(?:ROLE|USER)\s+("?[A-Z_][A-Z0-9_]*"?)([\s\S]*)/g)) {
+            const role = m[1].replace(/"/g, "").toLowerCase();
+            const state = roles.get(role) ?? { said: new Set<string>(), final: new Map<string, boolean>() };
+            roles.set(role, state);
+            for (const w of m[2].split(/[\s']+/)) {
+                const attr = w.replace(/^NO/, "");
+                if (!ROLE_ATTRIBUTES.includes(attr)) continue;
+                state.said.add(attr);
+                state.final.set(attr, !w.startsWith("NO"));
+            }
+        }
+    }
+    return roles;
+}
+
+/**
+ * What the role SQL leaves that DB-3 forbids: a role attribute it turns on (or, run as the local postgres, one it
+ * does not turn off explicitly), a privileged role granted, PUBLIC's grants kept or given.
+ */
+export function roleSqlProblems(sql: string, byRemoteAdmin: boolean): string[] {
+    const problems: string[] = [];
+    const required = byRemoteAdmin ? ["CREATEDB", "CREATEROLE"] : ["SUPERUSER", "CREATEDB", "CREATEROLE"];
+    const upper = normalSql(sql);
+    for (const [role, attrs] of roleAttributes(upper)) {
+        for (const attr of required) if (!attrs.said.has(attr)) problems.push(`role ${role} lacks NO${attr}`);
+        for (const [attr, on] of attrs.final) if (on) problems.push(`role ${role} ends up with ${attr}`);
+    }
+    for (const m of upper.matchAll(/\bGRANT\s+((?:"?[A-Z_][A-Z0-9_]*"?\s*,\s*)*"?[A-Z_][A-Z0-9_]*"?)\s+TO\s+([^;]+)/g)) {
+        const roles = m[1].split(",").map((r) => r.trim().replace(/"/g, ""));
+        for (const r of roles.filter((r) => PRIVILEGED_ROLES.includes(r))) problems.push(`${r.toLowerCase()} is granted to ${m[2].trim().toLowerCase()}, which gives ${r === "POSTGRES" ? "superuser rights through SET ROLE" : "access to the server's files, programs or every table"}`);
+    }
+    if (!/REVOKE ALL ON DATABASE \S+ FROM PUBLIC/.test(upper)) problems.push("PUBLIC keeps its grants on the app database");
+    if (!/REVOKE ALL ON SCHEMA PUBLIC FROM PUBLIC/.test(upper)) problems.push("PUBLIC keeps its grants on the public schema");
+    if (/GRANT [^;]* TO PUBLIC/.test(upper)) problems.push("something is granted to PUBLIC");
+    return problems;
+}
+
 export const db3: ChecklistPolicy = stackPolicy({
     id: "DB-3",
     slug: "app-role-least-privilege",
-    description: "The app's database role is not a superuser, cannot create roles or databases, owns only its database, and PUBLIC has no grants on it.",
+    description: "The app's database role is not a superuser, cannot create roles or databases, is given no superuser or server-file role, and PUBLIC has no grants on its database; judged on the attributes the role SQL leaves, in any case and statement order.",
     severity: "high",
     remediation: "Keep the role SQL of lib/render/postgres.ts renderRoleSql.",
     check: (resources, ctx) => {
@@ -98,19 +153,10 @@ export const db3: ChecklistPolicy = stackPolicy({
             if (at) ctx.report("no step creates the app's database role; keep the Database role step.", at);
         }
         for (const { sql, script, from } of scripts) {
-            const problems: string[] = [];
             // Run over TCP by a non-superuser admin (the RDS master user), the SQL cannot name SUPERUSER at all, and
             // PostgreSQL gives roles that admin creates no superuser rights; as the local postgres it must say NOSUPERUSER.
             const byRemoteAdmin = /\bpsql\b[^\n]*(['"]host=[^'"\n]*\buser=\S+|\bservice=\S+)/.test(script) && !/\b(runuser|sudo) -u postgres\b/.test(script);
-            const required = byRemoteAdmin ? ["NOCREATEDB", "NOCREATEROLE"] : ["NOSUPERUSER", "NOCREATEDB", "NOCREATEROLE"];
-            for (const m of sql.matchAll(/ALTER ROLE (\S+) WITH ([^;]*);/g)) {
-                for (const flag of required) if (!m[2].split(/\s+/).includes(flag)) problems.push(`role ${m[1]} lacks ${flag}`);
-            }
-            const granted = sql.replace(/\bNO(SUPERUSER|REPLICATION|BYPASSRLS)\b/g, "");
-            for (const attr of ["SUPERUSER", "REPLICATION", "BYPASSRLS"]) if (new RegExp(`\\b${attr}\\b`).test(granted)) problems.push(`a role is given ${attr}`);
-            if (!/REVOKE ALL ON DATABASE \S+ FROM PUBLIC/.test(sql)) problems.push("PUBLIC keeps its grants on the app database");
-            if (!/REVOKE ALL ON SCHEMA public FROM PUBLIC/.test(sql)) problems.push("PUBLIC keeps its grants on the public schema");
-            if (/GRANT [^;]* TO PUBLIC/i.test(sql)) problems.push("something is granted to PUBLIC");
+            const problems = roleSqlProblems(sql, byRemoteAdmin);
             if (problems.length) ctx.report(`${from.name}: ${problems.join("; ")}.`, from);
         }
     },

@@ -74,6 +74,9 @@ const sysctl = (p: string, content: string) => (r: PlanRun) => addFile(r, "host-
 /** Edits a backup timer (daily or weekly) in the backup timers step. */
 const timer = (tier: string, edit: (c: string) => string) => (r: PlanRun) => editFile(r, "backups-timers", `/etc/systemd/system/webapp-backup-${tier}.timer`, edit);
 
+/** Appends statements to the app's role SQL. */
+const roleSql = (extra: string) => (r: PlanRun) => editFile(r, "database-role", "/etc/webapp/database/role.sql", (c) => `${c}${extra}\n`);
+
 /** Removes a property from a resource as if the program never set it (the mock provider echoes inputs as outputs). */
 const unset = (r: PlanRun, name: string, key: string) => {
     delete res(r, name).inputs[key];
@@ -411,6 +414,14 @@ const forms: Form[] = [
     ["SEC-1", "special characters on, but an empty overrideSpecial", P, (r) => { res(r, "app-db-password").inputs.overrideSpecial = ""; res(r, "app-db-password").outputs.overrideSpecial = ""; }, /app-db-password: overrideSpecial is empty, so special characters are off/],
     ["SEC-1", "upper case off", P, (r) => { res(r, "app-app-secret-key").inputs.upper = false; res(r, "app-app-secret-key").outputs.upper = false; }, /upper characters are off/],
     ["SEC-1", "pass: a shorter list of specials", P, (r) => { res(r, "app-db-password").inputs.overrideSpecial = "-_."; res(r, "app-db-password").outputs.overrideSpecial = "-_."; }, null],
+    // DB-3: the attributes, memberships and grants the role SQL leaves, in any case and order.
+    ["DB-3", "a later ALTER ROLE gives SUPERUSER back", P, roleSql("ALTER ROLE webapp SUPERUSER;"), /role webapp ends up with SUPERUSER/],
+    ["DB-3", "lower-case ALTER USER", P, roleSql("alter user webapp createrole;"), /role webapp ends up with CREATEROLE/],
+    ["DB-3", "membership of postgres (SET ROLE)", P, roleSql("GRANT postgres TO webapp;"), /postgres is granted to webapp, which gives superuser rights through SET ROLE/],
+    ["DB-3", "membership of pg_execute_server_program", P, roleSql("grant pg_execute_server_program to webapp;"), /pg_execute_server_program is granted to webapp/],
+    ["DB-3", "CONNECT granted to PUBLIC again (lower case)", P, roleSql("grant connect on database webapp to public;"), /something is granted to PUBLIC/],
+    ["DB-3", "pass: commented-out statements", P, roleSql("-- ALTER ROLE webapp SUPERUSER;\n/* GRANT postgres TO webapp; */"), null],
+    ["DB-3", "pass: SUPERUSER taken back by a later statement", P, roleSql("ALTER ROLE webapp SUPERUSER;\nALTER ROLE webapp NOSUPERUSER;"), null],
     // DB-2 and DB-4: the values PostgreSQL ends up with (the last file read wins, ALTER SYSTEM last of all) and pg_hba's forms.
     ["DB-2", "a later conf.d file turns TLS off", P, pgFile("/etc/postgresql/15/main/conf.d/99-local.conf", "ssl = off\n"), /99-local\.conf .* sets ssl = off, the value PostgreSQL ends up with/],
     ["DB-2", "ALTER SYSTEM (postgresql.auto.conf) turns TLS off", P, pgFile("/var/lib/postgresql/15/main/postgresql.auto.conf", "SSL = 'false'\n"), /postgresql\.auto\.conf .* sets ssl = false/],
