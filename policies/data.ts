@@ -41,6 +41,8 @@ export const db1: ChecklistPolicy = stackPolicy({
     remediation: "publiclyAccessible: false on RDS; 5432 only from the app servers; listen_addresses = 'localhost'.",
     check: (resources, ctx) => {
         for (const r of rdsInstances(resources)) if (r.props.publiclyAccessible !== false) ctx.report(`${r.name} is ${r.props.publiclyAccessible ? "" : "not explicitly kept "}publicly accessible; set publiclyAccessible: false.`, r);
+        // Aurora: each cluster instance has its own switch (false unless set).
+        for (const r of resources.filter((x) => x.type === "aws:rds/clusterInstance:ClusterInstance")) if (r.props.publiclyAccessible === true) ctx.report(`${r.name} is publicly accessible; set publiclyAccessible: false.`, r);
         for (const rule of inboundRules(resources)) {
             if (rule.from <= 5432 && 5432 <= rule.to && rule.sources.some(isWorldCidr)) ctx.report(`${rule.resource.name} opens 5432 to the internet; remove that rule.`, rule.resource);
         }
@@ -183,7 +185,7 @@ export const db4: ChecklistPolicy = stackPolicy({
 export const db5: ChecklistPolicy = stackPolicy({
     id: "DB-5",
     slug: "rds-protections",
-    description: "RDS: storage encrypted, backup retention >= 7 days, deletion protection in prod, automatic minor upgrades.",
+    description: "RDS (an instance, or an Aurora cluster and its instances): storage encrypted, backup retention >= 7 days, deletion protection in prod, automatic minor upgrades.",
     severity: "high",
     remediation: "storageEncrypted: true, backupRetentionPeriod >= 7, deletionProtection: true (prod), autoMinorVersionUpgrade: true.",
     check: (resources, ctx) => {
@@ -195,6 +197,15 @@ export const db5: ChecklistPolicy = stackPolicy({
             if (r.props.autoMinorVersionUpgrade === false) p.push("automatic minor upgrades are off");
             if (p.length) ctx.report(`${r.name}: ${p.join("; ")}. Fix the Database component's RDS settings.`, r);
         }
+        // Aurora keeps storage, backups and deletion protection on the cluster, minor upgrades on its instances.
+        for (const r of resources.filter((x) => x.type === "aws:rds/cluster:Cluster")) {
+            const p: string[] = [];
+            if (r.props.storageEncrypted !== true) p.push("storage is not encrypted");
+            if (!(Number(r.props.backupRetentionPeriod ?? 1) >= 7)) p.push(`backup retention is ${r.props.backupRetentionPeriod ?? 1} days`);
+            if (ctx.prod && r.props.deletionProtection !== true) p.push("deletion protection is off");
+            if (p.length) ctx.report(`${r.name}: ${p.join("; ")}. Set storageEncrypted, backupRetentionPeriod >= 7 and deletionProtection on the cluster.`, r);
+        }
+        for (const r of resources.filter((x) => x.type === "aws:rds/clusterInstance:ClusterInstance")) if (r.props.autoMinorVersionUpgrade === false) ctx.report(`${r.name}: automatic minor upgrades are off; set autoMinorVersionUpgrade: true.`, r);
     },
 });
 

@@ -342,8 +342,22 @@ export const tls6: ChecklistPolicy = stackPolicy({
 export const hdr1 = headerPolicy("HDR-1", "nosniff", "X-Content-Type-Options", (v) => v === "nosniff", "nosniff", "medium");
 export const hdr2 = headerPolicy("HDR-2", "frame-options", "X-Frame-Options", (v) => /^(DENY|SAMEORIGIN)$/i.test(v), "DENY", "medium");
 const REFERRER_OK = ["strict-origin-when-cross-origin", "strict-origin", "same-origin", "no-referrer"];
-export const hdr3 = headerPolicy("HDR-3", "referrer-policy", "Referrer-Policy", (v) => REFERRER_OK.includes(v.toLowerCase()), "strict-origin-when-cross-origin", "medium");
-export const hdr4 = headerPolicy("HDR-4", "permissions-policy", "Permissions-Policy", (v) => ["camera", "microphone", "geolocation"].every((f) => new RegExp(`(^|,\\s*)${f}=\\(\\)`).test(v)), "camera=(), microphone=(), geolocation=()", "medium");
+const REFERRER_KNOWN = [...REFERRER_OK, "no-referrer-when-downgrade", "origin", "origin-when-cross-origin", "unsafe-url"];
+/**
+ * The policy a browser applies from a Referrer-Policy value: a comma list is a fallback list, and the browser
+ * uses the last token it knows (W3C Referrer Policy, "parse a referrer policy from a header").
+ */
+export const effectiveReferrerPolicy = (v: string) => v.split(",").map((t) => t.trim().toLowerCase()).filter((t) => REFERRER_KNOWN.includes(t)).slice(-1)[0];
+export const hdr3 = headerPolicy("HDR-3", "referrer-policy", "Referrer-Policy", (v) => REFERRER_OK.includes(effectiveReferrerPolicy(v) ?? ""), "strict-origin-when-cross-origin", "medium");
+/**
+ * Whether a Permissions-Policy denies a feature to every origin: its last entry for the feature (a structured
+ * dictionary keeps the last of a repeated key) is `feature=()`, in any spacing.
+ */
+const deniesFeature = (v: string, f: string) => {
+    const entry = v.split(",").map((d) => d.trim()).filter((d) => d.split("=")[0].trim().toLowerCase() === f).slice(-1)[0];
+    return entry !== undefined && /^[^=]+=\s*\(\s*\)$/.test(entry);
+};
+export const hdr4 = headerPolicy("HDR-4", "permissions-policy", "Permissions-Policy", (v) => ["camera", "microphone", "geolocation"].every((f) => deniesFeature(v, f)), "camera=(), microphone=(), geolocation=()", "medium");
 
 export const hdr5: ChecklistPolicy = stackPolicy({
     id: "HDR-5",
@@ -534,17 +548,50 @@ export const px1: ChecklistPolicy = stackPolicy({
         }),
 });
 
+/** Requests for dotfiles that must be refused, at the top and under the app's prefixes. */
+const DOTFILE_PROBES = ["/.env", "/.git/config", "/api/.env", "/uploads/.htaccess", "/static/.git/HEAD"];
+
+/** Whether a location refuses what it matches: deny all, return 403/404/444, or internal (404 to clients). */
+const refuses = (loc: NginxDirective) => directives(loc.block, "deny").some((d) => d.args[0] === "all") || ["403", "404", "444"].includes(directive(loc.block, "return")?.args[0] ?? "") || !!directive(loc.block, "internal");
+
+/**
+ * The top-level location of a server that answers a URI, by nginx's rules: an exact `=` match wins; otherwise the
+ * longest prefix, which ends the search when it is `^~`; otherwise the first regex location (`~`, `~*`) in the
+ * order written that matches; otherwise that longest prefix. Patterns nginx's PCRE reads but JavaScript does not
+ * count as not matching.
+ */
+export function matchLocation(server: NginxDirective, uri: string): NginxDirective | undefined {
+    const locs = directives(server.block, "location");
+    const exact = locs.find((l) => l.args[0] === "=" && l.args[1] === uri);
+    if (exact) return exact;
+    const prefixes = locs.filter((l) => (l.args.length === 1 || l.args[0] === "^~") && uri.startsWith(l.args[l.args.length - 1]));
+    const longest = prefixes.sort((a, b) => b.args[b.args.length - 1].length - a.args[a.args.length - 1].length)[0];
+    if (longest?.args[0] === "^~") return longest;
+    const regex = locs.find((l) => {
+        if (l.args[0] !== "~" && l.args[0] !== "~*") return false;
+        try {
+            return new RegExp(l.args[1] ?? "", l.args[0] === "~*" ? "i" : "").test(uri);
+        } catch {
+            return false;
+        }
+    });
+    return regex ?? longest;
+}
+
 export const px2: ChecklistPolicy = stackPolicy({
     id: "PX-2",
     slug: "dotfiles-and-uploads",
-    description: "Dotfiles (/.env, /.git) are denied; an uploads location is internal or serves files without execution.",
+    description: "Dotfiles (/.env, /.git) are refused wherever they are asked for, by the location nginx picks for them (exact, ^~ and longest prefix, then regexes in order); an uploads location is internal or serves files without execution.",
     severity: "high",
     remediation: "Keep `location ~ /\\. { return 404; }` and make file locations internal or `types { } default_type application/octet-stream;`.",
     check: (resources, ctx) =>
         eachHttps(resources, ctx, (server, _s, _h, report) => {
             const locs = directives(server.block, "location");
-            const denies = locs.some((l) => l.args[0] === "~" && /^\/\\\.|^\\\//.test(l.args[1] ?? "") && (directive(l.block, "deny") || ["403", "404"].includes(directive(l.block, "return")?.args[0] ?? "")));
-            if (!denies) report("no location denies dotfiles; add location ~ /\\. { return 404; }.");
+            for (const uri of DOTFILE_PROBES) {
+                const loc = matchLocation(server, uri);
+                if (!loc) report(`no location answers ${uri}, so nginx serves it from its root; add location ~ /\\. { return 404; }.`);
+                else if (!refuses(loc)) report(`${uri} is answered by location ${loc.args.join(" ")}, which does not refuse it${loc.args[0] === "^~" ? " (^~ stops nginx from checking the dotfile regex)" : ""}; add location ~ /\\. { return 404; } before other regex locations, and no ^~ prefix that serves files.`);
+            }
             for (const l of locs.filter((l) => directive(l.block, "alias") || directive(l.block, "root"))) {
                 const internal = !!directive(l.block, "internal");
                 const inert = directive(l.block, "default_type")?.args[0] === "application/octet-stream" && directive(l.block, "types") !== undefined;

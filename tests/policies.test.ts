@@ -163,7 +163,7 @@ const cases: Case[] = [
     ["rl-2-api-rate-limit", "an unlimited API", P, (r) => editFile(r, "proxy-0-nginx", site, (c) => c.replace(/ {8}limit_req zone=webapp_api[^\n]*\n/, "")), /no API location is rate limited per client/],
     ["px-1-proxy-headers-timeouts", "no X-Forwarded-Proto", P, (r) => editFile(r, "proxy-0-nginx", site, (c) => c.replace("    proxy_set_header X-Forwarded-Proto $scheme;\n", "")), /does not pass X-Forwarded-Proto/],
     ["px-1-proxy-headers-timeouts", "no read timeout", P, (r) => editFile(r, "proxy-0-nginx", site, (c) => c.replace(/ {4}proxy_read_timeout[^\n]*\n/, "")), /proxy_read_timeout not set/],
-    ["px-2-dotfiles-and-uploads", "dotfiles served", P, (r) => editFile(r, "proxy-0-nginx", site, (c) => c.replace("location ~ /\\. {\n        return 404;\n    }\n", "")), /no location denies dotfiles/],
+    ["px-2-dotfiles-and-uploads", "dotfiles served", P, (r) => editFile(r, "proxy-0-nginx", site, (c) => c.replace("location ~ /\\. {\n        return 404;\n    }\n", "")), /\/\.env is answered by location \/, which does not refuse it/],
     ["px-2-dotfiles-and-uploads", "uploads served directly", P, (r) => editFile(r, "proxy-0-nginx", site, (c) => c.replace("        internal;\n", "")), /location \/uploads\/ serves files with their types/],
     ["px-3-body-size-limit", "no body limit", P, (r) => editFile(r, "proxy-0-nginx", site, (c) => c.replace("client_max_body_size 10m;", "client_max_body_size 0;")), /client_max_body_size 0 disables the limit/],
     ["svc-1-dedicated-user", "the app as root", P, (r) => editFile(r, "service-0-service", unit, (c) => c.replace("User=webapp\n", "")), /it runs as root \(no User=/],

@@ -195,6 +195,27 @@ const forms: Form[] = [
     }, /X-Content-Type-Options is not set/],
     ["HDR-1", "pass: every header inherited from the http context", P, headersToHttp, null],
     ["TLS-4", "pass: HSTS inherited from the http context", P, headersToHttp, null],
+    // HDR-2..4: header values as browsers read them.
+    ["HDR-2", "X-Frame-Options ALLOW-FROM (ignored by browsers)", P, site((c) => c.replace('X-Frame-Options "DENY"', 'X-Frame-Options "ALLOW-FROM https://example.com"')), /X-Frame-Options is "ALLOW-FROM https:\/\/example\.com"/],
+    ["HDR-2", "pass: SAMEORIGIN in lower case", P, site((c) => c.replace('X-Frame-Options "DENY"', 'X-Frame-Options "sameorigin"')), null],
+    ["HDR-3", "a fallback list ending in unsafe-url", P, site((c) => c.replace('Referrer-Policy "strict-origin-when-cross-origin"', 'Referrer-Policy "no-referrer, unsafe-url"')), /Referrer-Policy is "no-referrer, unsafe-url"/],
+    ["HDR-3", "pass: a fallback list whose last known token is strict", P, site((c) => c.replace('Referrer-Policy "strict-origin-when-cross-origin"', 'Referrer-Policy "no-referrer, strict-origin-when-cross-origin, x-future-policy"')), null],
+    ["HDR-4", "the camera allowed to the site itself", P, site((c) => c.replace("camera=()", "camera=(self)")), /Permissions-Policy is "camera=\(self\)/],
+    ["HDR-4", "a later entry for the same feature wins", P, site((c) => c.replace("usb=()", "usb=(), microphone=*")), /Permissions-Policy is ".*microphone=\*"/],
+    ["HDR-4", "pass: spaces inside the entries", P, site((c) => c.replace("camera=(), microphone=(), geolocation=()", "camera = ( ), microphone=(),geolocation=()")), null],
+    // PX-2: the location nginx picks for a dotfile.
+    ["PX-2", "a ^~ prefix that serves files skips the dotfile regex", P, site((c) => c.replace("    location / {\n        proxy_pass", "    location ^~ /static/ {\n        alias /var/www/static/;\n        types { }\n        default_type application/octet-stream;\n    }\n\n    location / {\n        proxy_pass")), /\/static\/\.git\/HEAD is answered by location \^~ \/static\/, which does not refuse it \(\^~ stops nginx/],
+    ["PX-2", "an earlier regex location answers dotfiles first", P, site((c) => c.replace("    location ~ /\\. {", "    location ~ \\.(env|php)$ {\n        proxy_pass http://127.0.0.1:8000;\n    }\n\n    location ~ /\\. {")), /\/\.env is answered by location ~ \\\.\(env\|php\)\$, which does not refuse it/],
+    ["PX-2", "pass: a case-insensitive dotfile regex that denies all", P, site((c) => c.replace("    location ~ /\\. {\n        return 404;\n    }", "    location ~* /\\.(?!well-known) {\n        deny all;\n    }")), null],
+    // DB-1 and DB-5: Aurora as well as RDS instances.
+    ["DB-1", "an Aurora cluster instance publicly accessible", R, (r) => addResource(r, "aws:rds/clusterInstance:ClusterInstance", "aurora-1", { clusterIdentifier: "aurora", instanceClass: "db.t4g.medium", engine: "aurora-postgresql", publiclyAccessible: true }), /aurora-1 is publicly accessible/],
+    ["DB-5", "an Aurora cluster without encryption or deletion protection", R, (r) => addResource(r, "aws:rds/cluster:Cluster", "aurora", { engine: "aurora-postgresql", backupRetentionPeriod: 1 }), /aurora: storage is not encrypted; backup retention is 1 days; deletion protection is off/],
+    ["DB-5", "an RDS instance with a 3-day retention", R, (r) => { res(r, "database-instance").inputs.backupRetentionPeriod = 3; res(r, "database-instance").outputs.backupRetentionPeriod = 3; }, /backup retention is 3 days/],
+    ["DB-5", "pass: a protected Aurora cluster", R, (r) => addResource(r, "aws:rds/cluster:Cluster", "aurora", { engine: "aurora-postgresql", storageEncrypted: true, backupRetentionPeriod: 14, deletionProtection: true }), null],
+    // SEC-3: the recovery window.
+    ["SEC-3", "a recovery window of 3 days", P, (r) => { for (const s of r.resources.filter((x) => x.type === "aws:secretsmanager/secret:Secret")) { s.inputs.recoveryWindowInDays = 3; s.outputs.recoveryWindowInDays = 3; } }, /can be deleted for good after 3 days/],
+    ["SEC-3", "deleted at once (0)", P, (r) => { for (const s of r.resources.filter((x) => x.type === "aws:secretsmanager/secret:Secret")) { s.inputs.recoveryWindowInDays = 0; s.outputs.recoveryWindowInDays = 0; } }, /is deleted at once \(recoveryWindowInDays 0\)/],
+    ["SEC-3", "pass: the default window (30 days) when unset", P, (r) => { for (const s of r.resources.filter((x) => x.type === "aws:secretsmanager/secret:Secret")) { delete s.inputs.recoveryWindowInDays; delete s.outputs.recoveryWindowInDays; } }, null],
     // TLS-1: every listener that speaks plain HTTP, however it is declared.
     ["TLS-1", "one server listening on 80 and 443 ssl serves the app on both", P, site((c) => c.replace("listen 443 ssl http2;", "listen 80;\n    listen 443 ssl http2;")), /the port-80 location \/ serves content/],
     ["TLS-1", "pass: a catch-all port-80 server that closes the connection (444)", P, httpConf((c) => `${c}server {\n    listen 80 default_server;\n    return 444;\n}\n`), null],

@@ -1,14 +1,15 @@
 /**
- * TLS-2 and TLS-3 judge nginx and OpenSSL syntax the way the real tools resolve it. These tests hold the policies'
+ * TLS-2, TLS-3 and PX-2 judge nginx and OpenSSL syntax the way the real tools resolve it. These tests hold the policies'
  * resolution against the tools themselves: the protocols a real nginx (inside Debian's nginx.conf, on loopback)
- * completes a handshake with, and the suites `openssl ciphers` expands a cipher string to.
+ * completes a handshake with, the suites `openssl ciphers` expands a cipher string to, and the location a real
+ * nginx answers a request from.
  */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { directive, directives, parseNginx } from "../policies/parse";
-import { DEBIAN_NGINX_HTTP, offeredProtocols, weakCiphers } from "../policies/proxy";
+import { DEBIAN_NGINX_HTTP, matchLocation, offeredProtocols, weakCiphers } from "../policies/proxy";
 import { debianNginxConf, freePort, RunningNginx, selfSignedCert, startNginx } from "./support/nginx";
 
 test("Debian's nginx.conf sets the http-level ssl_protocols the policy assumes", () => {
@@ -87,5 +88,41 @@ describe("TLS-3: a cipher string passes exactly when OpenSSL expands it to ECDHE
         expect(suites.length).toBeGreaterThan(0);
         const strong = suites.every((s) => s.Kx === "ECDH" && s.Au !== "None" && /^(AESGCM|CHACHA20\/POLY1305)\(/.test(s.Enc));
         expect(weakCiphers(spec).length === 0).toBe(strong);
+    });
+});
+
+describe("PX-2: the location nginx picks for a URI is the one the policy computes", () => {
+    // Location sets in the shapes the forms use; each location answers with its own index.
+    const sets: [string, string[]][] = [
+        ["the rendered site", ["~ /\\.", "= /login", "/api/", "/uploads/", "/"]],
+        ["a ^~ prefix before the dotfile regex", ["~ /\\.", "^~ /static/", "/api/", "/"]],
+        ["an earlier regex", ["~ \\.(env|php)$", "~ /\\.", "/"]],
+        ["a case-insensitive regex with a lookahead", ["~* /\\.(?!well-known)", "/.well-known/", "/"]],
+        ["an exact match and a longer prefix", ["= /.env", "/api/v1/", "/api/", "~ /\\.", "/"]],
+    ];
+    const uris = ["/.env", "/.git/config", "/api/.env", "/uploads/.htaccess", "/static/.git/HEAD", "/STATIC/.Git", "/login", "/api/v1/x", "/.well-known/acme", "/x.php"];
+    let dir: string;
+    beforeAll(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), "px2-forms-"))));
+    afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    test.each(sets)("%s", async (_name, locs) => {
+        const root = fs.mkdtempSync(path.join(dir, "case-"));
+        const conf = debianNginxConf(root);
+        const port = await freePort();
+        const server = `server {\n    listen 127.0.0.1:${port};\n${locs.map((l, i) => `    location ${l} {\n        return 200 "${i}";\n    }\n`).join("")}}\n`;
+        fs.writeFileSync(path.join(root, "sites-enabled", "px2"), server);
+        const parsed = directive(parseNginx(server), "server")!;
+        let nginx: RunningNginx | undefined;
+        try {
+            nginx = await startNginx(conf, port);
+            for (const uri of uris) {
+                const res = await fetch(`http://127.0.0.1:${port}${uri}`);
+                const real = res.status === 200 ? Number(await res.text()) : undefined;
+                const judged = matchLocation(parsed, uri);
+                expect([uri, judged ? directives(parsed.block, "location").indexOf(judged) : undefined]).toEqual([uri, real]);
+            }
+        } finally {
+            await nginx?.stop();
+        }
     });
 });
