@@ -3,8 +3,9 @@
  * configuration files the remote steps ship.
  */
 import { SECRET_ENV_NAME } from "../lib/render/systemd";
+import { normalCalendar } from "./data";
 import { jailProblems } from "./host";
-import { fail2banJails, generatedSecrets, HostFile, hostFiles, ResourceLike, revealedSecret, secretSpellings, serviceUnits, systemdSeconds, systemdTrue, Unit, unitCommand, unitEnvironment, unitValue, unitWords } from "./parse";
+import { fail2banJails, generatedSecrets, HostFile, hostFiles, parseUnit, ResourceLike, revealedSecret, secretSpellings, serviceUnits, systemdSeconds, systemdTrue, Unit, unitCommand, unitEnvironment, unitValue, unitWords } from "./parse";
 import { ChecklistPolicy, Context, firstStep, hasHosts, stackPolicy } from "./support";
 
 /** The app's long-running units with their drop-ins applied (see `serviceUnits`). */
@@ -166,6 +167,18 @@ export function debugProblems(unit: Unit): string[] {
     return p;
 }
 
+/**
+ * How often a timer fires at most, in seconds: its OnUnitActiveSec/OnUnitInactiveSec, or a calendar expression
+ * that fires every minute (`minutely`, `*:*:00`) or every hour; Infinity for anything else.
+ */
+export function timerPeriod(unit: Unit): number {
+    const spans = ["OnUnitActiveSec", "OnUnitInactiveSec"].map((k) => systemdSeconds(unitValue(unit, "Timer", k) || undefined)).filter((v): v is number => v !== undefined && v > 0);
+    const calendar = normalCalendar(unitValue(unit, "Timer", "OnCalendar") ?? "");
+    if (calendar === "*-*-* *:*:00") spans.push(60);
+    if (calendar === "*-*-* *:00:00") spans.push(3600);
+    return spans.length ? Math.min(...spans) : Infinity;
+}
+
 export const svc6: ChecklistPolicy = stackPolicy({
     id: "SVC-6",
     slug: "health-check-timer",
@@ -175,17 +188,39 @@ export const svc6: ChecklistPolicy = stackPolicy({
     check: (resources, ctx) => {
         if (!hasHosts(resources)) return;
         const files = hostFiles(resources);
-        const timers = files.filter((f) => f.path.endsWith(".timer") && /healthcheck/.test(f.path) && /OnUnitActiveSec=/.test(f.content));
+        const timers = files.filter((f) => f.path.endsWith(".timer") && /healthcheck/.test(f.path) && timerPeriod(parseUnit(f.content)) < Infinity);
         const scripts = files.filter((f) => /healthcheck$/.test(f.path) && /curl/.test(f.content) && /systemctl restart/.test(f.content));
         const at = firstStep(resources);
         if (at && (timers.length === 0 || scripts.length === 0)) ctx.report(`no ${timers.length ? "health check script that restarts the app" : "health check timer"} is shipped; keep the AppService health check.`, at);
     },
 });
 
+/**
+ * What a logrotate block does against LOG-1, read as logrotate does: the last of the directives that set one thing
+ * wins (`daily` then `weekly` rotates weekly; `size` makes rotation by size; `nocompress` after `compress`), and
+ * `maxage` deletes rotated logs older than its days whatever `rotate` keeps. Directives inside postrotate and
+ * similar scripts are not directives.
+ */
+export function logrotateProblems(body: string, days: number): string[] {
+    const lines = body.replace(/^\s*(postrotate|prerotate|firstaction|lastaction|preremove)\b[\s\S]*?^\s*endscript\s*$/gm, "").split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("#"));
+    const last = (re: RegExp) => lines.filter((l) => re.test(l)).slice(-1)[0];
+    const problems: string[] = [];
+    const frequency = last(/^(hourly|daily|weekly|monthly|yearly|size\b)/);
+    if (frequency !== "daily") problems.push(`rotates ${frequency ? `by "${frequency}"` : "on logrotate.conf's default (weekly)"}, not daily`);
+    const keep = Number(/^rotate\s+(-?\d+)/.exec(last(/^rotate\s/) ?? "")?.[1] ?? 0);
+    if (keep >= 0 && keep < days) problems.push(`rotate ${keep} keeps less than ${days} days`);
+    const maxAge = last(/^maxage\s/);
+    if (maxAge && Number(maxAge.split(/\s+/)[1]) < days) problems.push(`${maxAge} deletes logs younger than ${days} days`);
+    if (last(/^(no)?compress$/) !== "compress") problems.push("not compressed");
+    const create = last(/^(no)?create\b|^copytruncate$/);
+    if (!create || !/^create\s+0?640\s+\S+\s+\S+/.test(create)) problems.push(`${create ? `"${create}"` : "no create"} instead of create 0640 <app> <app>`);
+    return problems;
+}
+
 export const log1: ChecklistPolicy = stackPolicy({
     id: "LOG-1",
     slug: "logrotate",
-    description: "The app's logs rotate daily, kept >= 30 days (error logs >= 90), compressed, created 0640 for the app user.",
+    description: "The app's logs rotate daily, kept >= 30 days (error logs >= 90; a maxage below that counts), compressed, created 0640 for the app user; the last of conflicting directives wins, as in logrotate.",
     severity: "medium",
     remediation: "Ship /etc/logrotate.d/<app> (lib/render/logrotate.ts).",
     check: (resources, ctx) => {
@@ -198,13 +233,8 @@ export const log1: ChecklistPolicy = stackPolicy({
             for (const block of f.content.matchAll(/^([^#\n{]+)\{([^}]*)\}/gm)) {
                 const paths = block[1].trim();
                 const body = block[2];
-                const keep = Number(/^\s*rotate\s+(\d+)/m.exec(body)?.[1] ?? 0);
                 const need = /error/.test(paths) ? 90 : 30;
-                const problems: string[] = [];
-                if (!/^\s*daily\s*$/m.test(body)) problems.push("not daily");
-                if (keep < need) problems.push(`rotate ${keep} keeps less than ${need} days`);
-                if (!/^\s*compress\s*$/m.test(body)) problems.push("not compressed");
-                if (!/^\s*create\s+0?640\s+\S+\s+\S+/m.test(body)) problems.push("no create 0640 <app> <app>");
+                const problems = logrotateProblems(body, need);
                 if (problems.length) ctx.report(`${f.path} (${f.from.name}) for ${paths}: ${problems.join(", ")}.`, f.from);
             }
         }
@@ -265,7 +295,7 @@ export const mon1: ChecklistPolicy = stackPolicy({
         if (!(value("MEMORY_PERCENT") <= ALERT_LIMITS.memoryPercent)) problems.push(`MEMORY_PERCENT ${value("MEMORY_PERCENT")} > ${ALERT_LIMITS.memoryPercent}`);
         if (!(value("DISK_PERCENT") <= ALERT_LIMITS.diskPercent)) problems.push(`DISK_PERCENT ${value("DISK_PERCENT")} > ${ALERT_LIMITS.diskPercent}`);
         if (!(value("ERRORS_PER_MINUTE") <= ALERT_LIMITS.errorsPerMinute)) problems.push(`ERRORS_PER_MINUTE ${value("ERRORS_PER_MINUTE")} > ${ALERT_LIMITS.errorsPerMinute}`);
-        if (!/OnUnitActiveSec=(1min|60s?)\b/.test(timer.content)) problems.push("the timer does not run every minute");
+        if (!(timerPeriod(parseUnit(timer.content)) <= 60)) problems.push("the timer does not run every minute");
         if (problems.length) ctx.report(`${script.path} (${script.from.name}): ${problems.join("; ")}.`, script.from);
     },
 });

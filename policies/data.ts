@@ -236,11 +236,12 @@ export function normalCalendar(expression: string): string {
     const short: Record<string, string> = { minutely: "*-*-* *:*:00", hourly: "*-*-* *:00:00", daily: "*-*-* 00:00:00", weekly: "Mon *-*-* 00:00:00", monthly: "*-*-01 00:00:00", yearly: "*-01-01 00:00:00", annually: "*-01-01 00:00:00" };
     const e = expression.trim().replace(/\s+/g, " ");
     if (short[e.toLowerCase()]) return short[e.toLowerCase()];
-    const m = /^(?:([A-Za-z]+) )?(?:(\*-\*-\*) )?(\d{1,2}):(\d{2})(?::(\d{2}))?$/.exec(e);
+    const m = /^(?:([A-Za-z]+) )?(?:(\*-\*-\*) )?(\d{1,2}|\*):(\d{1,2}|\*)(?::(\d{1,2}|\*))?$/.exec(e);
     if (!m) return e;
     const day = m[1] ? WEEKDAYS[m[1].toLowerCase()] : undefined;
     if (m[1] && !day) return e;
-    const time = `${m[3].padStart(2, "0")}:${m[4]}:${m[5] ?? "00"}`;
+    const pad = (v: string) => (v === "*" ? v : v.padStart(2, "0"));
+    const time = `${pad(m[3])}:${pad(m[4])}:${pad(m[5] ?? "00")}`;
     return `${day ? `${day} ` : ""}*-*-* ${time}`;
 }
 

@@ -303,27 +303,49 @@ export const tls4: ChecklistPolicy = stackPolicy({
 export const tls5: ChecklistPolicy = stackPolicy({
     id: "TLS-5",
     slug: "lets-encrypt-renewal",
-    description: "Certificates come from Let's Encrypt (its staging CA for staging), renew automatically and reload nginx on renewal.",
+    description: "Certificates come from Let's Encrypt (its staging CA for staging, however certbot is told: --staging, --test-cert, --server), renew automatically (no --no-autorenew, certbot.timer left on) and reload nginx on renewal (--deploy-hook or its alias --renew-hook).",
     severity: "high",
     remediation: "Use tlsMode letsencrypt; the ReverseProxy step runs certbot with a deploy hook that reloads nginx (--staging on staging only).",
     check: (resources, ctx) => {
         if (!hasHosts(resources)) return;
-        const steps = hostScripts(resources).filter(({ script }) => /\bcertbot\b.*certonly/.test(script));
+        const runs = hostScripts(resources).flatMap(({ script, from }) => certbotRuns(script).map((words) => ({ words, from, script })));
+        const issuing = runs.filter((r) => r.words.some((w) => w === "certonly" || w === "run" || w === "--nginx" || w === "--webroot"));
         const at = firstStep(resources);
-        if (steps.length === 0) {
+        if (issuing.length === 0) {
             if (at) ctx.report("no remote step obtains a Let's Encrypt certificate (self-signed or missing); set webapp:tlsMode letsencrypt.", at);
             return;
         }
-        for (const { script, from } of steps) {
-            const staging = /'--staging'|--staging\b/.test(script);
-            if (ctx.prod && staging) ctx.report(`${from.name} asks the Let's Encrypt staging CA in prod; browsers do not trust it. Drop --staging.`, from);
+        for (const { words, from } of issuing) {
+            const server = flagValue(words, "--server");
+            const staging = words.includes("--staging") || words.includes("--test-cert") || /acme-staging/.test(server ?? "");
+            if (server && !/^https:\/\/acme(-staging)?-v02\.api\.letsencrypt\.org\/directory$/.test(server)) ctx.report(`${from.name} asks the ACME server ${server}, not Let's Encrypt; drop --server.`, from);
+            if (ctx.prod && staging) ctx.report(`${from.name} asks the Let's Encrypt staging CA in prod (${words.find((w) => w === "--staging" || w === "--test-cert") ?? `--server ${server}`}); browsers do not trust it. Drop it.`, from);
             if (!ctx.prod && !staging) ctx.report(`${from.name} asks the production Let's Encrypt CA from staging; use --staging there to stay clear of rate limits.`, from);
-            if (!/--deploy-hook/.test(script)) ctx.report(`${from.name} runs certbot without a deploy hook, so renewals do not reach nginx; add --deploy-hook that reloads nginx.`, from);
+            if (!words.some((w) => /^--(deploy|renew)-hook(=|$)/.test(w))) ctx.report(`${from.name} runs certbot without a deploy hook, so renewals do not reach nginx; add --deploy-hook that reloads nginx.`, from);
+            if (words.includes("--no-autorenew")) ctx.report(`${from.name} runs certbot with --no-autorenew, so the certificate expires; remove it.`, from);
+        }
+        for (const { script, from } of hostScripts(resources)) {
+            if (/\bsystemctl\s+(disable|mask|stop)\b[^\n]*\bcertbot\.timer\b/.test(script)) ctx.report(`${from.name} stops or disables certbot.timer, so nothing renews the certificate; remove that.`, from);
         }
         const hooks = hostFiles(resources).filter((f) => /certbot-deploy-hook|renewal-hooks\/deploy\//.test(f.path));
-        if (!hooks.some((h) => /systemctl reload nginx|nginx -s reload/.test(h.content)) && at) ctx.report("no certbot deploy hook reloads nginx; ship one that runs nginx -t && systemctl reload nginx.", at);
+        if (!hooks.some((h) => /systemctl (reload|restart|reload-or-restart) nginx|nginx -s reload|service nginx (reload|restart)/.test(h.content)) && at) ctx.report("no certbot deploy hook reloads nginx; ship one that runs nginx -t && systemctl reload nginx.", at);
     },
 });
+
+/** The words of each certbot command line in a script (shell quotes removed), comments skipped. */
+export function certbotRuns(script: string): string[][] {
+    return script
+        .split("\n")
+        .map((l) => l.replace(/(^|\s)#.*$/, ""))
+        .filter((l) => /(^|[\s;&|])certbot\s/.test(l))
+        .map((l) => [...l.slice(l.search(/certbot\s/)).matchAll(/'([^']*)'|"((?:[^"\\]|\\.)*)"|(\S+)/g)].map((m) => m[1] ?? m[2] ?? m[3]));
+}
+
+/** A flag's value in `--flag value` or `--flag=value` form. */
+const flagValue = (words: string[], flag: string) => {
+    const i = words.findIndex((w) => w === flag || w.startsWith(`${flag}=`));
+    return i < 0 ? undefined : words[i].includes("=") ? words[i].slice(flag.length + 1) : words[i + 1];
+};
 
 export const tls6: ChecklistPolicy = stackPolicy({
     id: "TLS-6",

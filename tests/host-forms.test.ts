@@ -1,9 +1,9 @@
 /**
- * HOST-1, HOST-2 and BK-1 read APT's configuration, the kernel's settings and timer schedules the way the real
- * tools do. These tests hold the policies' reading against the tools: apt-config on a private configuration
- * directory, systemd-sysctl in private mount and network namespaces (the sysctl directories on tmpfs, the net.*
- * keys of a network namespace of its own), and systemd-analyze calendar, for the rendered files plus one form of
- * change each.
+ * HOST-1, HOST-2, BK-1 and LOG-1 read APT's configuration, the kernel's settings, timer schedules and logrotate
+ * blocks the way the real tools do. These tests hold the policies' reading against the tools: apt-config on a
+ * private configuration directory, systemd-sysctl in private mount and network namespaces (the sysctl
+ * directories on tmpfs, the net.* keys of a network namespace of its own), systemd-analyze calendar and
+ * logrotate -d, for the rendered files plus one form of change each.
  */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
@@ -11,6 +11,7 @@ import * as os from "os";
 import * as path from "path";
 import { renderAutoUpgrades } from "../lib/render/apt";
 import { renderSysctl } from "../lib/render/sysctl";
+import { logrotateProblems } from "../policies/app";
 import { normalCalendar } from "../policies/data";
 import { aptConfig, HostFile, sysctlValue } from "../policies/parse";
 
@@ -95,11 +96,34 @@ describe("HOST-2: the policy reads sysctl.d as systemd-sysctl does", () => {
 });
 
 describe("BK-1: the policy's normal form of a calendar expression is systemd-analyze's", () => {
-    const expressions = ["*-*-* 02:00:00", "02:00", "2:00", "Sun 03:00", "sunday 03:00", "Sun *-*-* 03:00:00", "daily", "weekly", "hourly", "*-*-* 03:00"];
+    const expressions = ["*-*-* 02:00:00", "02:00", "2:00", "Sun 03:00", "sunday 03:00", "Sun *-*-* 03:00:00", "daily", "weekly", "hourly", "minutely", "*-*-* 03:00", "*:*:00", "*:00", "*-*-* *:0"];
     test.each(expressions)("%s", (expression) => {
         const res = spawnSync("systemd-analyze", ["calendar", expression], { encoding: "utf8" });
         expect(res.status).toBe(0);
         const normal = /Normalized form: (.*)$/m.exec(res.stdout)?.[1];
         expect(normalCalendar(expression)).toBe(normal);
+    });
+});
+
+describe("LOG-1: the policy reads a logrotate block's frequency and count as logrotate -d does", () => {
+    const bodies: [string, string][] = [
+        ["the rendered directives", "daily\nrotate 30\ncompress"],
+        ["weekly after daily", "daily\nrotate 30\nweekly"],
+        ["daily after weekly", "weekly\ndaily\nrotate 30"],
+        ["size after daily", "daily\nrotate 30\nsize 100M"],
+        ["a short rotate after a long one", "daily\nrotate 30\nrotate 7"],
+        ["the word weekly inside postrotate", "daily\nrotate 30\npostrotate\n    echo weekly\nendscript"],
+    ];
+    test.each(bodies)("%s", (_name, body) => {
+        const logs = fs.mkdtempSync(path.join(dir, "logrotate-"));
+        fs.writeFileSync(path.join(logs, "app.log"), "line\n");
+        const conf = path.join(logs, "conf");
+        fs.writeFileSync(conf, `${path.join(logs, "app.log")} {\n${body}\n}\n`);
+        const res = spawnSync("logrotate", ["-d", "-s", path.join(logs, "state"), conf], { encoding: "utf8" });
+        expect(res.status).toBe(0);
+        const m = /rotating pattern: \S+\s+(.*) \((\d+) rotations\)/.exec(res.stderr)!;
+        const real = { daily: m[1] === "after 1 days", enough: Number(m[2]) >= 30 };
+        const problems = logrotateProblems(body, 30);
+        expect({ daily: !problems.some((p) => /not daily/.test(p)), enough: !problems.some((p) => /keeps less than/.test(p)) }).toEqual(real);
     });
 });

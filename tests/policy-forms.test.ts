@@ -77,6 +77,22 @@ const timer = (tier: string, edit: (c: string) => string) => (r: PlanRun) => edi
 /** Appends statements to the app's role SQL. */
 const roleSql = (extra: string) => (r: PlanRun) => editFile(r, "database-role", "/etc/webapp/database/role.sql", (c) => `${c}${extra}\n`);
 
+/** Rewrites the certbot command line of the proxy step. */
+const certbot = (edit: (line: string) => string) => (r: PlanRun) =>
+    editScript(r, "proxy-0-nginx", (s) => {
+        const out = s.replace(/^(\s*)certbot '[^\n]*$/m, (line) => edit(line));
+        if (out === s) throw new Error("the certbot line did not change");
+        return out;
+    });
+
+/** Edits the app's logrotate file; throws when the edit changes nothing. */
+const logrotate = (edit: (c: string) => string) => (r: PlanRun) =>
+    editFile(r, "service-0-service", "/etc/logrotate.d/webapp", (c) => {
+        const out = edit(c);
+        if (out === c) throw new Error("the logrotate file did not change");
+        return out;
+    });
+
 /** Removes a property from a resource as if the program never set it (the mock provider echoes inputs as outputs). */
 const unset = (r: PlanRun, name: string, key: string) => {
     delete res(r, name).inputs[key];
@@ -232,6 +248,14 @@ const forms: Form[] = [
     ["TLS-3", "an intersection without AEAD (ECDHE+AES256)", P, site((c) => c.replace(/ssl_ciphers [^;]+;/, "ssl_ciphers ECDHE+AESGCM:ECDHE+AES256;")), /includes ECDHE\+AES256;/],
     ["TLS-3", "ciphers only at the http level, weak", P, (r) => { site((c) => c.replace(/ {4}ssl_ciphers [^;]+;\n/, ""))(r); httpConf((c) => `${c}ssl_ciphers ECDHE-RSA-AES128-SHA;\n`)(r); }, /includes ECDHE-RSA-AES128-SHA/],
     ["TLS-3", "pass: alias intersections of ECDHE and AEAD with exclusions", P, site((c) => c.replace(/ssl_ciphers [^;]+;/, "ssl_ciphers ECDHE+AESGCM:ECDHE+CHACHA20:!aNULL:@SECLEVEL=2;")), null],
+    // TLS-5: certbot's flags in all their spellings, and renewal left on.
+    ["TLS-5", "--test-cert (the staging alias) in prod", P, certbot((w) => `${w} '--test-cert'`), /asks the Let's Encrypt staging CA in prod \(--test-cert\)/],
+    ["TLS-5", "--server pointing at the staging directory in prod", P, certbot((w) => `${w} --server=https://acme-staging-v02.api.letsencrypt.org/directory`), /asks the Let's Encrypt staging CA in prod/],
+    ["TLS-5", "--server pointing at another CA", P, certbot((w) => `${w} --server https://acme.zerossl.com/v2/DV90`), /asks the ACME server https:\/\/acme\.zerossl\.com\/v2\/DV90, not Let's Encrypt/],
+    ["TLS-5", "--no-autorenew", P, certbot((w) => `${w} --no-autorenew`), /with --no-autorenew, so the certificate expires/],
+    ["TLS-5", "certbot.timer disabled", P, (r) => editScript(r, "proxy-0-nginx", (s) => `${s}\nsystemctl disable --now certbot.timer\n`), /stops or disables certbot\.timer/],
+    ["TLS-5", "pass: --renew-hook, the deploy hook's old name", P, certbot((w) => w.replace("'--deploy-hook'", "'--renew-hook'")), null],
+    ["TLS-5", "pass: staging with --test-cert", S, certbot((w) => w.replace("'--staging'", "'--test-cert'")), null],
     // TLS-6: session tickets inherited from the http context.
     ["TLS-6", "session tickets back on from the http context", P, (r) => { site((c) => c.replace("    ssl_session_tickets off;\n", ""))(r); httpConf((c) => `${c}ssl_session_tickets on;\n`)(r); }, /ssl_session_tickets is not off/],
     ["TLS-6", "pass: session settings in the http context", P, (r) => { site((c) => c.replace("    ssl_session_cache shared:webapp_tls:10m;\n", "").replace("    ssl_session_tickets off;\n", ""))(r); httpConf((c) => `${c}ssl_session_cache shared:webapp_tls:10m;\nssl_session_tickets off;\n`)(r); }, null],
@@ -443,6 +467,20 @@ const forms: Form[] = [
     ["DB-3", "CONNECT granted to PUBLIC again (lower case)", P, roleSql("grant connect on database webapp to public;"), /something is granted to PUBLIC/],
     ["DB-3", "pass: commented-out statements", P, roleSql("-- ALTER ROLE webapp SUPERUSER;\n/* GRANT postgres TO webapp; */"), null],
     ["DB-3", "pass: SUPERUSER taken back by a later statement", P, roleSql("ALTER ROLE webapp SUPERUSER;\nALTER ROLE webapp NOSUPERUSER;"), null],
+    // LOG-1: logrotate's directives, the last of conflicting ones winning.
+    ["LOG-1", "weekly after daily", P, logrotate((c) => c.replace("    daily\n    rotate 30\n", "    daily\n    rotate 30\n    weekly\n")), /for \/var\/log\/webapp\/app\.log \/var\/log\/webapp\/access\.log: rotates by "weekly", not daily/],
+    ["LOG-1", "rotation by size instead of time", P, logrotate((c) => c.replace("    daily\n    rotate 90\n", "    daily\n    rotate 90\n    size 100M\n")), /for \/var\/log\/webapp\/error\.log: rotates by "size 100M", not daily/],
+    ["LOG-1", "maxage shorter than the retention", P, logrotate((c) => c.replace("maxage 90", "maxage 14")), /maxage 14 deletes logs younger than 90 days/],
+    ["LOG-1", "nocompress after compress", P, logrotate((c) => c.replace("    delaycompress\n", "    delaycompress\n    nocompress\n")), /not compressed/],
+    ["LOG-1", "copytruncate instead of create", P, logrotate((c) => c.replace("    create 0640 webapp webapp\n    su webapp webapp\n    sharedscripts\n    postrotate\n        systemctl kill --signal=USR1 --kill-whom=main webapp.service >/dev/null 2>&1 || true\n    endscript\n}\n/var/log/webapp/error.log", "    create 0640 webapp webapp\n    copytruncate\n}\n/var/log/webapp/error.log")), /"copytruncate" instead of create 0640/],
+    ["LOG-1", "pass: a word inside the postrotate script is not a directive", P, logrotate((c) => c.replace("        systemctl kill --signal=USR1", "        echo weekly >/dev/null\n        systemctl kill --signal=USR1")), null],
+    ["LOG-1", "pass: weekly before daily", P, logrotate((c) => c.replace("    daily\n    rotate 30\n", "    weekly\n    daily\n    rotate 30\n")), null],
+    // MON-1 and SVC-6: how often the timers really fire.
+    ["MON-1", "the alert timer every five minutes", P, (r) => editFile(r, "host-0-monitoring", "/etc/systemd/system/webapp-resource-alerts.timer", (c) => c.replace("OnUnitActiveSec=1min", "OnUnitActiveSec=5min")), /the timer does not run every minute/],
+    ["MON-1", "pass: OnCalendar=minutely", P, (r) => editFile(r, "host-0-monitoring", "/etc/systemd/system/webapp-resource-alerts.timer", (c) => c.replace("OnUnitActiveSec=1min", "OnCalendar=minutely")), null],
+    ["MON-1", "pass: OnUnitActiveSec in seconds (60)", P, (r) => editFile(r, "host-0-monitoring", "/etc/systemd/system/webapp-resource-alerts.timer", (c) => c.replace("OnUnitActiveSec=1min", "OnUnitActiveSec=60")), null],
+    ["SVC-6", "a health check timer that never repeats", P, (r) => editFile(r, "service-0-service", "/etc/systemd/system/webapp-healthcheck.timer", (c) => c.replace("OnUnitActiveSec=60s\n", "")), /no health check timer is shipped/],
+    ["SVC-6", "pass: the health check on a calendar", P, (r) => editFile(r, "service-0-service", "/etc/systemd/system/webapp-healthcheck.timer", (c) => c.replace("OnUnitActiveSec=60s", "OnCalendar=*:*:00")), null],
     // DB-2 and DB-4: the values PostgreSQL ends up with (the last file read wins, ALTER SYSTEM last of all) and pg_hba's forms.
     ["DB-2", "a later conf.d file turns TLS off", P, pgFile("/etc/postgresql/15/main/conf.d/99-local.conf", "ssl = off\n"), /99-local\.conf .* sets ssl = off, the value PostgreSQL ends up with/],
     ["DB-2", "ALTER SYSTEM (postgresql.auto.conf) turns TLS off", P, pgFile("/var/lib/postgresql/15/main/postgresql.auto.conf", "SSL = 'false'\n"), /postgresql\.auto\.conf .* sets ssl = false/],
