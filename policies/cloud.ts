@@ -62,7 +62,9 @@ export const prot3: ChecklistPolicy = stackPolicy({
     check: (resources, ctx) => {
         if (!ctx.prod) return;
         for (const s of (resources as R[]).filter(isServer)) {
-            if (!s.opts.ignoreChanges.includes("userData")) ctx.report(`${s.name} would be replaced or restarted by a user data change; add ignoreChanges: ["userData"].`, s);
+            // EC2 may carry its user data as userDataBase64 instead; "*" ignores every property.
+            const field = s.props.userDataBase64 !== undefined && s.props.userData === undefined ? "userDataBase64" : "userData";
+            if (!s.opts.ignoreChanges.some((p) => p === field || p === "*")) ctx.report(`${s.name} would be replaced or restarted by a user data change; add ignoreChanges: ["${field}"].`, s);
             if (s.props.userDataReplaceOnChange === true) ctx.report(`${s.name} has userDataReplaceOnChange; remove it.`, s);
         }
     },

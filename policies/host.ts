@@ -2,7 +2,7 @@
  * The host itself (SSH-1..4, HOST-1..3), judged on the files the remote steps and cloud-init ship.
  */
 import { parse as parseYaml } from "yaml";
-import { aptConfig, AptSetting, EffectiveSshd, effectiveSshd, fail2banJails, Fail2banSetting, fail2banSeconds, fail2banTrue, HostFile, hostFiles, hostScripts, parseUnit, ResourceLike, seconds, sysctlValue, unitValue } from "./parse";
+import { aptConfig, AptSetting, asList, EffectiveSshd, effectiveSshd, fail2banJails, Fail2banSetting, fail2banSeconds, fail2banTrue, HostFile, hostFiles, hostScripts, parseUnit, ResourceLike, seconds, sysctlValue, unitValue } from "./parse";
 import { ChecklistPolicy, Context, firstStep, hasHosts, isServer, stackPolicy } from "./support";
 
 /** Files under a directory; reports once when hosts exist but no step ships any. */
@@ -209,16 +209,21 @@ export const host2: ChecklistPolicy = stackPolicy({
 export const host3: ChecklistPolicy = stackPolicy({
     id: "HOST-3",
     slug: "admin-and-app-users",
-    description: "A dedicated non-root admin user with sudo and key-only login; the app runs as its own system user.",
+    description: "A dedicated non-root admin user with sudo (the sudo group in any spelling, or a sudo rule) and a locked password (cloud-init's lock_passwd, true unless set false; no ssh_pwauth); the app runs as its own system user.",
     severity: "high",
     remediation: "Create the admin user in cloud-init (sudo group, lock_passwd) and run the app unit as the app's system user.",
     check: (resources, ctx) => {
         for (const s of resources.filter(isServer)) {
             const doc = typeof s.props.userData === "string" ? parseYaml(s.props.userData) ?? {} : {};
             const users = ((doc.users ?? []) as (string | Record<string, any>)[]).filter((u): u is Record<string, any> => typeof u === "object");
-            const admin = users.find((u) => u.name !== "root" && ((u.groups ?? []) as string[]).concat(String(u.groups ?? "").split(",")).includes("sudo"));
+            // groups may be a list or a comma-separated string; a sudo rule of its own also makes an admin.
+            const groups = (u: Record<string, any>) => (Array.isArray(u.groups) ? u.groups.map(String) : String(u.groups ?? "").split(",")).map((g: string) => g.trim());
+            const admin = users.find((u) => u.name !== "root" && (groups(u).includes("sudo") || asList(u.sudo).some((rule) => /ALL/.test(rule))));
             if (!admin) ctx.report(`server ${s.name}'s user data creates no non-root admin user in the sudo group; add one (lib/render/cloud-init.ts).`, s);
-            else if (admin.lock_passwd !== true) ctx.report(`server ${s.name}'s admin user ${admin.name} has a usable password; set lock_passwd: true.`, s);
+            // cloud-init locks the password unless lock_passwd is false (its default is true).
+            else if (admin.lock_passwd === false) ctx.report(`server ${s.name}'s admin user ${admin.name} has a usable password (lock_passwd: false); set lock_passwd: true.`, s);
+            if (doc.ssh_pwauth === true || /^(yes|true|1)$/i.test(String(doc.ssh_pwauth ?? ""))) ctx.report(`server ${s.name}'s user data sets ssh_pwauth, which turns SSH password logins on; remove it.`, s);
+            if (users.some((x) => x.name === "root" && x.lock_passwd === false)) ctx.report(`server ${s.name}'s user data unlocks root's password; remove that.`, s);
         }
         for (const f of hostFiles(resources).filter((f) => f.path.startsWith("/etc/systemd/system/") && f.path.endsWith(".service") && /LoadCredential=/.test(f.content))) {
             const user = unitValue(parseUnit(f.content), "Service", "User");

@@ -318,17 +318,36 @@ function metricsExposure(resources: readonly ResourceLike[]) {
     return inboundRules(resources).filter((rule) => METRICS_PORTS.some((p) => covers(rule, p)) && rule.sources.some((s) => !isLocalOrPrivate(s.split("/")[0])));
 }
 
+/**
+ * Where node exporter listens, once a step installs it or ships its settings: the --web.listen-address flags of a
+ * drop-in's ExecStart (the last ExecStart wins), else of ARGS in /etc/default/prometheus-node-exporter, else its
+ * default `:9100` (every address).
+ */
+function exporterListens(resources: readonly ResourceLike[]): { listens: string[]; where: string; from: ResourceLike }[] {
+    const files = hostFiles(resources);
+    const flags = (text: string) => [...text.matchAll(/--web\.listen-address[= ]["']?([^\s"']+)/g)].map((m) => m[1]);
+    const dropIns = files.filter((f) => /^\/etc\/systemd\/system\/prometheus-node-exporter\.service(\.d\/[^/]+\.conf)?$/.test(f.path)).sort((a, b) => (a.path < b.path ? -1 : 1));
+    const execStart = dropIns.flatMap((f) => (parseUnit(f.content).get("Service")?.get("ExecStart") ?? []).filter(Boolean).map((v) => ({ v, f }))).slice(-1)[0];
+    const defaults = files.find((f) => f.path === "/etc/default/prometheus-node-exporter");
+    const installer = hostScripts(resources).find(({ script }) => /\binstall\b[^\n]*\bprometheus-node-exporter\b/.test(script));
+    if (execStart) return [{ listens: flags(execStart.v).length ? flags(execStart.v) : [":9100"], where: execStart.f.path, from: execStart.f.from }];
+    if (defaults) return [{ listens: flags(parseKeyValues(defaults.content).get("ARGS") ?? "").length ? flags(parseKeyValues(defaults.content).get("ARGS") ?? "") : [":9100"], where: defaults.path, from: defaults.from }];
+    if (installer) return [{ listens: [":9100"], where: "its default settings", from: installer.from }];
+    return [];
+}
+
 export const net5: ChecklistPolicy = stackPolicy({
     id: "NET-5",
     slug: "internal-services-private",
-    description: "Outbound-only services (node exporter, PostgreSQL) bind to localhost or the private network and are not opened in firewalls.",
+    description: "Outbound-only services (node exporter, PostgreSQL) bind to localhost or the private network and are not opened in firewalls; node exporter's address as systemd and its defaults file leave it (installed without one, it listens everywhere).",
     severity: "high",
     remediation: "Bind exporters and PostgreSQL to localhost/private addresses and open their ports only to private networks.",
     check: (resources, ctx) => {
         for (const rule of metricsExposure(resources)) ctx.report(`${rule.resource.name} opens ${describe(rule)} (a metrics port) to ${rule.sources.join(", ")}; allow only private networks.`, rule.resource);
-        for (const f of hostFiles(resources).filter((f) => f.path.startsWith("/etc/default/prometheus-node-exporter"))) {
-            const listen = /--web\.listen-address[= ](\S+)/.exec(f.content)?.[1];
-            if (listen && !/^(127\.0\.0\.1|localhost|\[::1\]):/.test(listen)) ctx.report(`${f.path} makes node exporter listen on ${listen}; listen on 127.0.0.1.`, f.from);
+        for (const e of exporterListens(resources)) {
+            for (const listen of e.listens.filter((l) => !/^(127\.\d+\.\d+\.\d+|localhost|\[::1\]):\d+$/.test(l))) {
+                ctx.report(`${e.where} (${e.from.name}) makes node exporter listen on ${listen}${listen.startsWith(":") ? " (every address)" : ""}; pass --web.listen-address=127.0.0.1:9100.`, e.from);
+            }
         }
     },
 });

@@ -93,6 +93,22 @@ const logrotate = (edit: (c: string) => string) => (r: PlanRun) =>
         return out;
     });
 
+/** Edits the first server's cloud-init user data; throws when the edit changes nothing. */
+const userData = (edit: (d: string) => string) => (r: PlanRun) => {
+    const server = res(r, "web-server-0");
+    const before = String(server.inputs.userData);
+    const after = edit(before);
+    if (after === before) throw new Error("the user data did not change");
+    server.inputs.userData = after;
+    server.outputs.userData = after;
+};
+
+/** Installs node exporter in the monitoring step, with one settings file when given. */
+const exporter = (file?: string, content?: string) => (r: PlanRun) => {
+    editScript(r, "host-0-monitoring", (s) => `${s}\napt-get install -y prometheus-node-exporter\n`);
+    if (file) addFile(r, "host-0-monitoring", file, content ?? "");
+};
+
 /** Removes a property from a resource as if the program never set it (the mock provider echoes inputs as outputs). */
 const unset = (r: PlanRun, name: string, key: string) => {
     delete res(r, name).inputs[key];
@@ -481,6 +497,23 @@ const forms: Form[] = [
     ["MON-1", "pass: OnUnitActiveSec in seconds (60)", P, (r) => editFile(r, "host-0-monitoring", "/etc/systemd/system/webapp-resource-alerts.timer", (c) => c.replace("OnUnitActiveSec=1min", "OnUnitActiveSec=60")), null],
     ["SVC-6", "a health check timer that never repeats", P, (r) => editFile(r, "service-0-service", "/etc/systemd/system/webapp-healthcheck.timer", (c) => c.replace("OnUnitActiveSec=60s\n", "")), /no health check timer is shipped/],
     ["SVC-6", "pass: the health check on a calendar", P, (r) => editFile(r, "service-0-service", "/etc/systemd/system/webapp-healthcheck.timer", (c) => c.replace("OnUnitActiveSec=60s", "OnCalendar=*:*:00")), null],
+    // HOST-3: cloud-init's user spellings and defaults.
+    ["HOST-3", "ssh_pwauth turns password logins on", P, userData((d) => d.replace("ssh_pwauth: false", "ssh_pwauth: true")), /sets ssh_pwauth, which turns SSH password logins on/],
+    ["HOST-3", "root's password unlocked", P, userData((d) => d.replace("users:\n", "users:\n  - name: root\n    lock_passwd: false\n")), /unlocks root's password/],
+    ["HOST-3", "the admin neither in sudo nor with a sudo rule", P, userData((d) => d.replace(/ {4}groups:\n {6}- sudo\n/, "    groups: adm\n").replace(/ {4}sudo: .*\n/, "")), /creates no non-root admin user in the sudo group/],
+    ["HOST-3", "pass: groups as a comma-separated string", P, userData((d) => d.replace(/ {4}groups:\n {6}- sudo\n/, "    groups: adm, sudo\n")), null],
+    ["HOST-3", "pass: lock_passwd left to cloud-init's default (true)", P, userData((d) => d.replace(/ {4}lock_passwd: true\n/, "")), null],
+    // PROT-3: what keeps a user data change from reaching the server.
+    ["PROT-3", "ignoreChanges for another property only", P, (r) => (res(r, "web-server-0").ignoreChanges = ["sshKeys"]), /would be replaced or restarted by a user data change; add ignoreChanges: \["userData"\]/],
+    ["PROT-3", "aws: userDataBase64 changes are not ignored", R, (r) => { const s = r.resources.find((x) => x.type === "aws:ec2/instance:Instance")!; s.inputs.userDataBase64 = Buffer.from(String(s.inputs.userData)).toString("base64"); delete s.inputs.userData; s.outputs.userDataBase64 = s.inputs.userDataBase64; delete s.outputs.userData; }, /add ignoreChanges: \["userDataBase64"\]/],
+    ["PROT-3", "pass: ignoreChanges: [\"*\"]", P, (r) => (res(r, "web-server-0").ignoreChanges = ["*"]), null],
+    // NET-5: where node exporter ends up listening.
+    ["NET-5", "node exporter installed with its defaults (every address)", P, exporter(), /its default settings .* listen on :9100 \(every address\)/],
+    ["NET-5", "ARGS in /etc/default listening everywhere", P, exporter("/etc/default/prometheus-node-exporter", 'ARGS="--web.listen-address=:9100 --collector.systemd"\n'), /\/etc\/default\/prometheus-node-exporter .* listen on :9100/],
+    ["NET-5", "a drop-in's ExecStart on 0.0.0.0", P, exporter("/etc/systemd/system/prometheus-node-exporter.service.d/override.conf", "[Service]\nExecStart=\nExecStart=/usr/bin/prometheus-node-exporter --web.listen-address 0.0.0.0:9100\n"), /override\.conf .* listen on 0\.0\.0\.0:9100/],
+    ["NET-5", "a drop-in that resets ExecStart without the flag", P, exporter("/etc/systemd/system/prometheus-node-exporter.service.d/override.conf", "[Service]\nExecStart=\nExecStart=/usr/bin/prometheus-node-exporter\n"), /listen on :9100 \(every address\)/],
+    ["NET-5", "pass: ARGS on loopback", P, exporter("/etc/default/prometheus-node-exporter", "ARGS='--web.listen-address=127.0.0.1:9100'\n"), null],
+    ["NET-5", "pass: a drop-in on loopback over ARGS that listen everywhere", P, (r) => { exporter("/etc/default/prometheus-node-exporter", 'ARGS="--web.listen-address=:9100"\n')(r); addFile(r, "host-0-monitoring", "/etc/systemd/system/prometheus-node-exporter.service.d/override.conf", "[Service]\nExecStart=\nExecStart=/usr/bin/prometheus-node-exporter --web.listen-address=127.0.0.1:9100\n"); }, null],
     // DB-2 and DB-4: the values PostgreSQL ends up with (the last file read wins, ALTER SYSTEM last of all) and pg_hba's forms.
     ["DB-2", "a later conf.d file turns TLS off", P, pgFile("/etc/postgresql/15/main/conf.d/99-local.conf", "ssl = off\n"), /99-local\.conf .* sets ssl = off, the value PostgreSQL ends up with/],
     ["DB-2", "ALTER SYSTEM (postgresql.auto.conf) turns TLS off", P, pgFile("/var/lib/postgresql/15/main/postgresql.auto.conf", "SSL = 'false'\n"), /postgresql\.auto\.conf .* sets ssl = false/],
