@@ -307,6 +307,57 @@ export const bk2: ChecklistPolicy = stackPolicy({
     },
 });
 
+/**
+ * The shell options a bash script runs its commands with after its top-level `set` lines (and the shebang's
+ * flags), in order: `set -euo pipefail`, `set -e -u -o pipefail`, `set -o errexit`, and `set +e` or `set +o
+ * pipefail` switching them off again.
+ */
+export function shellOptions(script: string): { errexit: boolean; nounset: boolean; pipefail: boolean } {
+    const state = { errexit: false, nounset: false, pipefail: false };
+    const letters: Record<string, keyof typeof state> = { e: "errexit", u: "nounset" };
+    const lines = script.split("\n");
+    const shebang = /^#!\S+(?:\s+(-\w+))?/.exec(lines[0] ?? "")?.[1] ?? "";
+    for (const l of shebang.slice(1)) if (letters[l]) state[letters[l]] = true;
+    for (const raw of lines) {
+        const m = /^set\s+(.*)$/.exec(raw.replace(/(^|\s)#.*$/, "").trim());
+        if (!m) continue;
+        const words = m[1].split(/\s+/);
+        for (let i = 0; i < words.length; i++) {
+            const w = words[i];
+            const on = w.startsWith("-");
+            if (!/^[-+]/.test(w)) continue;
+            const flags = w.slice(1);
+            for (const f of flags.replace("o", "")) if (letters[f]) state[letters[f]] = on;
+            if (flags.includes("o")) {
+                const name = words[++i];
+                if (name === "pipefail" || name === "errexit" || name === "nounset") state[name] = on;
+            }
+        }
+    }
+    return state;
+}
+
+/** The pg_dump command lines of a script. */
+const pgDumpLines = (script: string) => script.split("\n").filter((l) => /(^|[\s;&|(])pg_dump\s/.test(l.replace(/(^|\s)#.*$/, "")));
+
+/**
+ * Whether a pg_dump line writes compressed output: -Z/--compress other than 0 or none; without it, the custom and
+ * directory formats (compressed by default) or output piped to gzip, zstd, xz or bzip2.
+ */
+export function pgDumpCompresses(line: string): boolean {
+    const words = line.split(/\s+/);
+    const value = (short: string, long: string) => {
+        const i = words.findIndex((w) => w === short || w === long || w.startsWith(`${long}=`) || (w.startsWith(short) && w.length > short.length));
+        if (i < 0) return undefined;
+        const w = words[i];
+        return w.startsWith(`${long}=`) ? w.slice(long.length + 1) : w === short || w === long ? words[i + 1] : w.slice(short.length);
+    };
+    const compress = value("-Z", "--compress");
+    if (compress !== undefined) return !/^(0|none)(:|$)/.test(compress.replace(/^['"]|['"]$/g, ""));
+    const format = (value("-F", "--format") ?? "plain").replace(/^['"]|['"]$/g, "");
+    return /^(c|custom|d|directory)$/.test(format) || /\|\s*(gzip|zstd|xz|bzip2|pigz)\b/.test(line);
+}
+
 export const bk3: ChecklistPolicy = stackPolicy({
     id: "BK-3",
     slug: "backup-verified",
@@ -317,7 +368,9 @@ export const bk3: ChecklistPolicy = stackPolicy({
         for (const f of needsBackups(resources, ctx) ?? []) {
             const p: string[] = [];
             if (!/pg_restore --list|PRAGMA integrity_check|gzip -t/.test(f.content)) p.push("nothing verifies the written backup");
-            if (!/set -euo pipefail/.test(f.content)) p.push("errors do not stop the job (set -euo pipefail)");
+            const opts = shellOptions(f.content);
+            const off = (["errexit", "nounset", "pipefail"] as const).filter((o) => !opts[o]);
+            if (off.length) p.push(`errors do not stop the job (${off.join(", ")} off at the end of the script; set -euo pipefail and no set +e)`);
             if (!/exit 1/.test(f.content)) p.push("failures do not exit non-zero");
             if (p.length) ctx.report(`${f.path} (${f.from.name}): ${p.join("; ")}.`, f.from);
         }
@@ -333,7 +386,8 @@ export const bk4: ChecklistPolicy = stackPolicy({
     check: (resources, ctx) => {
         for (const f of needsBackups(resources, ctx) ?? []) {
             const p: string[] = [];
-            if (!/--compress=[1-9]|gzip -\d|--format=custom(?![\s\S]*--compress=0)/.test(f.content)) p.push("the backup is not compressed");
+            const uncompressed = pgDumpLines(f.content).filter((l) => !pgDumpCompresses(l));
+            if (uncompressed.length || pgDumpLines(f.content).length === 0) p.push(`the backup is not compressed${uncompressed.length ? ` (${uncompressed[0].trim()})` : ""}`);
             if (!/mktemp [^\n]*partial/.test(f.content) || !/mv "\$tmp" "\$dir\/\$name"/.test(f.content)) p.push("the backup is not written under a temporary name and renamed");
             if (p.length) ctx.report(`${f.path} (${f.from.name}): ${p.join("; ")}.`, f.from);
         }

@@ -1,13 +1,15 @@
 /**
- * DB-3 reads the role SQL for the attributes, memberships and PUBLIC grants it leaves. This test holds that
- * reading against a real PostgreSQL 15 on loopback: the rendered role SQL plus one form of change runs as the
- * local postgres, the catalogs say whether the app role ends up privileged, and the policy must agree.
+ * DB-3, BK-3 and BK-4 read SQL, shell options and pg_dump flags. These tests hold that reading against the real
+ * tools: a PostgreSQL 15 on loopback runs the rendered role SQL plus one form of change as the local postgres and
+ * its catalogs say whether the app role ends up privileged; pg_dump writes a dump with each flag set and the dump
+ * says whether it is compressed; bash reports the options a script's `set` lines leave.
  */
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { renderPgHba, renderPostgresConf, renderRoleSql, scramVerifier } from "../lib/render/postgres";
-import { roleSqlProblems } from "../policies/data";
+import { pgDumpCompresses, roleSqlProblems, shellOptions } from "../policies/data";
 import { freePort } from "./support/nginx";
 import { RunningPostgres, startPostgres } from "./support/postgres";
 
@@ -56,4 +58,41 @@ test.each(cases)("%s: the policy and the catalogs agree", (_name, extra) => {
     const res = pg.asPostgres(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "--dbname=postgres"], { input: `${base}\n\\connect postgres\n${extra}\n` });
     expect({ status: res.status, stderr: res.stderr }).toEqual({ status: 0, stderr: "" });
     expect(roleSqlProblems(`${base}\n${extra}\n`, false).length > 0).toBe(privileged());
+});
+
+describe("BK-4: the policy knows which pg_dump command lines compress, as pg_dump does", () => {
+    const lines: string[] = [
+        "pg_dump --format=custom --compress=6",
+        "pg_dump --format=custom -Z0",
+        "pg_dump --format=custom -Z 0",
+        "pg_dump -Fc",
+        "pg_dump --format=plain",
+        "pg_dump -Fp -Z 9",
+        "pg_dump -Fd",
+        "pg_dump -Fd --compress=0",
+    ];
+    // Some table data, so that the directory format writes a data file.
+    beforeAll(() => pg.sql("CREATE TABLE IF NOT EXISTS dump_probe (x int); INSERT INTO dump_probe VALUES (1)"));
+
+    test.each(lines)("%s", (line) => {
+        const out = path.join(dir, `dump-${lines.indexOf(line)}`);
+        const res = pg.asPostgres([...line.split(" "), "--dbname=postgres", `--file=${out}`]);
+        expect(res.stderr).toBe("");
+        let compressed: boolean;
+        if (fs.statSync(out).isDirectory()) compressed = fs.readdirSync(out).some((f) => f.endsWith(".dat.gz"));
+        else if (fs.readFileSync(out).subarray(0, 5).toString() === "PGDMP") compressed = !/^;\s+Compression: 0$/m.test(pg.asPostgres(["pg_restore", "--list", out]).stdout);
+        else compressed = fs.readFileSync(out).subarray(0, 2).equals(Buffer.from([0x1f, 0x8b]));
+        expect(pgDumpCompresses(line)).toBe(compressed);
+    });
+});
+
+describe("BK-3: the policy reads a script's shell options as bash sets them", () => {
+    const headers = ["#!/bin/bash\nset -euo pipefail", "#!/bin/bash\nset -euo pipefail\nset +e", "#!/bin/bash\nset -e -u -o pipefail", "#!/bin/bash\nset -o errexit -o nounset -o pipefail", "#!/bin/bash\nset -e\nset -o pipefail\nset +o pipefail", "#!/bin/bash -e\nset -u"];
+    test.each(headers)("%s", (header) => {
+        const res = spawnSync("bash", ["-c", `${header.split("\n").slice(1).join("\n")}\necho "$-"\nshopt -qo pipefail && echo pipefail || echo none`], { encoding: "utf8" });
+        const [flags, pipefail] = res.stdout.trim().split("\n");
+        // bash -c does not read the shebang; its -e is what `bash -e script` would set.
+        const shebangE = /^#!\S+ -\w*e/.test(header);
+        expect(shellOptions(header)).toEqual({ errexit: flags.includes("e") || shebangE, nounset: flags.includes("u"), pipefail: pipefail === "pipefail" });
+    });
 });

@@ -109,6 +109,14 @@ const exporter = (file?: string, content?: string) => (r: PlanRun) => {
     if (file) addFile(r, "host-0-monitoring", file, content ?? "");
 };
 
+/** Edits the backup script; throws when the edit changes nothing. */
+const backupScript = (edit: (c: string) => string) => (r: PlanRun) =>
+    editFile(r, "backups-timers", "/usr/local/lib/webapp/backup", (c) => {
+        const out = edit(c);
+        if (out === c) throw new Error("the backup script did not change");
+        return out;
+    });
+
 /** Removes a property from a resource as if the program never set it (the mock provider echoes inputs as outputs). */
 const unset = (r: PlanRun, name: string, key: string) => {
     delete res(r, name).inputs[key];
@@ -514,6 +522,17 @@ const forms: Form[] = [
     ["NET-5", "a drop-in that resets ExecStart without the flag", P, exporter("/etc/systemd/system/prometheus-node-exporter.service.d/override.conf", "[Service]\nExecStart=\nExecStart=/usr/bin/prometheus-node-exporter\n"), /listen on :9100 \(every address\)/],
     ["NET-5", "pass: ARGS on loopback", P, exporter("/etc/default/prometheus-node-exporter", "ARGS='--web.listen-address=127.0.0.1:9100'\n"), null],
     ["NET-5", "pass: a drop-in on loopback over ARGS that listen everywhere", P, (r) => { exporter("/etc/default/prometheus-node-exporter", 'ARGS="--web.listen-address=:9100"\n')(r); addFile(r, "host-0-monitoring", "/etc/systemd/system/prometheus-node-exporter.service.d/override.conf", "[Service]\nExecStart=\nExecStart=/usr/bin/prometheus-node-exporter --web.listen-address=127.0.0.1:9100\n"); }, null],
+    // BK-3 and BK-4: the shell options and the dump's compression as bash and pg_dump take them.
+    ["BK-3", "set +e after the strict line", P, backupScript((c) => c.replace("set -euo pipefail\n", "set -euo pipefail\nset +e\n")), /errexit off at the end of the script/],
+    ["BK-3", "set +o pipefail", P, backupScript((c) => c.replace("set -euo pipefail\n", "set -euo pipefail\nset +o pipefail\n")), /pipefail off at the end of the script/],
+    ["BK-3", "only set -e", P, backupScript((c) => c.replace("set -euo pipefail\n", "set -e\n")), /nounset, pipefail off/],
+    ["BK-3", "pass: the options spelled out (set -e -u -o pipefail)", P, backupScript((c) => c.replace("set -euo pipefail\n", "set -e -u -o pipefail\n")), null],
+    ["BK-3", "pass: long names (set -o errexit -o nounset -o pipefail)", P, backupScript((c) => c.replace("set -euo pipefail\n", "set -o errexit -o nounset -o pipefail\n")), null],
+    ["BK-4", "-Z0 (no compression)", P, backupScript((c) => c.replace("--compress=6", "-Z0")), /the backup is not compressed \(pg_dump --format=custom -Z0/],
+    ["BK-4", "--compress=none", P, backupScript((c) => c.replace("--compress=6", "--compress=none")), /not compressed/],
+    ["BK-4", "the plain format without a compressor", P, backupScript((c) => c.replace("--format=custom --compress=6", "--format=plain")), /not compressed/],
+    ["BK-4", "pass: -Z 9 in the short form", P, backupScript((c) => c.replace("--compress=6", "-Z 9")), null],
+    ["BK-4", "pass: the custom format's default compression", P, backupScript((c) => c.replace(" --compress=6", "")), null],
     // DB-2 and DB-4: the values PostgreSQL ends up with (the last file read wins, ALTER SYSTEM last of all) and pg_hba's forms.
     ["DB-2", "a later conf.d file turns TLS off", P, pgFile("/etc/postgresql/15/main/conf.d/99-local.conf", "ssl = off\n"), /99-local\.conf .* sets ssl = off, the value PostgreSQL ends up with/],
     ["DB-2", "ALTER SYSTEM (postgresql.auto.conf) turns TLS off", P, pgFile("/var/lib/postgresql/15/main/postgresql.auto.conf", "SSL = 'false'\n"), /postgresql\.auto\.conf .* sets ssl = false/],
