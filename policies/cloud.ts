@@ -95,8 +95,23 @@ export const sec1: ChecklistPolicy = stackPolicy({
 const LITERALS: [RegExp, string][] = [
     [/-----BEGIN (RSA |EC |OPENSSH |DSA |ENCRYPTED )?PRIVATE KEY-----/, "a private key"],
     [/\b(AKIA|ASIA)[A-Z0-9]{16}\b[\s\S]{0,200}\b[A-Za-z0-9/+]{40}\b/, "an AWS access key with its secret"],
-    [/(?:^|[\s"'{,;])(password|passwd|secret|token)["']?\s*(?:=|:\s)\s*["']?[^\s"'$<{]{8,}/im, "a password assignment"],
+    [/(?:^|[^A-Za-z0-9])(password|passwd|secret|token|api[_-]?key|secret[_-]access[_-]key)["']?\s*(?:=|:\s)\s*["']?[^\s"'$<{@]{8,}/im, "a password assignment"],
 ];
+
+/**
+ * The kind of secret-looking literal a string carries, also inside base64 (cloud-init's `encoding: b64`, a
+ * step's encoded payload): undefined when there is none.
+ */
+export function secretLiteral(value: string): string | undefined {
+    const direct = LITERALS.find(([re]) => re.test(value))?.[1];
+    if (direct) return direct;
+    for (const [run] of value.matchAll(/[A-Za-z0-9+/]{40,}={0,2}/g)) {
+        const decoded = Buffer.from(run, "base64").toString("utf8");
+        const hit = LITERALS.find(([re]) => re.test(decoded))?.[1];
+        if (hit) return `${hit} (base64-encoded)`;
+    }
+    return undefined;
+}
 
 /** Where secrets may legitimately travel: steps marked secret, Secrets Manager versions, the RDS master password. */
 export function isSecretSink(r: R, path: string): boolean {
@@ -127,7 +142,7 @@ const allStrings = (r: R) => knownStrings(r.props);
 export const sec2: ChecklistPolicy = stackPolicy({
     id: "SEC-2",
     slug: "no-plaintext-secrets",
-    description: "No secret-looking literal (private key, AWS key pair, password assignment) in the program's resources outside a secret sink; secret config keys are set with --secret.",
+    description: "No secret-looking literal (private key, AWS key pair, password, token, API key or AWS secret key assignment, also base64-encoded) in the program's resources outside a secret sink; secret config keys are set with --secret.",
     severity: "critical",
     remediation: "Generate secrets with @pulumi/random or read them with config.requireSecret, and pass them only through secret steps or secret stores.",
     check: (resources, ctx) => {
@@ -135,8 +150,8 @@ export const sec2: ChecklistPolicy = stackPolicy({
             if (r.type.startsWith("pulumi:providers:") || isComponent(r)) continue;
             for (const { top, value } of allStrings(r)) {
                 if (isSecretSink(r, top)) continue;
-                const hit = LITERALS.find(([re]) => re.test(value));
-                if (hit) ctx.report(`${r.name} carries ${hit[1]} in ${top}; pass it as a secret (config --secret, a secret step or a secret store).`, r);
+                const hit = secretLiteral(value);
+                if (hit) ctx.report(`${r.name} carries ${hit} in ${top}; pass it as a secret (config --secret, a secret step or a secret store).`, r);
             }
         }
     },

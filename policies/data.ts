@@ -211,7 +211,14 @@ export const db5: ChecklistPolicy = stackPolicy({
 
 /** Backup scripts shipped to hosts (the ones with tiers). */
 const backupScripts = (resources: readonly ResourceLike[]) => hostFiles(resources).filter((f) => /\/backup$/.test(f.path) && /daily\)/.test(f.content));
-const timersOf = (resources: readonly ResourceLike[]) => hostFiles(resources).filter((f) => f.path.endsWith(".timer")).map((f) => ({ f, unit: parseUnit(f.content) }));
+/** Timers with the unit each activates: Unit=, or the service of the same name (systemd.timer(5)). */
+const timersOf = (resources: readonly ResourceLike[]) =>
+    hostFiles(resources)
+        .filter((f) => f.path.endsWith(".timer"))
+        .map((f) => {
+            const unit = parseUnit(f.content);
+            return { f, unit, activates: unitValue(unit, "Timer", "Unit") || f.path.replace(/^.*\//, "").replace(/\.timer$/, ".service") };
+        });
 
 /** Backups are expected where a database lives on a host; RDS keeps its own. */
 function needsBackups(resources: readonly ResourceLike[], ctx: Context): HostFile[] | undefined {
@@ -253,7 +260,7 @@ export const bk1: ChecklistPolicy = stackPolicy({
     remediation: "Keep the Backups timers (lib/render/backup.ts renderBackupUnits).",
     check: (resources, ctx) => {
         if (!needsBackups(resources, ctx)) return;
-        const backups = timersOf(resources).filter(({ unit }) => /backup@/.test(unitValue(unit, "Timer", "Unit") ?? ""));
+        const backups = timersOf(resources).filter(({ activates }) => /backup@/.test(activates));
         const calendar = (unit: Unit) => normalCalendar(unitValue(unit, "Timer", "OnCalendar") ?? "");
         const daily = backups.find(({ unit }) => /^\*-\*-\* \d\d:\d\d:\d\d$/.test(calendar(unit)));
         const weekly = backups.find(({ unit }) => /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun) \*-\*-\* \d\d:\d\d:\d\d$/.test(calendar(unit)));
@@ -404,7 +411,7 @@ export const bk5: ChecklistPolicy = stackPolicy({
         if (!ctx.prod) return;
         const buckets = resources.filter((r) => r.type === "aws:s3/bucket:Bucket" || r.type === "aws:s3/bucketV2:BucketV2");
         for (const f of backupScripts(resources)) {
-            if (!/ s3 cp /.test(f.content)) ctx.report(`${f.path} (${f.from.name}) keeps backups on the server only; set webapp:offsiteBackup true.`, f.from);
+            if (!/\bs3 (cp|sync|mv)\b|\bs3api put-object\b|\brclone (copy|sync)\b/.test(f.content)) ctx.report(`${f.path} (${f.from.name}) keeps backups on the server only; set webapp:offsiteBackup true.`, f.from);
         }
         if (backupScripts(resources).length && buckets.length === 0) ctx.report("prod has no off-site bucket for its backups; set webapp:offsiteBackup true.", backupScripts(resources)[0].from);
     },
@@ -503,10 +510,22 @@ export const bk7: ChecklistPolicy = stackPolicy({
         if (!at) return;
         if (!files.some((f) => /\/restore$/.test(f.path))) ctx.report("no restore script is shipped; keep the Backups restore script.", at);
         const drill = files.find((f) => /\/restore-drill$/.test(f.path));
-        const timer = timersOf(resources).find(({ unit }) => /restore-drill/.test(unitValue(unit, "Timer", "Unit") ?? ""));
+        const timer = timersOf(resources).find(({ activates }) => /restore-drill/.test(activates));
         if (!drill || !timer) ctx.report(`no scheduled restore drill (${drill ? "timer" : "script"} missing); keep the Backups restore drill.`, at);
     },
 });
+
+/**
+ * The age in seconds above which the stale check fails: the number its `[ "$age" -gt N ]` (or -ge) compares with,
+ * written as a number or shell arithmetic of numbers (`$((26 * 3600))`). Infinity when there is none.
+ */
+export function staleLimit(script: string): number {
+    const m = /\[\s+"?\$\{?age\}?"?\s+-(gt|ge)\s+("?)(\d+|\$\(\(\s*[\d\s*+]+\)\))\2\s+\]/.exec(script);
+    if (!m) return Infinity;
+    const expr = m[3].replace(/^\$\(\(|\)\)$/g, "");
+    const value = expr.split("+").reduce((sum, term) => sum + term.split("*").reduce((p, f) => p * Number(f.trim()), 1), 0);
+    return m[1] === "ge" ? value - 1 : value;
+}
 
 export const bk8: ChecklistPolicy = stackPolicy({
     id: "BK-8",
@@ -518,12 +537,12 @@ export const bk8: ChecklistPolicy = stackPolicy({
         if (!needsBackups(resources, ctx) && rdsInstances(resources).length === 0) return;
         const at = firstStep(resources) ?? rdsInstances(resources)[0];
         const check = hostFiles(resources).find((f) => /\/backup-stale-check$/.test(f.path));
-        const timer = timersOf(resources).find(({ unit }) => /stale-check/.test(unitValue(unit, "Timer", "Unit") ?? ""));
+        const timer = timersOf(resources).find(({ activates }) => /stale-check/.test(activates));
         if (!check || !timer) {
             if (at) ctx.report(`no scheduled stale-backup check (${check ? "timer" : "script"} missing); keep the Backups stale check.`, at);
             return;
         }
-        const limit = Number(/-gt (\d+) \]/.exec(check.content)?.[1] ?? Infinity);
+        const limit = staleLimit(check.content);
         if (limit > 26 * 3600) ctx.report(`${check.path} (${check.from.name}) accepts backups ${limit / 3600} hours old; fail after 26 hours.`, check.from);
     },
 });

@@ -533,6 +533,31 @@ const forms: Form[] = [
     ["BK-4", "the plain format without a compressor", P, backupScript((c) => c.replace("--format=custom --compress=6", "--format=plain")), /not compressed/],
     ["BK-4", "pass: -Z 9 in the short form", P, backupScript((c) => c.replace("--compress=6", "-Z 9")), null],
     ["BK-4", "pass: the custom format's default compression", P, backupScript((c) => c.replace(" --compress=6", "")), null],
+    // BK-5, BK-7, BK-8: the off-site copy in its other forms, timers by their implicit unit, the stale limit in arithmetic.
+    ["BK-5", "the copy removed from the backup script", P, backupScript((c) => c.replace(/ s3 cp /g, " s3 ls ")), /keeps backups on the server only/],
+    ["BK-5", "pass: the copy through s3api put-object", P, backupScript((c) => c.replace(/ s3 cp --only-show-errors --sse AES256 "([^"]+)" "([^"]+)"/g, ' s3api put-object --server-side-encryption AES256 --body "$1" --bucket webapp --key "$2"')), null],
+    ["BK-7", "the drill timer activating another unit", P, (r) => editFile(r, "backups-timers", "/etc/systemd/system/webapp-restore-drill.timer", (c) => c.replace(/^Unit=.*$/m, "Unit=webapp-backup-stale-check.service")), /no scheduled restore drill \(timer missing\)/],
+    ["BK-7", "pass: the drill timer without Unit= (its own service by name)", P, (r) => editFile(r, "backups-timers", "/etc/systemd/system/webapp-restore-drill.timer", (c) => c.replace(/^Unit=.*\n/m, "")), null],
+    ["BK-8", "a stale limit of two days in shell arithmetic", P, (r) => editFile(r, "backups-timers", "/usr/local/lib/webapp/backup-stale-check", (c) => c.replace("-gt 93600 ]", "-gt $((48 * 3600)) ]")), /accepts backups 48 hours old/],
+    ["BK-8", "pass: 26 hours in shell arithmetic", P, (r) => editFile(r, "backups-timers", "/usr/local/lib/webapp/backup-stale-check", (c) => c.replace("-gt 93600 ]", "-gt $((26 * 3600)) ]")), null],
+    ["BK-8", "pass: -ge one second later", P, (r) => editFile(r, "backups-timers", "/usr/local/lib/webapp/backup-stale-check", (c) => c.replace("-gt 93600 ]", "-ge 93601 ]")), null],
+    // MON-2: every resource that opens a metrics port.
+    ["MON-2", "aws: a SecurityGroupRule opening the postgres exporter", R, (r) => addResource(r, "aws:ec2/securityGroupRule:SecurityGroupRule", "pg-exporter", { type: "ingress", protocol: "tcp", fromPort: 9187, toPort: 9187, cidrBlocks: ["0.0.0.0/0"], securityGroupId: "sg-1" }), /pg-exporter opens port 9187 to the internet, exposing metrics/],
+    ["MON-2", "hcloud: a range covering 9090", P, hcloudRule({ protocol: "tcp", port: "9000-9200", sourceIps: ["::/0"] }), /opens ports 9000-9200 to the internet, exposing metrics/],
+    ["MON-2", "pass: node exporter from a private network only", P, hcloudRule({ protocol: "tcp", port: "9100", sourceIps: ["10.0.0.0/16"] }), null],
+    // PROT-1 and PROT-2: every stateful resource, however it is added.
+    ["PROT-1", "an EBS volume without protect", R, (r) => addResource(r, "aws:ebs/volume:Volume", "extra-data", { availabilityZone: "eu-central-1a", size: 10, encrypted: true }), /extra-data \(aws:ebs\/volume:Volume\): not protected in Pulumi/],
+    ["PROT-1", "an S3 bucket that may be destroyed with its objects", R, (r) => { const b = r.resources.find((x) => x.type === "aws:s3/bucket:Bucket")!; b.inputs.forceDestroy = true; b.outputs.forceDestroy = true; }, /forceDestroy is true, needs false/],
+    ["PROT-1", "pass: a protected EBS volume", R, (r) => { addResource(r, "aws:ebs/volume:Volume", "extra-data", { availabilityZone: "eu-central-1a", size: 10, encrypted: true }); res(r, "extra-data").protect = true; }, null],
+    ["PROT-2", "a second server without backups", P, (r) => { const s = structuredClone(res(r, "web-server-0")); s.name = "web-server-9"; s.urn = s.urn.replace("web-server-0", "web-server-9"); s.inputs.backups = false; s.outputs.backups = false; r.resources.push(s); }, /web-server-9 has provider backups off/],
+    ["PROT-2", "pass: staging may leave backups off", S, (r) => { res(r, "web-server-0").inputs.backups = false; res(r, "web-server-0").outputs.backups = false; }, null],
+    // SEC-2 and SEC-4: literals in their other spellings, and rotation.
+    ["SEC-2", "a private key base64-encoded in cloud-init's write_files", P, userData((d) => d.replace("write_files:\n", `write_files:\n  - path: /root/.ssh/id_ed25519\n    encoding: b64\n    content: ${Buffer.from("-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n").toString("base64")}\n`)), /carries a private key \(base64-encoded\) in userData/],
+    ["SEC-2", "an AWS secret key as an environment assignment", P, userData((d) => `${d}# AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEYab\n`), /carries a password assignment in userData/],
+    ["SEC-2", "a password under a prefixed key (db_password:)", P, userData((d) => `${d}# db_password: hunter2hunter2\n`), /carries a password assignment in userData/],
+    ["SEC-2", "pass: a reference to a secret, not a value", P, userData((d) => `${d}# DB_PASSWORD=$DB_PASSWORD_FROM_CREDENTIALS\n`), null],
+    ["SEC-4", "a generated secret without keepers", P, (r) => { delete res(r, "app-db-password").inputs.keepers; delete res(r, "app-db-password").outputs.keepers; }, /app-db-password never rotates \(no generation keeper\)/],
+    ["SEC-4", "pass: keepers with the generation and more", P, (r) => { const k = { ...(res(r, "app-db-password").inputs.keepers as Record<string, string>), purpose: "db" }; res(r, "app-db-password").inputs.keepers = k; res(r, "app-db-password").outputs.keepers = k; }, null],
     // DB-2 and DB-4: the values PostgreSQL ends up with (the last file read wins, ALTER SYSTEM last of all) and pg_hba's forms.
     ["DB-2", "a later conf.d file turns TLS off", P, pgFile("/etc/postgresql/15/main/conf.d/99-local.conf", "ssl = off\n"), /99-local\.conf .* sets ssl = off, the value PostgreSQL ends up with/],
     ["DB-2", "ALTER SYSTEM (postgresql.auto.conf) turns TLS off", P, pgFile("/var/lib/postgresql/15/main/postgresql.auto.conf", "SSL = 'false'\n"), /postgresql\.auto\.conf .* sets ssl = false/],
