@@ -6,6 +6,7 @@
  * shipped stack.
  */
 import type { PlanRun, RecordedResource } from "../plan/run";
+import { CHECKLIST_IDS } from "../policies/checklist";
 import { addFile, clone, editFile, editScript, findings, res, shippedRuns } from "./support/policy";
 
 let prod: PlanRun;
@@ -234,6 +235,8 @@ const forms: Form[] = [
         site((c) => c.replace("    ssl_protocols", '    add_header X-Robots-Tag "noindex" always;\n    ssl_protocols'))(r);
     }, /X-Content-Type-Options is not set/],
     ["HDR-1", "pass: every header inherited from the http context", P, headersToHttp, null],
+    ["TLS-4", "a location with its own add_header drops HSTS", P, site((c) => c.replace("location /api/ {\n", 'location /api/ {\n        add_header Cache-Control "no-store" always;\n')), /location \/api\/ drops HSTS with its own add_header/],
+    ["TLS-4", "HSTS without includeSubDomains in the http context", P, (r) => { headersToHttp(r); httpConf((c) => c.replace("max-age=63072000; includeSubDomains", "max-age=63072000"))(r); }, /HSTS lacks includeSubDomains/],
     ["TLS-4", "pass: HSTS inherited from the http context", P, headersToHttp, null],
     // HDR-2..4: header values as browsers read them.
     ["HDR-2", "X-Frame-Options ALLOW-FROM (ignored by browsers)", P, site((c) => c.replace('X-Frame-Options "DENY"', 'X-Frame-Options "ALLOW-FROM https://example.com"')), /X-Frame-Options is "ALLOW-FROM https:\/\/example\.com"/],
@@ -335,6 +338,7 @@ const forms: Form[] = [
     ["SVC-4", "the password in a world-readable file", P, (r) => addFile(r, "service-0-service", "/opt/webapp/config.ini", `[db]\npassword = ${password(r)}\n`), /\/opt\/webapp\/config\.ini .* app-db-password in a file of mode 0644 root:root/],
     ["SVC-4", "a secret placeholder the host would fill into the unit", P, service('Environment="DB=@@secret:db-password@@"'), /holds the generated secret db-password in an Environment= line/],
     ["SVC-4", "pass: the password in a root-only 0600 file", P, (r) => addFile(r, "service-0-service", "/etc/webapp/extra.conf", `password = ${password(r)}\n`, "0600"), null],
+    ["SEC-5", "pass: the password's name (not its value) in a label", P, (r) => ((res(r, "web-server-0").inputs.labels as Record<string, string>).secret = "app-db-password"), null],
     ["SEC-5", "the password base64-encoded in a server label", P, (r) => ((res(r, "web-server-0").inputs.labels as Record<string, string>).blob = b64(password(r))), /web-server-0 carries the generated secret app-db-password in labels/],
     ["SEC-5", "an access key secret URL-encoded in user data", P, (r) => {
         const key = res(r, "app-access-key").outputs.secret as { value: string };
@@ -367,6 +371,8 @@ const forms: Form[] = [
     ["SSH-2", "pass: KbdInteractiveAuthentication left to Debian's sshd_config (no)", P, (r) => editFile(r, "host-0-ssh", SSHD, (c) => c.replace("KbdInteractiveAuthentication no\n", "")), null],
     ["SSH-1", "a Match block lets root in", P, (r) => editFile(r, "host-0-ssh", SSHD, (c) => `${c}Match User root\n    PermitRootLogin yes\n`), /Match User root .* has PermitRootLogin yes/],
     ["SSH-1", "an earlier drop-in allows root with keys", P, sshdDropIn("00-root.conf", "PermitRootLogin prohibit-password\n"), /00-root\.conf has PermitRootLogin prohibit-password/],
+    ["SSH-1", "pass: a later drop-in cannot undo the first value sshd reads", P, sshdDropIn("99-local.conf", "PermitRootLogin yes\n"), null],
+    ["SSH-1", "pass: a Match block for another user that keeps root out", P, (r) => editFile(r, "host-0-ssh", SSHD, (c) => `${c}Match User deploy\n    PermitRootLogin no\n`), null],
     ["SSH-1", "PermitRootLogin left unset everywhere (sshd's default prohibit-password)", P, (r) => editFile(r, "host-0-ssh", SSHD, (c) => c.replace("PermitRootLogin no\n", "")), /PermitRootLogin prohibit-password \(unset: sshd's default\)/],
     ["SSH-3", "a Match block turns TCP forwarding on for the admin", P, (r) => editFile(r, "host-0-ssh", SSHD, (c) => `${c}Match User deploy\n    AllowTcpForwarding yes\n`), /Match User deploy .*: allowtcpforwarding is yes, not no/],
     ["SSH-3", "an earlier drop-in raises MaxAuthTries", P, sshdDropIn("00-tries.conf", "MaxAuthTries 10\n"), /00-tries\.conf: MaxAuthTries is 10, not <= 3/],
@@ -565,6 +571,8 @@ const forms: Form[] = [
     ["DB-2", "a host rule with address and mask in two fields", P, (r) => editFile(r, "database-postgresql", HBA, (c) => `${c}host all all 10.0.0.0 255.0.0.0 scram-sha-256\n`), /from 10\.0\.0\.0 255\.0\.0\.0 in without TLS \(host\)/],
     ["DB-2", "pass: an earlier file's ssl = off that conf.d overrides", P, pgFile("/etc/postgresql/15/main/postgresql.conf", "ssl = off\ninclude_dir = 'conf.d'\n"), null],
     ["DB-2", "pass: ssl = true (a boolean spelling)", P, (r) => editFile(r, "database-postgresql", PG_CONF, (c) => c.replace("ssl = on", "ssl = true")), null],
+    ["DB-4", "pass: an earlier file's md5 that conf.d overrides", P, pgFile("/etc/postgresql/15/main/postgresql.conf", "password_encryption = md5\ninclude_dir = 'conf.d'\n"), null],
+    ["DB-4", "pass: a trust-free rule with address and mask using scram-sha-256", P, (r) => editFile(r, "database-postgresql", HBA, (c) => `${c}hostssl webapp webapp 10.0.0.0 255.0.0.0 scram-sha-256\n`), null],
     ["DB-4", "a later file sets md5 hashing", P, pgFile("/etc/postgresql/15/main/conf.d/99-legacy.conf", "password_encryption = md5\n"), /99-legacy\.conf .* sets password_encryption = md5/],
     ["DB-4", "a password (cleartext) rule with address and mask", P, (r) => editFile(r, "database-postgresql", HBA, (c) => `${c}hostssl all all 10.0.0.0 255.0.0.0 password\n`), /has a password rule for all@all \(hostssl\)/],
 ];
@@ -582,4 +590,12 @@ describe.each([...new Set(forms.map((f) => f[0]))])("%s", (control) => {
             expect(found.map((f) => f.message).join("\n")).toMatch(expected);
         }
     });
+});
+
+test("every checklist control has a violating and a passing form", () => {
+    const missing = CHECKLIST_IDS.filter((id) => {
+        const mine = forms.filter((f) => f[0] === id);
+        return !mine.some((f) => f[4] !== null) || !mine.some((f) => f[4] === null);
+    });
+    expect(missing).toEqual([]);
 });
