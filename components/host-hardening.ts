@@ -1,15 +1,20 @@
 /**
- * HostHardening: one server's base hardening as remote steps, in order: packages, users, SSH (SSH-1..3), host
- * firewall (NET-1, NET-3), fail2ban (SSH-4, LOG-2), unattended upgrades (HOST-1), sysctl (HOST-2), resource
- * alerts (MON-1).
+ * HostHardening: one server's base hardening as remote steps, in order: packages, users, SSH (SSH-1..3, SSH-5,
+ * SSH-6), host firewall (NET-1, NET-3), fail2ban (SSH-4, LOG-2), unattended upgrades from the security suite
+ * (HOST-1, HOST-6), sysctl (HOST-2, HOST-7), the OS baseline (core dumps HOST-8, kernel modules HOST-9,
+ * permissions HOST-10), the audit trail (LOG-3), resource alerts (MON-1).
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { ApplyScript, enableNow } from "../lib/render/apply-script";
 import { renderAutoUpgrades, renderUnattendedUpgrades } from "../lib/render/apt";
+import {
+    AUDIT_RULES_PATH, AUDITD_CONF_PATH, LOGIN_UMASK, loginDefsCommands, MODPROBE_PATH, PERMISSION_COMMANDS, renderAuditdConf, renderAuditRules, renderCoreDumpFiles,
+    renderModprobe, renderSecuritySources, renderUmaskProfile, SECURITY_SOURCES_PATH, UMASK_PROFILE_PATH,
+} from "../lib/render/baseline";
 import { renderAppFilter, renderAppJail, renderSshdJail } from "../lib/render/fail2ban";
 import { DEFAULT_LOG_FILES } from "../lib/render/logrotate";
-import { renderSshdConfig, SSHD_DROPIN_PATH } from "../lib/render/sshd";
+import { renderSshdConfig, SSH_KEY_COMMANDS, SSHD_DROPIN_PATH } from "../lib/render/sshd";
 import { alertScriptPath, renderAlertScript, renderAlertUnits } from "../lib/render/monitoring";
 import { renderSysctl } from "../lib/render/sysctl";
 import { renderUfwRules, UFW_APPLY, UFW_RULES_PATH } from "../lib/render/ufw";
@@ -55,7 +60,7 @@ export function hostHardeningScripts(a: HostHardeningArgs): ApplyScript[] {
             prepare: [
                 // A new server is still running cloud-init (users, sshd drop-in); wait for it to finish.
                 "if command -v cloud-init >/dev/null; then cloud-init status --wait >/dev/null || true; fi",
-                ...aptInstall(["ufw", "fail2ban", "python3-systemd", "unattended-upgrades", "apt-listchanges", "curl", "openssl", "ca-certificates"]),
+                ...aptInstall(["ufw", "fail2ban", "python3-systemd", "unattended-upgrades", "apt-listchanges", "curl", "openssl", "ca-certificates", "auditd"]),
             ],
         },
         {
@@ -72,6 +77,7 @@ export function hostHardeningScripts(a: HostHardeningArgs): ApplyScript[] {
         },
         {
             name: "ssh",
+            prepare: [...SSH_KEY_COMMANDS],
             files: [{ path: SSHD_DROPIN_PATH, content: renderSshdConfig({ adminUser: a.adminUser, port: sshPort }) }],
             validate: ["sshd -t"],
             activate: ["systemctl reload ssh"],
@@ -93,11 +99,35 @@ export function hostHardeningScripts(a: HostHardeningArgs): ApplyScript[] {
             files: [
                 { path: "/etc/apt/apt.conf.d/20auto-upgrades", content: renderAutoUpgrades() },
                 { path: "/etc/apt/apt.conf.d/52unattended-upgrades-local", content: renderUnattendedUpgrades({ automaticReboot: a.automaticReboot }) },
+                { path: SECURITY_SOURCES_PATH, content: renderSecuritySources() },
             ],
-            validate: ["apt-config dump >/dev/null"],
+            // --print-uris reads every source without fetching: a malformed file fails here.
+            validate: ["apt-config dump >/dev/null", "apt-get -q --print-uris update >/dev/null"],
             ensure: [enableNow(["apt-daily.timer", "apt-daily-upgrade.timer"])],
         },
         { name: "sysctl", files: [{ path: "/etc/sysctl.d/60-hardening.conf", content: renderSysctl() }], validate: ["sysctl -q -p /etc/sysctl.d/60-hardening.conf"] },
+        {
+            name: "baseline",
+            files: [
+                ...renderCoreDumpFiles(),
+                { path: MODPROBE_PATH, content: renderModprobe() },
+                { path: UMASK_PROFILE_PATH, content: renderUmaskProfile() },
+            ],
+            validate: ["systemd-analyze cat-config systemd/system.conf >/dev/null"],
+            // PID 1 reads DefaultLimitCORE only when it starts; re-executing it keeps every service running.
+            activate: ["systemctl daemon-reexec"],
+            ensure: [...loginDefsCommands({ UMASK: LOGIN_UMASK, HOME_MODE: "0750" }), ...PERMISSION_COMMANDS],
+        },
+        {
+            name: "audit",
+            files: [
+                { path: AUDIT_RULES_PATH, content: renderAuditRules(), mode: "0640" },
+                { path: AUDITD_CONF_PATH, content: renderAuditdConf(), mode: "0640" },
+            ],
+            // auditd refuses systemctl restart; the rules load through augenrules, the settings on SIGHUP.
+            activate: ["augenrules --load >/dev/null", "if systemctl is-active --quiet auditd; then systemctl kill -s HUP auditd; fi"],
+            ensure: [enableNow(["auditd"])],
+        },
         monitoringScript(a.appName),
     ];
 }

@@ -7,13 +7,14 @@ import { CHECKLIST_IDS } from "./checklist";
 import { cloudPolicies } from "./cloud";
 import { computePolicies } from "./compute";
 import { dataPolicies } from "./data";
+import { baselinePolicies } from "./baseline";
 import { hostPolicies } from "./host";
 import { networkPolicies } from "./network";
 import { proxyPolicies } from "./proxy";
 import { ChecklistPolicy } from "./support";
 import { waiversValid } from "./waivers";
 
-export const POLICIES: ChecklistPolicy[] = [...networkPolicies, ...hostPolicies, ...computePolicies, ...proxyPolicies, ...appPolicies, ...cloudPolicies, ...dataPolicies].sort(
+export const POLICIES: ChecklistPolicy[] = [...networkPolicies, ...hostPolicies, ...baselinePolicies, ...computePolicies, ...proxyPolicies, ...appPolicies, ...cloudPolicies, ...dataPolicies].sort(
     (a, b) => CHECKLIST_IDS.indexOf(a.checklistId) - CHECKLIST_IDS.indexOf(b.checklistId),
 );
 

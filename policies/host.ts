@@ -19,7 +19,7 @@ function required(resources: readonly ResourceLike[], ctx: Context, match: (f: H
  * sshd's effective configuration per host: the sshd files each host's steps ship (grouped by the server index in
  * the step's name; a file from a step without one applies to every host), read the way sshd reads them.
  */
-function sshdHosts(resources: readonly ResourceLike[], ctx: Context): { sshd: EffectiveSshd; fallback: HostFile }[] {
+export function sshdHosts(resources: readonly ResourceLike[], ctx: Context): { sshd: EffectiveSshd; fallback: HostFile }[] {
     const files = hostFiles(resources).filter((f) => f.path === "/etc/ssh/sshd_config" || (f.path.startsWith("/etc/ssh/sshd_config.d/") && f.path.endsWith(".conf")));
     if (files.length === 0) {
         required(resources, ctx, () => false, "an sshd drop-in (/etc/ssh/sshd_config.d/*.conf)");
@@ -39,7 +39,7 @@ function sshdHosts(resources: readonly ResourceLike[], ctx: Context): { sshd: Ef
  * Checks one sshd keyword where it takes effect: its global value (the first one sshd reads, or sshd's default)
  * and every Match block that sets it for some connections.
  */
-function sshdKeyword(sshd: EffectiveSshd, fallback: HostFile, key: string, fallbackValue: string, ok: (v: string) => boolean, report: (message: string, at: HostFile) => void, describe: (v: string, where: string) => string): void {
+export function sshdKeyword(sshd: EffectiveSshd, fallback: HostFile, key: string, fallbackValue: string, ok: (v: string) => boolean, report: (message: string, at: HostFile) => void, describe: (v: string, where: string) => string): void {
     const global = sshd.global.get(key);
     const value = global?.value ?? fallbackValue;
     if (!ok(value)) report(describe(global ? value : `${value} (unset: sshd's default)`, global?.file ? `${global.file.path}` : "the effective configuration"), global?.file ?? fallback);
@@ -49,7 +49,7 @@ function sshdKeyword(sshd: EffectiveSshd, fallback: HostFile, key: string, fallb
     }
 }
 
-const reporter = (ctx: Context) => (message: string, at: HostFile) => ctx.report(`${message} (${at.from.name})`, at.from);
+export const reporter = (ctx: Context) => (message: string, at: HostFile) => ctx.report(`${message} (${at.from.name})`, at.from);
 
 export const ssh1: ChecklistPolicy = stackPolicy({
     id: "SSH-1",

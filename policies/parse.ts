@@ -149,7 +149,7 @@ export const DEBIAN_SSHD_CONFIG = ["Include /etc/ssh/sshd_config.d/*.conf", "Kbd
 export type SshdSetting = { value: string; file: HostFile | undefined };
 
 /** sshd's effective configuration: the global settings (first value wins) and every Match block's own. */
-export type EffectiveSshd = { global: Map<string, SshdSetting>; matches: { criteria: string; settings: Map<string, SshdSetting> }[] };
+export type EffectiveSshd = { global: Map<string, SshdSetting>; matches: { criteria: string; settings: Map<string, SshdSetting> }[]; lists: Map<string, SshdSetting[]> };
 
 const END_OF_INCLUDE = "\u0000end-of-include";
 
@@ -184,7 +184,7 @@ export function effectiveSshd(files: readonly HostFile[]): EffectiveSshd {
         }
     };
     expand(main?.content ?? DEBIAN_SSHD_CONFIG, main, 0);
-    const out: EffectiveSshd = { global: new Map(), matches: [] };
+    const out: EffectiveSshd = { global: new Map(), matches: [], lists: new Map() };
     let block = out.global;
     for (const { text, file } of lines) {
         if (text === END_OF_INCLUDE) {
@@ -200,6 +200,8 @@ export function effectiveSshd(files: readonly HostFile[]): EffectiveSshd {
             continue;
         }
         if (!block.has(key)) block.set(key, { value: rest.join(" ").replace(/^=\s*/, ""), file });
+        // Keywords that accumulate (HostKey, Port, ListenAddress, ...): every global line, in order.
+        if (block === out.global) out.lists.set(key, [...(out.lists.get(key) ?? []), { value: rest.join(" ").replace(/^=\s*/, ""), file }]);
     }
     return out;
 }

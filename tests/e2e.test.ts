@@ -14,7 +14,9 @@ import * as os from "os";
 import * as path from "path";
 import { execFileSync, spawnSync } from "child_process";
 import { parse } from "yaml";
+import { BLACKLISTED_MODULES } from "../lib/render/baseline";
 import { renderUserData } from "../lib/render/cloud-init";
+import { KERNEL_HARDENING } from "../lib/render/sysctl";
 import { dualSlotKeepers, rotationGeneration } from "../lib/rotation";
 import { CACHE, Engine, EngineResult, policyEvents, steps } from "./engine/engine";
 import { run } from "./helpers";
@@ -121,7 +123,7 @@ test("pulumi up with the policy pack converges the fresh server", () => {
     expect(first.error).toBeUndefined();
     expect(first.ok).toBe(true);
     expect(policyEvents(first).filter((p) => p.enforcementLevel === "mandatory")).toEqual([]);
-    expect(ranSteps(first)).toEqual(expect.arrayContaining(["host-0-ssh", "host-0-firewall", "proxy-0-nginx", "database-postgresql", "database-role", "service-0-credentials", "service-0-service", "backups-timers"]));
+    expect(ranSteps(first)).toEqual(expect.arrayContaining(["host-0-ssh", "host-0-baseline", "host-0-audit", "host-0-firewall", "proxy-0-nginx", "database-postgresql", "database-role", "service-0-credentials", "service-0-service", "backups-timers"]));
 });
 
 describe("from outside, as an attacker", () => {
@@ -231,6 +233,70 @@ describe("on the server, as an operator", () => {
     });
 });
 
+describe("the OS baseline on the live host (SSH-5, SSH-6, HOST-6..10, LOG-3)", () => {
+    test("HOST-6: APT fetches from Debian's security suite, and unattended-upgrades takes from it", () => {
+        // --print-uris lists what an update would fetch without the network the VM lacks.
+        expect(must("apt-get -q --print-uris update")).toMatch(/debian-security\/dists\/bookworm-security\/InRelease/);
+        expect(must("apt-config dump | grep -i origins-pattern")).toMatch(/label=Debian-Security/);
+        expect(ssh("sudo unattended-upgrade --dry-run --debug 2>&1 | grep -m1 'Allowed origins are'").stdout).toMatch(/Allowed origins are: .*codename=bookworm-security,label=Debian-Security/);
+    });
+
+    test("SSH-5, SSH-6: only Ed25519 and RSA-3072 host keys, post-quantum key exchange kept, no small groups, no compression, 4 sessions", () => {
+        const scan = run("ssh-keyscan", ["-p", String(vm.ports[sshPort]), "127.0.0.1"]).stdout;
+        const types = [...scan.matchAll(/^[^#\s]\S* (\S+) /gm)].map((m) => m[1]).sort();
+        expect(types).toEqual(["ssh-ed25519", "ssh-rsa"]);
+        const rsa = path.join(dir, "host-rsa.pub");
+        fs.writeFileSync(rsa, scan.split("\n").find((l) => / ssh-rsa /.test(l))!.split(" ").slice(1).join(" ") + "\n");
+        expect(Number(run("ssh-keygen", ["-l", "-f", rsa]).stdout.split(" ")[0])).toBeGreaterThanOrEqual(3072);
+        const t = must("sudo sshd -T");
+        expect(t).toMatch(/^kexalgorithms sntrup761x25519-sha512@openssh.com,/m);
+        expect(t).not.toMatch(/diffie-hellman-group14/);
+        expect(t).toMatch(/^compression no$/m);
+        expect(t).toMatch(/^maxsessions 4$/m);
+        expect(must("awk '$1 !~ /^#/ && $5 < 3071' /etc/ssh/moduli | wc -l")).toBe("0");
+    });
+
+    test("HOST-7: the kernel runs with the self-protection settings", () => {
+        const keys = KERNEL_HARDENING.map(([k]) => k);
+        expect(must(`sysctl -n ${keys.join(" ")}`).split("\n")).toEqual(KERNEL_HARDENING.map(([, v]) => v));
+    });
+
+    test("HOST-8: no core dumps for a login, for services and for the app", () => {
+        expect(must("bash -lc 'ulimit -Hc'")).toBe("0");
+        expect(must("systemctl show -p DefaultLimitCORE")).toBe("DefaultLimitCORE=0");
+        expect(must("systemctl show webapp -p LimitCORE")).toBe("LimitCORE=0");
+        expect(must("sysctl -n fs.suid_dumpable")).toBe("0");
+    });
+
+    test("HOST-9: the unused protocols and file systems cannot be loaded", () => {
+        for (const [m] of BLACKLISTED_MODULES) {
+            const res = ssh(`sudo modprobe ${m}`);
+            expect([m, res.status]).not.toEqual([m, 0]);
+        }
+        expect(must("lsmod | awk '{print $1}'").split("\n")).not.toEqual(expect.arrayContaining(["dccp", "sctp", "rds", "tipc"]));
+    });
+
+    test("HOST-10: login umask 027, home 0750, cron and sshd_config for root only", () => {
+        expect(must("bash -lc umask")).toBe("0027");
+        expect(must("grep -E '^(UMASK|HOME_MODE)' /etc/login.defs").split("\n").sort()).toEqual(["HOME_MODE 0750", "UMASK 027"]);
+        expect(must("stat -c '%n %a' /home/deploy /etc/ssh/sshd_config").split("\n")).toEqual(["/home/deploy 750", "/etc/ssh/sshd_config 600"]);
+        const cron = must("for p in /etc/crontab /etc/cron.d /etc/cron.daily; do [ -e $p ] && stat -c '%a' $p; done; true");
+        for (const mode of cron.split("\n").filter(Boolean)) expect(mode).toMatch(/^[67]00$/);
+    });
+
+    test("LOG-3: auditd loads the rules and records a change to sudoers", () => {
+        expect(must("systemctl is-active auditd")).toBe("active");
+        const rules = must("sudo auditctl -l");
+        for (const r of ["-w /etc/passwd -p wa -k identity", "-w /etc/shadow -p wa -k identity", "-w /etc/ssh/sshd_config -p wa -k sshd"]) expect(rules).toContain(r);
+        expect(rules).toMatch(/-w \/etc\/sudoers\.d\/? -p wa -k sudoers/);
+        expect(rules).toMatch(/-a always,exit -F arch=b64 -S adjtimex,settimeofday,clock_settime -F key=time-change/);
+        expect(rules).toMatch(/-a always,exit -F arch=b64 -S init_module,delete_module,finit_module -F key=modules/);
+        must("sudo touch /etc/sudoers.d/zz-audit-probe && sudo rm /etc/sudoers.d/zz-audit-probe");
+        expect(ssh("sudo ausearch -k sudoers -i 2>/dev/null | grep -c zz-audit-probe").stdout.trim()).not.toBe("0");
+        expect(must("sudo grep -E '^(max_log_file|num_logs|max_log_file_action) ' /etc/audit/auditd.conf").split("\n")).toEqual(["max_log_file = 8", "num_logs = 5", "max_log_file_action = ROTATE"]);
+    });
+});
+
 describe("idempotency and restarts", () => {
     test("a second pulumi up --expect-no-changes passes and runs no step on the host", async () => {
         const since = must("date -u +%s");
@@ -326,11 +392,15 @@ describe("idempotency and restarts", () => {
         const deadline = Date.now() + 120_000;
         let states = "";
         while (Date.now() < deadline) {
-            states = ssh("systemctl is-active nginx postgresql fail2ban ufw webapp webapp-healthcheck.timer webapp-resource-alerts.timer").stdout.trim();
+            states = ssh("systemctl is-active nginx postgresql fail2ban ufw auditd webapp webapp-healthcheck.timer webapp-resource-alerts.timer").stdout.trim();
             if (states.split("\n").every((s) => s === "active")) break;
             await new Promise((r) => setTimeout(r, 5000));
         }
-        expect(states.split("\n")).toEqual(Array(7).fill("active"));
+        expect(states.split("\n")).toEqual(Array(8).fill("active"));
+        // The baseline holds after a boot: kernel settings, module blocks, audit rules.
+        expect(must(`sysctl -n ${KERNEL_HARDENING.map(([k]) => k).join(" ")}`).split("\n")).toEqual(KERNEL_HARDENING.map(([, v]) => v));
+        expect(ssh("sudo modprobe dccp").status).not.toBe(0);
+        expect(must("sudo auditctl -l")).toContain("-w /etc/passwd -p wa -k identity");
         // "active" means started; the app may still be opening its port.
         let health = 0;
         for (let i = 0; i < 20 && health !== 200; i++) {

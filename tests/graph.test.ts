@@ -28,7 +28,7 @@ describe("graph shape", () => {
             "backups > command:remote:Command backups-timers",
             "database > command:remote:Command database-postgresql",
             "database > command:remote:Command database-role",
-            ...["fail2ban", "firewall", "monitoring", "packages", "ssh", "sysctl", "upgrades", "users"].map((s) => `host-0 > command:remote:Command host-0-${s}`),
+            ...["audit", "baseline", "fail2ban", "firewall", "monitoring", "packages", "ssh", "sysctl", "upgrades", "users"].map((s) => `host-0 > command:remote:Command host-0-${s}`),
             "proxy-0 > command:remote:Command proxy-0-nginx",
             "service-0 > command:remote:Command service-0-credentials",
             "service-0 > command:remote:Command service-0-service",

@@ -97,7 +97,7 @@ describe("how the steps run", () => {
     });
 
     test("the host steps run one after another, the app and proxy after the host", () => {
-        const order = ["packages", "users", "ssh", "firewall", "fail2ban", "upgrades", "sysctl", "monitoring"].map((s) => resource(prod, `host-0-${s}`));
+        const order = ["packages", "users", "ssh", "firewall", "fail2ban", "upgrades", "sysctl", "baseline", "audit", "monitoring"].map((s) => resource(prod, `host-0-${s}`));
         order.slice(1).forEach((step, i) => expect(step.dependencies).toContain(order[i].urn));
         for (const name of ["service-0-credentials", "proxy-0-nginx"]) {
             expect(resource(prod, name).dependencies).toEqual(expect.arrayContaining(order.map((s) => s.urn)));

@@ -11,7 +11,7 @@ describe("npm run plan", () => {
     test("prints the prod tree with key settings and outputs, secrets hidden", () => {
         const res = plan("--stack", "prod");
         expect({ status: res.status, stderr: res.stderr.replace(/^npm warn.*\n/gm, "") }).toEqual({ status: 0, stderr: "" });
-        expect(res.stdout).toMatch(/^Plan for webapp\/prod: 56 resources \(offline: mock providers, nothing is created\)/);
+        expect(res.stdout).toMatch(/^Plan for webapp\/prod: 58 resources \(offline: mock providers, nothing is created\)/);
         expect(res.stdout).toContain("├─ webapp:compute:Vps  web\n");
         expect(res.stdout).toMatch(/│  ├─ hcloud:index\/server:Server  web-server-0  \[protected\] backups=true deleteProtection=true .*serverType=cpx32 .*ignoreChanges=userData,sshKeys/);
         expect(res.stdout).toMatch(/hcloud:index\/firewall:Firewall  web-firewall  .*rules=\[in tcp\/80 from 0\.0\.0\.0\/0,::\/0; in tcp\/443 from 0\.0\.0\.0\/0,::\/0; in tcp\/22 from 198\.51\.100\.14\/32,198\.51\.100\.15\/32\]/);

@@ -7,7 +7,7 @@
  */
 import type { PlanRun, RecordedResource } from "../plan/run";
 import { CHECKLIST_IDS } from "../policies/checklist";
-import { addFile, clone, editFile, editScript, findings, res, shippedRuns } from "./support/policy";
+import { addFile, clone, dropFile, editFile, editScript, findings, res, shippedRuns } from "./support/policy";
 
 let prod: PlanRun;
 let staging: PlanRun;
@@ -117,6 +117,11 @@ const backupScript = (edit: (c: string) => string) => (r: PlanRun) =>
         if (out === c) throw new Error("the backup script did not change");
         return out;
     });
+
+/** Edits the sshd drop-in; the security sources file; removes a shipped file. */
+const sshdEdit = (edit: (c: string) => string) => (r: PlanRun) => editFile(r, "host-0-ssh", SSHD, edit);
+const secSources = (edit: (c: string) => string) => (r: PlanRun) => editFile(r, "host-0-upgrades", "/etc/apt/sources.list.d/debian-security.sources", edit);
+const dropFileIn = (r: PlanRun, step: string, p: string) => dropFile(r, step, p);
 
 /** Removes a property from a resource as if the program never set it (the mock provider echoes inputs as outputs). */
 const unset = (r: PlanRun, name: string, key: string) => {
@@ -564,6 +569,51 @@ const forms: Form[] = [
     ["SEC-2", "pass: a reference to a secret, not a value", P, userData((d) => `${d}# DB_PASSWORD=$DB_PASSWORD_FROM_CREDENTIALS\n`), null],
     ["SEC-4", "a generated secret without keepers", P, (r) => { delete res(r, "app-db-password").inputs.keepers; delete res(r, "app-db-password").outputs.keepers; }, /app-db-password never rotates \(no generation keeper\)/],
     ["SEC-4", "pass: keepers with the generation and more", P, (r) => { const k = { ...(res(r, "app-db-password").inputs.keepers as Record<string, string>), purpose: "db" }; res(r, "app-db-password").inputs.keepers = k; res(r, "app-db-password").outputs.keepers = k; }, null],
+    // SSH-5 and SSH-6: the host keys sshd offers and its session settings, as sshd reads them.
+    ["SSH-5", "no HostKey named (sshd loads Debian's ECDSA key too)", P, sshdEdit((c) => c.replace(/^HostKey .*\n/gm, "")), /offers the host key \/etc\/ssh\/ssh_host_ecdsa_key \(no HostKey named/],
+    ["SSH-5", "HostKeyAlgorithms adding ECDSA to an ECDSA key", P, sshdEdit((c) => c.replace("HostKey /etc/ssh/ssh_host_rsa_key\n", "HostKey /etc/ssh/ssh_host_rsa_key\nHostKey /etc/ssh/ssh_host_ecdsa_key\nHostKeyAlgorithms +ecdsa-sha2-nistp256\n")), /offers the host key \/etc\/ssh\/ssh_host_ecdsa_key/],
+    ["SSH-5", "KexAlgorithms unset (OpenSSH's default has group14)", P, sshdEdit((c) => c.replace(/^KexAlgorithms .*\n/m, "")), /allows a 2048-bit Diffie-Hellman group/],
+    ["SSH-5", "group exchange without the moduli filter", P, (r) => { sshdEdit((c) => c.replace(/^KexAlgorithms (.*)$/m, "KexAlgorithms $1,diffie-hellman-group-exchange-sha256"))(r); editScript(r, "host-0-ssh", (s) => s.replace(/^.*\/etc\/ssh\/moduli.*$/m, "true")); }, /allows group exchange, and no step drops the moduli under 3072 bits/],
+    ["SSH-5", "a 2048-bit RSA key generated", P, (r) => editScript(r, "host-0-ssh", (s) => `${s}\nssh-keygen -q -t rsa -b 2048 -N '' -f /etc/ssh/ssh_host_rsa_key\n`), /generates an RSA host key of 2048 bits/],
+    ["SSH-5", "pass: HostKeyAlgorithms that leaves ECDSA keys unused", P, sshdEdit((c) => c.replace("HostKey /etc/ssh/ssh_host_rsa_key\n", "HostKey /etc/ssh/ssh_host_rsa_key\nHostKey /etc/ssh/ssh_host_ecdsa_key\nHostKeyAlgorithms -ecdsa-*\n")), null],
+    ["SSH-5", "pass: group exchange with the moduli filtered", P, sshdEdit((c) => c.replace(/^KexAlgorithms (.*)$/m, "KexAlgorithms $1,diffie-hellman-group-exchange-sha256")), null],
+    ["SSH-6", "compression left to OpenSSH's default", P, sshdEdit((c) => c.replace("Compression no\n", "")), /Compression is yes \(unset: sshd's default\), not no/],
+    ["SSH-6", "an earlier drop-in with MaxSessions 10", P, sshdDropIn("00-sessions.conf", "MaxSessions 10\n"), /00-sessions\.conf: MaxSessions is 10, not <= 4/],
+    ["SSH-6", "a Match block with more sessions", P, sshdEdit((c) => `${c}Match User deploy\n    MaxSessions 20\n`), /Match User deploy .*MaxSessions is 20/],
+    ["SSH-6", "pass: a later drop-in cannot turn compression back on", P, sshdDropIn("99-local.conf", "Compression yes\n"), null],
+    // HOST-6: the security suite in the sources, in both formats, and the origin unattended-upgrades takes.
+    ["HOST-6", "the security stanza disabled (Enabled: no)", P, secSources((c) => `${c.trimEnd()}\nEnabled: no\n`), /an enabled APT source for Debian's security suite/],
+    ["HOST-6", "only source packages (Types: deb-src)", P, secSources((c) => c.replace("Types: deb", "Types: deb-src")), /an enabled APT source for Debian's security suite/],
+    ["HOST-6", "#clear of the origins", P, apt("99-local", "#clear Unattended-Upgrade::Origins-Pattern;\n"), /unattended-upgrades takes from no security origin \(no Origins-Pattern left\)/],
+    ["HOST-6", "pass: the one-line format in sources.list", P, (r) => { dropFileIn(r, "host-0-upgrades", "/etc/apt/sources.list.d/debian-security.sources"); addFile(r, "host-0-upgrades", "/etc/apt/sources.list", "deb http://deb.debian.org/debian bookworm main\ndeb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian-security bookworm-security main\n"); }, null],
+    ["HOST-6", "one-line format, commented out", P, (r) => { dropFileIn(r, "host-0-upgrades", "/etc/apt/sources.list.d/debian-security.sources"); addFile(r, "host-0-upgrades", "/etc/apt/sources.list", "deb http://deb.debian.org/debian bookworm main\n# deb http://deb.debian.org/debian-security bookworm-security main\n"); }, /an enabled APT source for Debian's security suite/],
+    ["HOST-6", "pass: the older Allowed-Origins syntax", P, apt("99-local", '#clear Unattended-Upgrade::Origins-Pattern;\nUnattended-Upgrade::Allowed-Origins {\n    "${distro_id}:${distro_codename}-security";\n};\n'), null],
+    // HOST-7: kernel self-protection as systemd-sysctl leaves it.
+    ["HOST-7", "a later file lets everyone use SysRq", P, sysctl("/etc/sysctl.d/99-local.conf", "kernel.sysrq = 1\n"), /kernel\.sysrq ends up 1 \(set last by \/etc\/sysctl\.d\/99-local\.conf\)/],
+    ["HOST-7", "protected FIFOs only for world-writable directories (1)", P, sysctl("/etc/sysctl.d/99-local.conf", "fs/protected_fifos = 1\n"), /fs\.protected_fifos ends up 1/],
+    ["HOST-7", "pass: ptrace_scope 3 (stricter)", P, sysctl("/etc/sysctl.d/99-local.conf", "kernel.yama.ptrace_scope = 3\n"), null],
+    // HOST-8: core dumps, wherever a limit is set.
+    ["HOST-8", "a later limits.d file for root", P, (r) => addFile(r, "host-0-baseline", "/etc/security/limits.d/99-debug.conf", "root hard core unlimited\n"), /99-debug\.conf .* lets root dump core \(hard core unlimited\)/],
+    ["HOST-8", "the app unit raises LimitCORE", P, dropIn("[Service]\nLimitCORE=infinity\n"), /sets LimitCORE=infinity, so the app may dump core/],
+    ["HOST-8", "systemd-coredump storing dumps again", P, (r) => addFile(r, "host-0-baseline", "/etc/systemd/coredump.conf.d/99-local.conf", "[Coredump]\nStorage=external\n"), /sets Storage=external; use none/],
+    ["HOST-8", "DefaultLimitCORE raised by a later drop-in", P, (r) => addFile(r, "host-0-baseline", "/etc/systemd/system.conf.d/99-local.conf", "[Manager]\nDefaultLimitCORE=infinity\n"), /sets DefaultLimitCORE=infinity; use 0/],
+    ["HOST-8", "pass: the - type (soft and hard) with 0", P, (r) => editFile(r, "host-0-baseline", "/etc/security/limits.d/10-no-core-dumps.conf", (c) => c.replace("*    hard    core    0", "*    -    core    0")), null],
+    // HOST-9: modules blocked, not only blacklisted.
+    ["HOST-9", "a blacklist alone (an explicit modprobe still loads it)", P, (r) => editFile(r, "host-0-baseline", "/etc/modprobe.d/10-hardening.conf", (c) => c.replace("install dccp /bin/false\n", "")), /dccp can still be loaded/],
+    ["HOST-9", "a second install line that loads the module", P, (r) => addFile(r, "host-0-baseline", "/etc/modprobe.d/99-local.conf", "install sctp /sbin/modprobe --ignore-install sctp\n"), /installs sctp with "\/sbin\/modprobe --ignore-install sctp", which loads it/],
+    ["HOST-9", "a step that loads tipc", P, (r) => editScript(r, "host-0-sysctl", (s) => `${s}\nmodprobe tipc\n`), /host-0-sysctl loads tipc/],
+    ["HOST-9", "pass: install with /bin/true and a dash in the name", P, (r) => editFile(r, "host-0-baseline", "/etc/modprobe.d/10-hardening.conf", (c) => c.replace("install hfsplus /bin/false", "install hfsplus /bin/true")), null],
+    // HOST-10: umask and permissions, the last one set winning.
+    ["HOST-10", "a later profile.d file widens the umask", P, (r) => addFile(r, "host-0-baseline", "/etc/profile.d/99-local.sh", "umask 0022\n"), /99-local\.sh .* sets umask 0022 for login shells, the last one read/],
+    ["HOST-10", "login.defs UMASK 022 set again later", P, (r) => editScript(r, "host-0-baseline", (s) => `${s}\nlogin_defs UMASK 022\n`), /sets login\.defs UMASK 022/],
+    ["HOST-10", "crontab made readable again by a later step", P, (r) => editScript(r, "host-0-audit", (s) => `${s}\nchmod 644 /etc/crontab\n`), /host-0-audit runs chmod 644 \/etc\/crontab, which leaves group or other rights/],
+    ["HOST-10", "pass: umask 077 (stricter) and chmod 0700 on cron.d", P, (r) => { editFile(r, "host-0-baseline", "/etc/profile.d/10-umask.sh", (c) => c.replace("umask 027", "umask 077")); editScript(r, "host-0-audit", (s) => `${s}\nchmod 0700 /etc/cron.d\n`); }, null],
+    // LOG-3: the rules augenrules compiles, and the log's bound.
+    ["LOG-3", "a later rules file deletes the earlier rules (-D)", P, (r) => addFile(r, "host-0-audit", "/etc/audit/rules.d/99-reset.rules", "-D\n-w /etc/hosts -p wa -k hosts\n"), /do not record writes to \/etc\/passwd/],
+    ["LOG-3", "identity files watched for reads only", P, (r) => editFile(r, "host-0-audit", "/etc/audit/rules.d/50-hardening.rules", (c) => c.replace("-w /etc/shadow -p wa", "-w /etc/shadow -p r")), /do not record writes to \/etc\/shadow/],
+    ["LOG-3", "the log kept without rotation", P, (r) => editFile(r, "host-0-audit", "/etc/audit/auditd.conf", (c) => c.replace("max_log_file_action = ROTATE", "max_log_file_action = KEEP_LOGS")), /max_log_file_action = KEEP_LOGS \(the log grows without bound\)/],
+    ["LOG-3", "pass: a path watched through an exit rule with perm=wa", P, (r) => editFile(r, "host-0-audit", "/etc/audit/rules.d/50-hardening.rules", (c) => c.replace("-w /etc/shadow -p wa -k identity", "-a always,exit -F arch=b64 -F path=/etc/shadow -F perm=wa -k identity")), null],
+    ["LOG-3", "pass: -e 2 (rules locked) after the rules", P, (r) => addFile(r, "host-0-audit", "/etc/audit/rules.d/99-finalize.rules", "-e 2\n"), null],
     // DB-2 and DB-4: the values PostgreSQL ends up with (the last file read wins, ALTER SYSTEM last of all) and pg_hba's forms.
     ["DB-2", "a later conf.d file turns TLS off", P, pgFile("/etc/postgresql/15/main/conf.d/99-local.conf", "ssl = off\n"), /99-local\.conf .* sets ssl = off, the value PostgreSQL ends up with/],
     ["DB-2", "ALTER SYSTEM (postgresql.auto.conf) turns TLS off", P, pgFile("/var/lib/postgresql/15/main/postgresql.auto.conf", "SSL = 'false'\n"), /postgresql\.auto\.conf .* sets ssl = false/],

@@ -15,7 +15,7 @@ export const IMAGE_PACKAGES = [
     "systemd", "systemd-sysv", "udev", "dbus", "openssh-server", "linux-image-amd64", "cloud-init", "python3-cffi-backend",
     "ifupdown", "isc-dhcp-client", "iproute2", "netbase", "procps", "kmod", "sudo",
     "nginx", "certbot", "postgresql", "ssl-cert", "fail2ban", "python3-systemd", "ufw", "unattended-upgrades", "apt-listchanges",
-    "curl", "openssl", "ca-certificates", "sqlite3", "logrotate",
+    "curl", "openssl", "ca-certificates", "sqlite3", "logrotate", "auditd",
 ];
 
 export type Image = { rootfs: string; kernel: string; initrd: string };
@@ -98,7 +98,8 @@ export async function bootVm(o: { image: Image; workDir: string; userData: strin
         ["-accel", "tcg", "-smp", "2", "-m", "2048", "-nographic", "-serial", `file:${serialLog}`, "-monitor", "none", "-display", "none",
             "-kernel", o.image.kernel, "-initrd", o.image.initrd, "-append", "root=/dev/vda rw console=ttyS0 net.ifnames=0 ds=nocloud",
             "-drive", `file=${disk},format=raw,if=virtio`, "-netdev", `user,id=net0,${hostfwd}`, "-device", "virtio-net-pci,netdev=net0", ...outsideNet],
-        { stdio: "ignore" },
+        // QEMU's own complaints (a port taken, a bad option) go to qemu.log, quoted when it exits early.
+        { stdio: ["ignore", "ignore", fs.openSync(path.join(o.workDir, "qemu.log"), "w")] },
     );
     const exited = new Promise<void>((r) => qemu.once("exit", () => r()));
     const ssh: Vm["ssh"] = (command, opts = {}) => {
@@ -118,7 +119,10 @@ export async function bootVm(o: { image: Image; workDir: string; userData: strin
         waitForSsh: async (timeoutMs = 300_000) => {
             const deadline = Date.now() + timeoutMs;
             for (;;) {
-                if (qemu.exitCode !== null) throw new Error(`QEMU exited (${qemu.exitCode}); serial log:\n${fs.readFileSync(serialLog, "utf8").slice(-3000)}`);
+                if (qemu.exitCode !== null) {
+                    const read = (f: string) => (fs.existsSync(f) ? fs.readFileSync(f, "utf8").slice(-3000) : "(none)");
+                    throw new Error(`QEMU exited (${qemu.exitCode}): ${read(path.join(o.workDir, "qemu.log"))}\nserial log:\n${read(serialLog)}`);
+                }
                 // Up means: the admin gets in and cloud-init has finished (it restarts sshd while it works).
                 if (ssh("true", { timeoutMs: 20_000 }).status === 0 && ssh("cloud-init status --wait >/dev/null 2>&1; true", { timeoutMs: 240_000 }).status === 0 && ssh("true", { timeoutMs: 20_000 }).status === 0) return;
                 if (Date.now() > deadline) throw new Error(`no SSH after ${timeoutMs} ms; serial log:\n${fs.existsSync(serialLog) ? fs.readFileSync(serialLog, "utf8").slice(-3000) : ""}`);
