@@ -52,7 +52,7 @@ describe("report formats", () => {
 
     test("JSON: the same findings and waivers for tools", () => {
         const json = JSON.parse(render("json", report));
-        expect(json.summary).toEqual({ mandatory: 1, advisory: 0, waived: 1, policies: 64, passed: false });
+        expect(json.summary).toEqual({ mandatory: 1, advisory: 0, waived: 1, policies: ALL_POLICIES.length, passed: false });
         expect(json.findings.map((f: { checklistId: string }) => f.checklistId).sort()).toEqual(["PROT-2", "SEC-1"]);
         expect(json.waivers).toHaveLength(1);
     });
@@ -171,7 +171,7 @@ describe("npm run plan with reports", () => {
         const graph = res.stdout.slice(res.stdout.indexOf("```mermaid"), res.stdout.indexOf("```\n", res.stdout.indexOf("```mermaid") + 3));
         expect(graph).toMatch(/\["Server web-server-0 ⚠ PROT-1, PROT-3"\]:::finding/);
         expect(graph).toMatch(/\["Firewall web-firewall"\]\n/);
-        expect(graph).toMatch(/-- "fail2ban, firewall, monitoring, packages, ssh, sysctl, upgrades, users" --> n\d+/);
+        expect(graph).toMatch(/-- "audit, baseline, fail2ban, firewall, monitoring, packages, ssh, sysctl, upgrades, users" --> n\d+/);
         expect(graph).toContain("classDef finding");
     });
 
