@@ -105,7 +105,7 @@ export function hostHardeningScripts(a: HostHardeningArgs): ApplyScript[] {
             validate: ["apt-config dump >/dev/null", "apt-get -q --print-uris update >/dev/null"],
             ensure: [enableNow(["apt-daily.timer", "apt-daily-upgrade.timer"])],
         },
-        { name: "sysctl", files: [{ path: "/etc/sysctl.d/60-hardening.conf", content: renderSysctl() }], validate: ["sysctl -q -p /etc/sysctl.d/60-hardening.conf"] },
+        { name: "sysctl", files: [{ path: "/etc/sysctl.d/99-zz-hardening.conf", content: renderSysctl() }], validate: ["sysctl -q -p /etc/sysctl.d/99-zz-hardening.conf"] },
         {
             name: "baseline",
             files: [

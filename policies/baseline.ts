@@ -151,7 +151,7 @@ export const host7: ChecklistPolicy = stackPolicy({
     slug: "kernel-self-protection",
     description: "Kernel self-protection sysctls hold as systemd-sysctl leaves them: ptrace_scope >= 1, sysrq 0, kptr_restrict 2, dmesg_restrict 1, unprivileged BPF off, BPF JIT hardened, protected hardlinks/symlinks/FIFOs/regular files, suid_dumpable 0, no TTY line discipline autoload, core_uses_pid.",
     severity: "medium",
-    remediation: "Keep the kernel part of /etc/sysctl.d/60-hardening.conf (lib/render/sysctl.ts KERNEL_HARDENING), with no file read after it changing them.",
+    remediation: "Keep the kernel part of /etc/sysctl.d/99-zz-hardening.conf (lib/render/sysctl.ts KERNEL_HARDENING), with no file read after it changing them.",
     check: (resources, ctx) => {
         const files = hostFiles(resources);
         const shipped = files.find((f) => f.path.startsWith("/etc/sysctl.d/"));
@@ -159,7 +159,7 @@ export const host7: ChecklistPolicy = stackPolicy({
         const wrong = KERNEL_HARDENING.filter(([k, want]) => !(KERNEL_OK[k] ?? ((v: string) => v === want))(sysctlValue(files, k)?.value ?? "unset"));
         for (const [k, want] of wrong) {
             const got = sysctlValue(files, k);
-            const at = got?.file ?? shipped;
+            const at = got?.file && got.file.from.type !== "debian:stock" ? got.file : shipped;
             ctx.report(`${k} ends up ${got ? `${got.value} (set last by ${got.file.path})` : "at the kernel's default"}, needs ${want} (${at.from.name}).`, at.from);
         }
     },
@@ -213,7 +213,8 @@ export const host8: ChecklistPolicy = stackPolicy({
         if (storage && storage.value !== "none") ctx.report(`${storage.file.path} (${storage.file.from.name}) sets Storage=${storage.value}; use none.`, storage.file.from);
         if (!storage) missing(resources, ctx, "systemd-coredump's Storage=none (/etc/systemd/coredump.conf.d)");
         const suid = sysctlValue(files, "fs.suid_dumpable");
-        if (suid && suid.value !== "0") ctx.report(`fs.suid_dumpable ends up ${suid.value} (set last by ${suid.file.path}); use 0.`, suid.file.from);
+        const suidAt = suid?.file.from.type === "debian:stock" ? firstStep(resources) : suid?.file.from;
+        if (suid && suid.value !== "0" && suidAt) ctx.report(`fs.suid_dumpable ends up ${suid.value} (set last by ${suid.file.path}); use 0.`, suidAt);
     },
 });
 

@@ -191,7 +191,7 @@ export const host2: ChecklistPolicy = stackPolicy({
     slug: "sysctl-hardening",
     description: "Kernel and network sysctl hardening: reverse-path filtering, no ICMP redirects, no source routing, SYN cookies, as systemd-sysctl leaves them (files in lexical order across sysctl.d and /etc/sysctl.conf, slash and glob keys).",
     severity: "medium",
-    remediation: "Ship /etc/sysctl.d/60-hardening.conf (lib/render/sysctl.ts).",
+    remediation: "Ship /etc/sysctl.d/99-zz-hardening.conf (lib/render/sysctl.ts).",
     check: (resources, ctx) => {
         const files = required(resources, ctx, (f) => f.path.startsWith("/etc/sysctl.d/"), "a sysctl hardening file in /etc/sysctl.d");
         if (files.length === 0) return;
@@ -199,7 +199,7 @@ export const host2: ChecklistPolicy = stackPolicy({
         for (const [key, want] of Object.entries(REQUIRED_SYSCTL)) {
             const got = sysctlValue(all, key);
             if (got?.value !== want) {
-                const at = got?.file ?? files[0];
+                const at = got?.file && got.file.from.type !== "debian:stock" ? got.file : files[0];
                 ctx.report(`${key} ends up ${got ? `${got.value} (set last by ${got.file.path})` : "unset"}, needs ${want} (${at.from.name}); set it in the hardening file and let no file read after it change it.`, at.from);
             }
         }

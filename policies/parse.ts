@@ -530,13 +530,24 @@ export function aptConfig(files: readonly HostFile[]): { values: Map<string, Apt
 export type SysctlSetting = { value: string; file: HostFile };
 
 /**
+ * The sysctl files of a Debian 12 host that no step ships, as far as they set anything: procps' link to
+ * /etc/sysctl.conf (comments only) is left out; procps' protect-links and systemd's pid_max are in. They count
+ * for the value a key ends up with; a finding about one names the step that should override it.
+ */
+export const DEBIAN_SYSCTL: readonly HostFile[] = [
+    { path: "/usr/lib/sysctl.d/50-pid-max.conf", content: "kernel.pid_max = 4194304\n" },
+    { path: "/usr/lib/sysctl.d/99-protect-links.conf", content: "fs.protected_fifos = 1\nfs.protected_hardlinks = 1\nfs.protected_regular = 2\nfs.protected_symlinks = 1\n" },
+].map((f) => ({ ...f, mode: "0644", owner: "root:root", script: "", from: { type: "debian:stock", name: "Debian's stock files", urn: "", props: {} } }) as unknown as HostFile);
+
+/**
  * The value systemd-sysctl leaves for a key, from the files a host gets: every sysctl.d file (/etc, /run,
  * /usr/local/lib, /usr/lib, /lib; a name in /etc hides the same name further down) and /etc/sysctl.conf (read as
  * 99-sysctl.conf, Debian's link to it), in lexical order of their names, the last assignment winning. Keys may
  * use `/` for `.` and carry a `-` prefix (ignore errors). A glob (`net.ipv4.conf.*.rp_filter`) sets only keys that
  * no file assigns explicitly and no `-key` line excludes (sysctl.d(5)).
  */
-export function sysctlValue(files: readonly HostFile[], key: string): SysctlSetting | undefined {
+export function sysctlValue(shippedFiles: readonly HostFile[], key: string): SysctlSetting | undefined {
+    const files = [...shippedFiles, ...DEBIAN_SYSCTL.filter((s) => !shippedFiles.some((f) => f.path === s.path))];
     const dirs = ["/etc/sysctl.d/", "/run/sysctl.d/", "/usr/local/lib/sysctl.d/", "/usr/lib/sysctl.d/", "/lib/sysctl.d/"];
     const named = new Map<string, HostFile>();
     for (const dir of [...dirs].reverse()) for (const f of files.filter((x) => x.path.startsWith(dir) && x.path.endsWith(".conf") && !x.path.slice(dir.length).includes("/"))) named.set(f.path.slice(dir.length), f);

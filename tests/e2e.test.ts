@@ -261,7 +261,7 @@ describe("the OS baseline on the live host (SSH-5, SSH-6, HOST-6..10, LOG-3)", (
 
     test("HOST-7: the kernel runs with the self-protection settings", () => {
         const keys = KERNEL_HARDENING.map(([k]) => k);
-        expect(must(`/usr/sbin/sysctl -n ${keys.join(" ")}`).split("\n")).toEqual(KERNEL_HARDENING.map(([, v]) => v));
+        expect(must(`sudo /usr/sbin/sysctl -n ${keys.join(" ")}`).split("\n")).toEqual(KERNEL_HARDENING.map(([, v]) => v));
     });
 
     test("HOST-8: no core dumps for a login, for services and for the app", () => {
@@ -289,6 +289,7 @@ describe("the OS baseline on the live host (SSH-5, SSH-6, HOST-6..10, LOG-3)", (
 
     test("LOG-3: auditd loads the rules and records a change to sudoers", async () => {
         expect(must("systemctl is-active auditd")).toBe("active");
+        expect(must("sudo auditctl -s")).toMatch(/^enabled 1$/m);
         const rules = must("sudo auditctl -l");
         for (const r of ["-w /etc/passwd -p wa -k identity", "-w /etc/shadow -p wa -k identity", "-w /etc/ssh/sshd_config -p wa -k sshd"]) expect(rules).toContain(r);
         expect(rules).toMatch(/-w \/etc\/sudoers\.d\/? -p wa -k sudoers/);
@@ -407,7 +408,7 @@ describe("idempotency and restarts", () => {
         }
         expect(states.split("\n")).toEqual(Array(8).fill("active"));
         // The baseline holds after a boot: kernel settings, module blocks, audit rules.
-        expect(must(`/usr/sbin/sysctl -n ${KERNEL_HARDENING.map(([k]) => k).join(" ")}`).split("\n")).toEqual(KERNEL_HARDENING.map(([, v]) => v));
+        expect(must(`sudo /usr/sbin/sysctl -n ${KERNEL_HARDENING.map(([k]) => k).join(" ")}`).split("\n")).toEqual(KERNEL_HARDENING.map(([, v]) => v));
         expect(ssh("sudo modprobe dccp").status).not.toBe(0);
         expect(must("sudo auditctl -l")).toContain("-w /etc/passwd -p wa -k identity");
         // "active" means started; the app may still be opening its port.

@@ -13,7 +13,7 @@ import { renderAutoUpgrades } from "../lib/render/apt";
 import { renderSysctl } from "../lib/render/sysctl";
 import { logrotateProblems } from "../policies/app";
 import { normalCalendar } from "../policies/data";
-import { aptConfig, HostFile, sysctlValue } from "../policies/parse";
+import { aptConfig, DEBIAN_SYSCTL, HostFile, sysctlValue } from "../policies/parse";
 
 const asFiles = (files: Record<string, string>): HostFile[] =>
     Object.entries(files).map(([p, content]) => ({ path: p, content, mode: "0644", owner: "root:root", from: { type: "command:remote:Command", name: "test", urn: "urn:test", props: {} }, script: "" }) as unknown as HostFile);
@@ -49,6 +49,11 @@ describe("HOST-1: the policy reads APT::Periodic as apt-config does", () => {
     });
 });
 
+test("HOST-2, HOST-7: Debian's stock sysctl files hold what the policy assumes for them", () => {
+    for (const f of DEBIAN_SYSCTL) expect([f.path, fs.readFileSync(f.path, "utf8").split("\n").filter((l) => l && !l.startsWith("#"))]).toEqual([f.path, f.content.trim().split("\n")]);
+    expect(fs.readdirSync("/usr/lib/sysctl.d").map((n) => `/usr/lib/sysctl.d/${n}`).sort()).toEqual(DEBIAN_SYSCTL.map((f) => f.path).sort());
+});
+
 describe("HOST-2: the policy reads sysctl.d as systemd-sysctl does", () => {
     const hardening = renderSysctl()
         .split("\n")
@@ -56,15 +61,15 @@ describe("HOST-2: the policy reads sysctl.d as systemd-sysctl does", () => {
         .join("\n");
     const keys = ["net.ipv4.conf.all.accept_redirects", "net.ipv4.conf.all.rp_filter", "net.ipv4.tcp_syncookies", "net.ipv4.conf.all.send_redirects"];
     const cases: [string, Record<string, string>][] = [
-        ["the rendered file", { "/etc/sysctl.d/60-hardening.conf": hardening }],
-        ["a later file", { "/etc/sysctl.d/60-hardening.conf": hardening, "/etc/sysctl.d/99-local.conf": "net.ipv4.conf.all.accept_redirects = 1\n" }],
-        ["an earlier file", { "/etc/sysctl.d/60-hardening.conf": hardening, "/etc/sysctl.d/10-local.conf": "net.ipv4.conf.all.accept_redirects = 1\n" }],
-        ["/etc/sysctl.conf", { "/etc/sysctl.d/60-hardening.conf": hardening, "/etc/sysctl.conf": "net.ipv4.tcp_syncookies=0\n" }],
-        ["a slash key", { "/etc/sysctl.d/60-hardening.conf": hardening, "/etc/sysctl.d/99-local.conf": "net/ipv4/conf/all/send_redirects = 1\n" }],
-        ["a later glob against an explicit key", { "/etc/sysctl.d/60-hardening.conf": hardening, "/etc/sysctl.d/99-local.conf": "-net.ipv4.conf.*.rp_filter = 0\n" }],
-        ["a glob where no file is explicit", { "/etc/sysctl.d/60-hardening.conf": hardening.replace(/^net\.ipv4\.conf\.all\.rp_filter = 1$/m, ""), "/etc/sysctl.d/99-local.conf": "net.ipv4.conf.*.rp_filter = 0\n" }],
-        ["a glob with an excluded key", { "/etc/sysctl.d/60-hardening.conf": hardening.replace(/^net\.ipv4\.conf\.all\.rp_filter = 1$/m, ""), "/etc/sysctl.d/99-local.conf": "net.ipv4.conf.*.rp_filter = 0\n-net.ipv4.conf.all.rp_filter\n" }],
-        ["/usr/lib hidden by /etc's name, and read in name order", { "/etc/sysctl.d/60-hardening.conf": hardening, "/usr/lib/sysctl.d/60-hardening.conf": "net.ipv4.tcp_syncookies = 0\n", "/usr/lib/sysctl.d/70-vendor.conf": "net.ipv4.conf.all.send_redirects = 1\n" }],
+        ["the rendered file", { "/etc/sysctl.d/99-zz-hardening.conf": hardening }],
+        ["a later file", { "/etc/sysctl.d/99-zz-hardening.conf": hardening, "/etc/sysctl.d/99-local.conf": "net.ipv4.conf.all.accept_redirects = 1\n" }],
+        ["an earlier file", { "/etc/sysctl.d/99-zz-hardening.conf": hardening, "/etc/sysctl.d/10-local.conf": "net.ipv4.conf.all.accept_redirects = 1\n" }],
+        ["/etc/sysctl.conf", { "/etc/sysctl.d/99-zz-hardening.conf": hardening, "/etc/sysctl.conf": "net.ipv4.tcp_syncookies=0\n" }],
+        ["a slash key", { "/etc/sysctl.d/99-zz-hardening.conf": hardening, "/etc/sysctl.d/99-local.conf": "net/ipv4/conf/all/send_redirects = 1\n" }],
+        ["a later glob against an explicit key", { "/etc/sysctl.d/99-zz-hardening.conf": hardening, "/etc/sysctl.d/99-local.conf": "-net.ipv4.conf.*.rp_filter = 0\n" }],
+        ["a glob where no file is explicit", { "/etc/sysctl.d/99-zz-hardening.conf": hardening.replace(/^net\.ipv4\.conf\.all\.rp_filter = 1$/m, ""), "/etc/sysctl.d/99-local.conf": "net.ipv4.conf.*.rp_filter = 0\n" }],
+        ["a glob with an excluded key", { "/etc/sysctl.d/99-zz-hardening.conf": hardening.replace(/^net\.ipv4\.conf\.all\.rp_filter = 1$/m, ""), "/etc/sysctl.d/99-local.conf": "net.ipv4.conf.*.rp_filter = 0\n-net.ipv4.conf.all.rp_filter\n" }],
+        ["/usr/lib hidden by /etc's name, and read in name order", { "/etc/sysctl.d/99-zz-hardening.conf": hardening, "/usr/lib/sysctl.d/99-zz-hardening.conf": "net.ipv4.tcp_syncookies = 0\n", "/usr/lib/sysctl.d/99-zzz-vendor.conf": "net.ipv4.conf.all.send_redirects = 1\n" }],
     ];
     test.each(cases)("%s", (_name, files) => {
         const root = fs.mkdtempSync(path.join(dir, "sysctl-"));

@@ -446,14 +446,14 @@ const forms: Form[] = [
     ["HOST-1", "pass: a file APT ignores (.bak)", P, apt("99-local.bak", 'APT::Periodic::Unattended-Upgrade "0";\n'), null],
     ["HOST-1", "pass: always as the interval", P, apt("99-local", 'APT::Periodic::Update-Package-Lists "always";\n'), null],
     // HOST-2: the value systemd-sysctl leaves, file names in lexical order.
-    ["HOST-2", "a later sysctl.d file turns redirects back on", P, sysctl("/etc/sysctl.d/99-local.conf", "net.ipv4.conf.all.accept_redirects = 1\n"), /net\.ipv4\.conf\.all\.accept_redirects ends up 1 \(set last by \/etc\/sysctl\.d\/99-local\.conf\)/],
-    ["HOST-2", "/etc/sysctl.conf (read as 99-sysctl.conf)", P, sysctl("/etc/sysctl.conf", "net.ipv4.tcp_syncookies=0\n"), /net\.ipv4\.tcp_syncookies ends up 0 \(set last by \/etc\/sysctl\.conf\)/],
-    ["HOST-2", "a key spelled with slashes", P, sysctl("/etc/sysctl.d/99-local.conf", "net/ipv4/conf/all/send_redirects = 1\n"), /net\.ipv4\.conf\.all\.send_redirects ends up 1/],
-    ["HOST-2", "a glob where the hardening file no longer names the key", P, (r) => { editFile(r, "host-0-sysctl", "/etc/sysctl.d/60-hardening.conf", (c) => c.replace("net.ipv4.conf.all.rp_filter = 1\n", "")); sysctl("/etc/sysctl.d/99-local.conf", "net.ipv4.conf.*.rp_filter = 0\n")(r); }, /net\.ipv4\.conf\.all\.rp_filter ends up 0 \(set last by \/etc\/sysctl\.d\/99-local\.conf\)/],
+    ["HOST-2", "a later sysctl.d file turns redirects back on", P, sysctl("/etc/sysctl.d/zz-local.conf", "net.ipv4.conf.all.accept_redirects = 1\n"), /net\.ipv4\.conf\.all\.accept_redirects ends up 1 \(set last by \/etc\/sysctl\.d\/zz-local\.conf\)/],
+    ["HOST-2", "pass: /etc/sysctl.conf (read as 99-sysctl.conf, before the hardening file)", P, sysctl("/etc/sysctl.conf", "net.ipv4.tcp_syncookies=0\n"), null],
+    ["HOST-2", "a key spelled with slashes", P, sysctl("/etc/sysctl.d/zz-local.conf", "net/ipv4/conf/all/send_redirects = 1\n"), /net\.ipv4\.conf\.all\.send_redirects ends up 1/],
+    ["HOST-2", "a glob where the hardening file no longer names the key", P, (r) => { editFile(r, "host-0-sysctl", "/etc/sysctl.d/99-zz-hardening.conf", (c) => c.replace("net.ipv4.conf.all.rp_filter = 1\n", "")); sysctl("/etc/sysctl.d/99-local.conf", "net.ipv4.conf.*.rp_filter = 0\n")(r); }, /net\.ipv4\.conf\.all\.rp_filter ends up 0 \(set last by \/etc\/sysctl\.d\/99-local\.conf\)/],
     ["HOST-2", "pass: a later glob does not override an explicit key", P, sysctl("/etc/sysctl.d/99-local.conf", "-net.ipv4.conf.*.rp_filter = 0\n"), null],
-    ["HOST-2", "a file in /usr/lib/sysctl.d named after the hardening file", P, sysctl("/usr/lib/sysctl.d/70-vendor.conf", "net.ipv4.conf.all.accept_source_route = 1\n"), /accept_source_route ends up 1 \(set last by \/usr\/lib\/sysctl\.d\/70-vendor\.conf\)/],
+    ["HOST-2", "a file in /usr/lib/sysctl.d named after the hardening file", P, sysctl("/usr/lib/sysctl.d/99-zzz-vendor.conf", "net.ipv4.conf.all.accept_source_route = 1\n"), /accept_source_route ends up 1 \(set last by \/usr\/lib\/sysctl\.d\/99-zzz-vendor\.conf\)/],
     ["HOST-2", "pass: an earlier file's value that the hardening file overrides", P, sysctl("/etc/sysctl.d/10-local.conf", "net.ipv4.conf.all.accept_redirects = 1\n"), null],
-    ["HOST-2", "pass: /usr/lib's file of the same name is hidden by /etc's", P, sysctl("/usr/lib/sysctl.d/60-hardening.conf", "net.ipv4.tcp_syncookies = 0\n"), null],
+    ["HOST-2", "pass: /usr/lib's file of the same name is hidden by /etc's", P, sysctl("/usr/lib/sysctl.d/99-zz-hardening.conf", "net.ipv4.tcp_syncookies = 0\n"), null],
     // SVC-1..3: the unit with its drop-ins, in systemd's spellings.
     ["SVC-1", "a drop-in resets User= (root)", P, dropIn("[Service]\nUser=\n"), /it runs as root \(no User=, or User= reset by a drop-in\)/],
     ["SVC-1", "a drop-in sets User=0", P, dropIn("[Service]\nUser=0\n"), /it runs as 0/],
@@ -589,8 +589,9 @@ const forms: Form[] = [
     ["HOST-6", "one-line format, commented out", P, (r) => { dropFileIn(r, "host-0-upgrades", "/etc/apt/sources.list.d/debian-security.sources"); addFile(r, "host-0-upgrades", "/etc/apt/sources.list", "deb http://deb.debian.org/debian bookworm main\n# deb http://deb.debian.org/debian-security bookworm-security main\n"); }, /an enabled APT source for Debian's security suite/],
     ["HOST-6", "pass: the older Allowed-Origins syntax", P, apt("99-local", '#clear Unattended-Upgrade::Origins-Pattern;\nUnattended-Upgrade::Allowed-Origins {\n    "${distro_id}:${distro_codename}-security";\n};\n'), null],
     // HOST-7: kernel self-protection as systemd-sysctl leaves it.
-    ["HOST-7", "a later file lets everyone use SysRq", P, sysctl("/etc/sysctl.d/99-local.conf", "kernel.sysrq = 1\n"), /kernel\.sysrq ends up 1 \(set last by \/etc\/sysctl\.d\/99-local\.conf\)/],
-    ["HOST-7", "protected FIFOs only for world-writable directories (1)", P, sysctl("/etc/sysctl.d/99-local.conf", "fs/protected_fifos = 1\n"), /fs\.protected_fifos ends up 1/],
+    ["HOST-7", "a later file lets everyone use SysRq", P, sysctl("/etc/sysctl.d/zz-local.conf", "kernel.sysrq = 1\n"), /kernel\.sysrq ends up 1 \(set last by \/etc\/sysctl\.d\/zz-local\.conf\)/],
+    ["HOST-7", "the hardening file renamed to sort before Debian's protect-links (FIFOs back to 1)", P, (r) => { const c = "fs.protected_fifos = 2\n"; sysctl("/etc/sysctl.d/60-fifos.conf", c)(r); editFile(r, "host-0-sysctl", "/etc/sysctl.d/99-zz-hardening.conf", (x) => x.replace("fs.protected_fifos = 2\n", "")); }, /fs\.protected_fifos ends up 1 \(set last by \/usr\/lib\/sysctl\.d\/99-protect-links\.conf\)/],
+    ["HOST-7", "protected FIFOs only for world-writable directories (1)", P, sysctl("/etc/sysctl.d/zz-local.conf", "fs/protected_fifos = 1\n"), /fs\.protected_fifos ends up 1/],
     ["HOST-7", "pass: ptrace_scope 3 (stricter)", P, sysctl("/etc/sysctl.d/99-local.conf", "kernel.yama.ptrace_scope = 3\n"), null],
     // HOST-8: core dumps, wherever a limit is set.
     ["HOST-8", "a later limits.d file for root", P, (r) => addFile(r, "host-0-baseline", "/etc/security/limits.d/99-debug.conf", "root hard core unlimited\n"), /99-debug\.conf .* lets root dump core \(hard core unlimited\)/],

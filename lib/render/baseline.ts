@@ -117,6 +117,8 @@ export function renderAuditRules(): string {
         "-w /usr/sbin/insmod -p x -k modules",
         "-w /usr/sbin/rmmod -p x -k modules",
         "-w /usr/sbin/modprobe -p x -k modules",
+        "## Auditing on (augenrules loads this file after Debian's own rules).",
+        "-e 1",
         "",
     ].join("\n");
 }

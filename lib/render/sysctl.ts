@@ -1,5 +1,7 @@
 /**
- * Kernel and network hardening (HOST-2, HOST-7), for `/etc/sysctl.d/60-hardening.conf`. Values after the dev-sec
+ * Kernel and network hardening (HOST-2, HOST-7), for `/etc/sysctl.d/99-zz-hardening.conf`: named to be read after
+ * every stock file, since systemd-sysctl applies them in name order and Debian's procps ships
+ * /usr/lib/sysctl.d/99-protect-links.conf (fs.protected_fifos = 1), which a 60-*.conf would lose to. Values after the dev-sec
  * linux-baseline: reverse-path filtering, no ICMP redirects, no source routing, SYN cookies; kernel
  * self-protection below.
  */
