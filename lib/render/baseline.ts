@@ -35,7 +35,7 @@ export function renderCoreDumpFiles(): { path: string; content: string }[] {
     ];
 }
 
-/** `/etc/modprobe.d/hardening.conf` (HOST-9). */
+/** `/etc/modprobe.d/10-hardening.conf` (HOST-9). */
 export const MODPROBE_PATH = "/etc/modprobe.d/10-hardening.conf";
 
 /**
