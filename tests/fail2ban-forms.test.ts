@@ -9,10 +9,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { renderSshdJail } from "../lib/render/fail2ban";
-import { DEBIAN_FAIL2BAN, fail2banJails, fail2banSeconds, fail2banTrue, HostFile } from "../policies/parse";
-
-const asFiles = (files: Record<string, string>): HostFile[] =>
-    Object.entries(files).map(([p, content]) => ({ path: p, content, mode: "0644", owner: "root:root", from: { type: "command:remote:Command", name: "test", urn: "urn:test", props: {} }, script: "" }) as unknown as HostFile);
+import { DEBIAN_FAIL2BAN, fail2banJails, fail2banSeconds, fail2banTrue } from "../policies/parse";
+import { hostFileFixtures } from "./support/policy";
 
 let dir: string;
 beforeAll(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), "f2b-forms-"))));
@@ -20,8 +18,8 @@ afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 test("Debian's stock jail files hold the values the policy assumes for them", () => {
     const stock = Object.fromEntries(Object.keys(DEBIAN_FAIL2BAN).map((p) => [p, fs.readFileSync(p, "utf8")]));
-    const real = fail2banJails(asFiles(stock)).get("sshd")!;
-    const assumed = fail2banJails(asFiles({})).get("sshd")!;
+    const real = fail2banJails(hostFileFixtures(stock)).get("sshd")!;
+    const assumed = fail2banJails(hostFileFixtures({})).get("sshd")!;
     for (const key of ["enabled", "maxretry", "findtime", "bantime", "port", "banaction"]) expect([key, real.get(key)?.value]).toEqual([key, assumed.get(key)?.value]);
 });
 
@@ -47,7 +45,7 @@ test.each(cases)("%s: the policy reads the jail fail2ban-client starts", (_name,
     const runs = /\['add', 'sshd',/.test(dump.stdout);
     const real = { maxretry: Number(value("maxretry")), findtime: fail2banSeconds(value("findtime")), bantime: fail2banSeconds(value("bantime")) };
 
-    const judged = fail2banJails(asFiles(Object.fromEntries(Object.entries(extra).map(([p, c]) => [`/etc/fail2ban/${p}`, c])))).get("sshd")!;
+    const judged = fail2banJails(hostFileFixtures(Object.fromEntries(Object.entries(extra).map(([p, c]) => [`/etc/fail2ban/${p}`, c])))).get("sshd")!;
     const enabled = fail2banTrue(judged.get("enabled")?.value);
     expect(enabled).toBe(runs);
     if (!enabled) return;

@@ -13,10 +13,8 @@ import { renderAutoUpgrades } from "../lib/render/apt";
 import { renderSysctl } from "../lib/render/sysctl";
 import { logrotateProblems } from "../policies/app";
 import { normalCalendar } from "../policies/data";
-import { aptConfig, DEBIAN_SYSCTL, HostFile, sysctlValue } from "../policies/parse";
-
-const asFiles = (files: Record<string, string>): HostFile[] =>
-    Object.entries(files).map(([p, content]) => ({ path: p, content, mode: "0644", owner: "root:root", from: { type: "command:remote:Command", name: "test", urn: "urn:test", props: {} }, script: "" }) as unknown as HostFile);
+import { aptConfig, DEBIAN_SYSCTL, sysctlValue } from "../policies/parse";
+import { hostFileFixtures } from "./support/policy";
 
 let dir: string;
 beforeAll(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), "host-forms-"))));
@@ -43,7 +41,7 @@ describe("HOST-1: the policy reads APT::Periodic as apt-config does", () => {
         expect(res.status).toBe(0);
         const keys = ["APT::Periodic::Update-Package-Lists", "APT::Periodic::Unattended-Upgrade", "APT::Periodic::Enable"];
         const real = Object.fromEntries(keys.map((k) => [k, new RegExp(`^${k.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} "([^"]*)";$`, "m").exec(res.stdout)?.[1]]));
-        const { values } = aptConfig(asFiles(Object.fromEntries(Object.entries(files).map(([n, c]) => [`/etc/apt/apt.conf.d/${n}`, c]))));
+        const { values } = aptConfig(hostFileFixtures(Object.fromEntries(Object.entries(files).map(([n, c]) => [`/etc/apt/apt.conf.d/${n}`, c]))));
         // apt-config prints a cleared key as "" where the policy has none; both mean the job does not run.
         expect(Object.fromEntries(keys.map((k) => [k, values.get(k.toLowerCase())?.value ?? (real[k] === "" ? "" : undefined)]))).toEqual(real);
     });
@@ -95,7 +93,7 @@ describe("HOST-2: the policy reads sysctl.d as systemd-sysctl does", () => {
         expect(res.status).toBe(0);
         const real = Object.fromEntries(res.stdout.trim().split("\n").map((l) => l.split("=")));
         const defaults = Object.fromEntries(spawnSync("unshare", ["-n", "sh", "-c", `for k in ${keys.join(" ")}; do echo "$k=$(sysctl -n $k)"; done`], { encoding: "utf8" }).stdout.trim().split("\n").map((l) => l.split("=")));
-        const judged = Object.fromEntries(keys.map((k) => [k, sysctlValue(asFiles(files), k)?.value ?? defaults[k]]));
+        const judged = Object.fromEntries(keys.map((k) => [k, sysctlValue(hostFileFixtures(files), k)?.value ?? defaults[k]]));
         expect(judged).toEqual(real);
     });
 });

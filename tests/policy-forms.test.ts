@@ -118,10 +118,9 @@ const backupScript = (edit: (c: string) => string) => (r: PlanRun) =>
         return out;
     });
 
-/** Edits the sshd drop-in; the security sources file; removes a shipped file. */
+/** Edits the sshd drop-in, or the security sources file. */
 const sshdEdit = (edit: (c: string) => string) => (r: PlanRun) => editFile(r, "host-0-ssh", SSHD, edit);
 const secSources = (edit: (c: string) => string) => (r: PlanRun) => editFile(r, "host-0-upgrades", "/etc/apt/sources.list.d/debian-security.sources", edit);
-const dropFileIn = (r: PlanRun, step: string, p: string) => dropFile(r, step, p);
 
 /** Removes a property from a resource as if the program never set it (the mock provider echoes inputs as outputs). */
 const unset = (r: PlanRun, name: string, key: string) => {
@@ -585,8 +584,8 @@ const forms: Form[] = [
     ["HOST-6", "the security stanza disabled (Enabled: no)", P, secSources((c) => `${c.trimEnd()}\nEnabled: no\n`), /an enabled APT source for Debian's security suite/],
     ["HOST-6", "only source packages (Types: deb-src)", P, secSources((c) => c.replace("Types: deb", "Types: deb-src")), /an enabled APT source for Debian's security suite/],
     ["HOST-6", "#clear of the origins", P, apt("99-local", "#clear Unattended-Upgrade::Origins-Pattern;\n"), /unattended-upgrades takes from no security origin \(no Origins-Pattern left\)/],
-    ["HOST-6", "pass: the one-line format in sources.list", P, (r) => { dropFileIn(r, "host-0-upgrades", "/etc/apt/sources.list.d/debian-security.sources"); addFile(r, "host-0-upgrades", "/etc/apt/sources.list", "deb http://deb.debian.org/debian bookworm main\ndeb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian-security bookworm-security main\n"); }, null],
-    ["HOST-6", "one-line format, commented out", P, (r) => { dropFileIn(r, "host-0-upgrades", "/etc/apt/sources.list.d/debian-security.sources"); addFile(r, "host-0-upgrades", "/etc/apt/sources.list", "deb http://deb.debian.org/debian bookworm main\n# deb http://deb.debian.org/debian-security bookworm-security main\n"); }, /an enabled APT source for Debian's security suite/],
+    ["HOST-6", "pass: the one-line format in sources.list", P, (r) => { dropFile(r, "host-0-upgrades", "/etc/apt/sources.list.d/debian-security.sources"); addFile(r, "host-0-upgrades", "/etc/apt/sources.list", "deb http://deb.debian.org/debian bookworm main\ndeb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian-security bookworm-security main\n"); }, null],
+    ["HOST-6", "one-line format, commented out", P, (r) => { dropFile(r, "host-0-upgrades", "/etc/apt/sources.list.d/debian-security.sources"); addFile(r, "host-0-upgrades", "/etc/apt/sources.list", "deb http://deb.debian.org/debian bookworm main\n# deb http://deb.debian.org/debian-security bookworm-security main\n"); }, /an enabled APT source for Debian's security suite/],
     ["HOST-6", "pass: the older Allowed-Origins syntax", P, apt("99-local", '#clear Unattended-Upgrade::Origins-Pattern;\nUnattended-Upgrade::Allowed-Origins {\n    "${distro_id}:${distro_codename}-security";\n};\n'), null],
     // HOST-7: kernel self-protection as systemd-sysctl leaves it.
     ["HOST-7", "a later file lets everyone use SysRq", P, sysctl("/etc/sysctl.d/zz-local.conf", "kernel.sysrq = 1\n"), /kernel\.sysrq ends up 1 \(set last by \/etc\/sysctl\.d\/zz-local\.conf\)/],

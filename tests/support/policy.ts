@@ -7,6 +7,7 @@ import { evaluate, Finding } from "../../plan/evaluate";
 import { ALL_POLICIES } from "../../policies/catalog";
 import { packConfig } from "../../policies/pack-config";
 import type { Waiver } from "../../policies/support";
+import type { HostFile } from "../../policies/parse";
 import { isSecret } from "../../plan/secrets";
 import { scriptOfCommand, stepCommand } from "../../lib/render/apply-script";
 import { runStack } from "../helpers";
@@ -78,3 +79,7 @@ export function addFile(run: PlanRun, step: string, path: string, content: strin
         return `${script.slice(0, at)}install_file '${path}' ${mode} ${owner} <<'PULUMI_B64'\n${encoded}\nPULUMI_B64\n${script.slice(at)}`;
     });
 }
+
+/** Host files as a remote step would ship them (root:root 0644), by path, for the readers in policies/parse.ts. */
+export const hostFileFixtures = (files: Record<string, string>): HostFile[] =>
+    Object.entries(files).map(([p, content]) => ({ path: p, content, mode: "0644", owner: "root:root", from: { type: "command:remote:Command", name: "test", urn: "urn:test", props: {} }, script: "" }) as unknown as HostFile);
