@@ -295,8 +295,12 @@ describe("the OS baseline on the live host (SSH-5, SSH-6, HOST-6..10, LOG-3)", (
         expect(rules).toMatch(/-w \/etc\/sudoers\.d\/? -p wa -k sudoers/);
         expect(rules).toMatch(/-a always,exit -F arch=b64 -S adjtimex,settimeofday,clock_settime -F key=time-change/);
         expect(rules).toMatch(/-a always,exit -F arch=b64 -S init_module,delete_module,finit_module -F key=modules/);
-        // Not asserted yet: a touch in /etc/sudoers.d did not show in `ausearch -k sudoers` within 20 s on this VM
-        // (issue #17's note); the rules above are loaded and auditing is enabled.
+        // A change to a watched file is recorded under its key, with the admin who logged in (auid), not only root.
+        // ausearch reads stdin when it is not a terminal, as under ssh here; --input-logs makes it read the log.
+        must("sudo touch /etc/sudoers.d/zz-audit-probe && sudo rm /etc/sudoers.d/zz-audit-probe && sudo modprobe dccp; true");
+        const recorded = (k: string) => must(`sudo ausearch --input-logs -i -k ${k} -m SYSCALL </dev/null; true`);
+        expect(recorded("sudoers")).toMatch(/syscall=(openat|unlink|unlinkat) .*auid=deploy .*comm=(touch|rm) .*key=sudoers/);
+        expect(recorded("modules")).toMatch(/auid=deploy .*comm=modprobe .*key=modules/);
         expect(must("sudo grep -E '^(max_log_file|num_logs|max_log_file_action) ' /etc/audit/auditd.conf").split("\n")).toEqual(["max_log_file = 8", "num_logs = 5", "max_log_file_action = ROTATE"]);
     });
 });
