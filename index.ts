@@ -8,11 +8,17 @@ import { AppService } from "./components/app-service";
 import { Backups } from "./components/backups";
 import { Database, dbIdentifier, rdsAdminUser } from "./components/database";
 import { HostHardening } from "./components/host-hardening";
+import { LoadBalancer } from "./components/load-balancer";
 import { OffsiteBucket } from "./components/offsite-bucket";
+import { PrivateNetwork } from "./components/private-network";
 import { ReverseProxy } from "./components/reverse-proxy";
+import { SharedCertificate } from "./components/shared-certificate";
 import { AppSecrets } from "./components/secrets";
 import { Vps } from "./components/vps";
 import { loadConfig } from "./lib/config";
+import { fleetPlan } from "./lib/fleet";
+import { FirewallRole } from "./lib/net";
+import { HEALTH_CHECK_PORT } from "./lib/render/nginx";
 import { rdsCaBundle } from "./lib/render/postgres";
 import { serverMemoryMiB } from "./lib/server-types";
 
@@ -27,7 +33,28 @@ const identity = cfg.secretStore === "aws-secrets-manager"
     ? new AppIdentity("app", { kind: cfg.provider === "aws" ? "instance-role" : "access-key", namePrefix, tags }, { provider: awsProvider })
     : undefined;
 
-const vps = new Vps("web", {
+// A fleet (issue 15, provider hcloud): more than one app server behind the load balancer, or PostgreSQL on a server of
+// its own. Every private address is fixed here, so the pack sees them at the first preview.
+const dedicatedDatabase = cfg.databaseEngine === "self-hosted" && cfg.databaseHost === "dedicated";
+const plan = cfg.provider === "hcloud" && (cfg.serverCount > 1 || dedicatedDatabase)
+    ? fleetPlan({ networkCidr: cfg.privateNetworkCidr, appServers: cfg.serverCount, dedicatedDatabase })
+    : undefined;
+const network = plan && new PrivateNetwork("private", { plan, location: cfg.hcloudLocation, networkName: namePrefix, protect: cfg.protect, labels: tags });
+// Behind the load balancer one Let's Encrypt certificate serves the fleet: the first app server obtains it and
+// pushes it to the others (components/shared-certificate.ts).
+const sharedCertificate = !!plan?.loadBalancerIp && cfg.tlsMode === "letsencrypt";
+const appRole = (i: number): FirewallRole => {
+    if (!plan?.loadBalancerIp) return { kind: "standalone" };
+    const [leader, ...followers] = plan.appIps;
+    return {
+        kind: "behind-load-balancer",
+        loadBalancer: plan.loadBalancerIp,
+        healthPort: HEALTH_CHECK_PORT,
+        sshFrom: sharedCertificate && i > 0 ? [leader] : [],
+        healthFrom: sharedCertificate && i === 0 ? followers : [],
+    };
+};
+const serverArgs = {
     provider: cfg.provider,
     existingHosts: cfg.existingHosts,
     count: cfg.serverCount,
@@ -45,7 +72,31 @@ const vps = new Vps("web", {
     protect: cfg.protect,
     providerBackups: prod,
     labels: tags,
+};
+const vps = new Vps("web", {
+    ...serverArgs,
+    role: appRole(0),
+    privateNetwork: network && plan && { networkId: network.networkId, subnet: network.subnet, ips: plan.appIps },
 }, { provider: awsProvider });
+const databaseRole: FirewallRole | undefined = plan?.databaseIp ? { kind: "database", clients: plan.appIps } : undefined;
+const dbVps = network && plan?.databaseIp && databaseRole
+    ? new Vps("db", { ...serverArgs, namePrefix: `${namePrefix}-db`, count: 1, existingHosts: [], volumeSizeGb: 0, role: databaseRole, privateNetwork: { networkId: network.networkId, subnet: network.subnet, ips: [plan.databaseIp] } })
+    : undefined;
+const loadBalancer = network && plan?.loadBalancerIp
+    ? new LoadBalancer("web", {
+        lbName: namePrefix,
+        loadBalancerType: cfg.hcloudLoadBalancerType,
+        location: cfg.hcloudLocation,
+        network: { networkId: network.networkId, subnet: network.subnet },
+        ip: plan.loadBalancerIp,
+        serverIds: vps.serverIds,
+        healthPath: cfg.healthPath,
+        healthPort: HEALTH_CHECK_PORT,
+        healthDomain: cfg.domain,
+        protect: cfg.protect,
+        labels: tags,
+    })
+    : undefined;
 
 const secrets = new AppSecrets("app", {
     databaseEngine: cfg.databaseEngine,
@@ -73,26 +124,31 @@ const offsite = cfg.offsiteBackup
     ? new OffsiteBucket("offsite", { bucketName: cfg.backupBucketName || `${namePrefix}-backups`, region: cfg.awsRegion, retention, protect: cfg.protect, tags }, { provider: awsProvider })
     : undefined;
 
-const hosts = vps.connections.map((connection, i) =>
-    new HostHardening(`host-${i}`, { connection, adminUser: cfg.adminUser, sshPort: cfg.sshPort, adminCidrs: cfg.adminCidrs, appName: cfg.appName }));
+const hardening = { adminUser: cfg.adminUser, sshPort: cfg.sshPort, adminCidrs: cfg.adminCidrs, appName: cfg.appName };
+const hosts = vps.connections.map((connection, i) => new HostHardening(`host-${i}`, { ...hardening, connection, firewallRole: appRole(i) }));
+const dbHost = dbVps && new HostHardening("db-host", { ...hardening, connection: dbVps.connections[0], firewallRole: databaseRole });
+/** The server that runs PostgreSQL, backups and drills: its own, or the first app server. */
+const databaseConnection = dbVps?.connections[0] ?? vps.connections[0];
 
-// The database lives on the first server (self-hosted), on RDS, or in a SQLite file next to the app.
+// The database lives on the first server or a server of its own (self-hosted), on RDS, or in a SQLite file next to
+// the app.
 const database = new Database("database", {
     engine: cfg.databaseEngine,
     appName: cfg.appName,
     password: secrets.dbPassword,
-    connection: vps.connections[0],
+    connection: databaseConnection,
     appConnections: vps.connections,
+    privateNetwork: plan?.databaseIp ? { listenAddress: plan.databaseIp, clients: plan.appIps } : undefined,
     memoryMiB: cfg.provider === "existing" ? cfg.existingServerMemoryMiB : serverMemoryMiB(cfg.provider, cfg.provider === "hcloud" ? cfg.hcloudServerType : cfg.awsInstanceType),
     rds: cfg.databaseEngine === "rds" ? { instanceClass: cfg.rdsInstanceClass, allocatedStorageGb: cfg.rdsAllocatedStorageGb, backupRetentionDays: Math.min(35, Math.max(7, cfg.backupRetentionDailyDays)), appSecurityGroupId: vps.firewallId, adminPassword: secrets.dbAdminPassword! } : undefined,
     protect: cfg.protect,
     tags,
-}, { dependsOn: [hosts[0]], provider: awsProvider });
+}, { dependsOn: [dbHost ?? hosts[0]], provider: awsProvider });
 
 // Logical backups, restore drills and the stale check run on the database host, or, for RDS, on the first app
 // server against the instance (on top of RDS's own automated backups).
 new Backups("backups", {
-    connection: vps.connections[0],
+    connection: databaseConnection,
     backup: {
         appName: cfg.appName,
         engine: cfg.databaseEngine === "sqlite" ? "sqlite" : "postgres",
@@ -117,29 +173,51 @@ vps.connections.forEach((connection, i) => {
         environment: database.environment,
         values: database.values,
         writablePaths: cfg.uploadsMode === "none" ? [] : [uploadsDir],
-        after: cfg.databaseEngine === "self-hosted" ? ["postgresql.service"] : [],
+        after: cfg.databaseEngine === "self-hosted" && !dedicatedDatabase ? ["postgresql.service"] : [],
     }, { dependsOn: [hosts[i], ...database.steps] });
-    new ReverseProxy(`proxy-${i}`, {
-        connection,
-        proxy: {
-            name: cfg.appName,
-            domains: [cfg.domain, ...cfg.domainAliases],
-            upstreamPort: cfg.appPort,
-            loginPath: cfg.loginPath,
-            apiPrefix: cfg.apiPrefix,
-            contentSecurityPolicy: cfg.contentSecurityPolicy,
-            clientMaxBodySize: cfg.clientMaxBodySize,
-            uploads: cfg.uploadsMode === "none" ? undefined : { path: cfg.uploadsPath, mode: cfg.uploadsMode, directory: uploadsDir },
-        },
-        tlsMode: cfg.tlsMode,
-        acmeEmail: cfg.acmeEmail,
-        acmeStaging: !prod,
-    }, { dependsOn: [hosts[i]] });
 });
+
+const proxyArgs = (i: number) => ({
+    connection: vps.connections[i],
+    proxy: {
+        name: cfg.appName,
+        domains: [cfg.domain, ...cfg.domainAliases],
+        upstreamPort: cfg.appPort,
+        loginPath: cfg.loginPath,
+        apiPrefix: cfg.apiPrefix,
+        contentSecurityPolicy: cfg.contentSecurityPolicy,
+        clientMaxBodySize: cfg.clientMaxBodySize,
+        uploads: cfg.uploadsMode === "none" ? undefined : { path: cfg.uploadsPath, mode: cfg.uploadsMode, directory: uploadsDir },
+        loadBalancer: plan?.loadBalancerIp
+            ? { address: plan.loadBalancerIp, listenAddress: plan.appIps[i], healthPath: cfg.healthPath, healthPort: HEALTH_CHECK_PORT, acmeServer: sharedCertificate ? plan.appIps[0] : undefined }
+            : undefined,
+    },
+    tlsMode: cfg.tlsMode,
+    acmeEmail: cfg.acmeEmail,
+    acmeStaging: !prod,
+});
+// The other app servers first: the first one's certificate push needs their nginx and receive steps in place.
+const followerProxies = hosts.slice(1).map((host, j) => new ReverseProxy(`proxy-${j + 1}`, { ...proxyArgs(j + 1), share: sharedCertificate ? { role: "follower" } : undefined }, { dependsOn: [host] }));
+const share = sharedCertificate && plan
+    ? new SharedCertificate("certificate", {
+        appName: cfg.appName,
+        domain: cfg.domain,
+        adminUser: cfg.adminUser,
+        leader: { connection: vps.connections[0], address: plan.appIps[0] },
+        followers: followerProxies.map((p, j) => ({ connection: vps.connections[j + 1], after: [hosts[j + 1], ...p.steps] })),
+    }, { dependsOn: [hosts[0]] })
+    : undefined;
+new ReverseProxy("proxy-0", {
+    ...proxyArgs(0),
+    share: share && plan ? { role: "leader", user: cfg.adminUser, sshPort: cfg.sshPort, followers: share.hostKeys.map((hostKey, j) => ({ address: plan.appIps[j + 1], hostKey })) } : undefined,
+}, { dependsOn: [hosts[0], ...(share?.steps ?? [])] });
 
 export const environment = cfg.environment;
 export const servers = vps.servers;
-export const publicIp = vps.publicIp;
+/** Where the domain's A record points: the load balancer of a fleet, else the app server. */
+export const publicIp = loadBalancer?.ipv4 ?? vps.publicIp;
+export const databaseServer = dbVps ? dbVps.servers.apply((s) => s[0]) : null;
+export const privateNetwork = plan ?? null;
 export const sshCommand = pulumi.interpolate`ssh -p ${cfg.sshPort} ${vps.adminUser}@${vps.publicIp}`;
 export const url = `https://${cfg.domain}`;
 export const secretArns = secrets.secretArns;

@@ -24,6 +24,12 @@ export interface DatabaseArgs {
     appConnections?: pulumi.Input<SshConnection>[];
     /** Server memory for sizing (self-hosted). Default 4096. */
     memoryMiB?: number;
+    /**
+     * Self-hosted on a server of its own: PostgreSQL also listens on `listenAddress` (the private network) and lets
+     * the app role in from `clients` (the app servers' private addresses) over TLS only. Default: none, the app
+     * connects over the local socket.
+     */
+    privateNetwork?: { listenAddress: string; clients: readonly string[] };
     /** RDS settings (engine rds). */
     rds?: {
         /** Default `db.t4g.small`. */
@@ -54,9 +60,10 @@ export function rdsCaScript(): ApplyScript {
 }
 
 /** The self-hosted server step: packages, settings and pg_hba, checked by the running server before a reload. */
-export function postgresServerScript(a: { appName: string; memoryMiB: number }): ApplyScript {
+export function postgresServerScript(a: { appName: string; memoryMiB: number; privateNetwork?: DatabaseArgs["privateNetwork"] }): ApplyScript {
     const name = dbIdentifier(a.appName);
-    const opts = { database: name, role: name, memoryMiB: a.memoryMiB };
+    const net = a.privateNetwork;
+    const opts = { database: name, role: name, memoryMiB: a.memoryMiB, listenAddresses: net && [net.listenAddress], privateCidrs: net?.clients.map((c) => `${c}/32`) };
     const psql = (q: string) => `runuser -u postgres -- psql -X -At -c ${JSON.stringify(q)}`;
     return {
         name: "postgresql",
@@ -64,6 +71,8 @@ export function postgresServerScript(a: { appName: string; memoryMiB: number }):
         files: [
             { path: `${pgConfDir()}/conf.d/60-${a.appName}.conf`, content: renderPostgresConf(opts), owner: "postgres:postgres" },
             { path: `${pgConfDir()}/pg_hba.conf`, content: renderPgHba(opts), mode: "0640", owner: "postgres:postgres" },
+            // The private address must be up before the server binds it, after a reboot too.
+            ...(net ? [{ path: PRIVATE_NETWORK_DROPIN, content: "[Unit]\nWants=network-online.target\nAfter=network-online.target\n" }] : []),
         ],
         // The server parses the files on disk in these views, before anything is reloaded. A setting that needs a
         // restart shows as "could not be applied" there; that is not an error of the file.
@@ -72,12 +81,16 @@ export function postgresServerScript(a: { appName: string; memoryMiB: number }):
             `[ "$(${psql("SELECT count(*) FROM pg_hba_file_rules WHERE error IS NOT NULL")})" = 0 ]`,
         ],
         activate: [
+            ...(net ? ["systemctl daemon-reload"] : []),
             "systemctl reload postgresql",
             `if [ "$(${psql("SELECT count(*) FROM pg_settings WHERE pending_restart")})" != 0 ]; then systemctl restart postgresql; log "restarted postgresql"; fi`,
         ],
         ensure: [enableNow(["postgresql"])],
     };
 }
+
+/** The drop-in that orders PostgreSQL after the network when it listens on a private address. */
+export const PRIVATE_NETWORK_DROPIN = "/etc/systemd/system/postgresql@.service.d/10-private-network.conf";
 
 /** Where the role step keeps its SQL (and, for RDS, how it reaches the instance): root only. */
 export const roleDir = (appName: string) => `/etc/${appName}/database`;
@@ -153,14 +166,21 @@ export class Database extends pulumi.ComponentResource {
         if (engine === "sqlite") {
             this.environment = pulumi.output<Record<string, string>>({ DATABASE_ENGINE: "sqlite", SQLITE_PATH: `/var/lib/${args.appName}/${args.appName}.db` });
         } else if (engine === "self-hosted") {
-            const server = remoteStep(`${name}-postgresql`, { connection: args.connection!, script: postgresServerScript({ appName: args.appName, memoryMiB: args.memoryMiB ?? 4096 }) }, { parent: this, dependsOn: opts?.dependsOn });
+            const script = postgresServerScript({ appName: args.appName, memoryMiB: args.memoryMiB ?? 4096, privateNetwork: args.privateNetwork });
+            const server = remoteStep(`${name}-postgresql`, { connection: args.connection!, script }, { parent: this, dependsOn: opts?.dependsOn });
             const role = remoteStep(
                 `${name}-role`,
                 { connection: args.connection!, script: postgresRoleScript({ appName: args.appName, psql: "runuser -u postgres -- psql -X -q -v ON_ERROR_STOP=1 --dbname=postgres" }), secrets: roleSecrets(args.password!) },
                 { parent: this, dependsOn: [server] },
             );
             this.steps = [server, role];
-            this.environment = pulumi.output<Record<string, string>>({ DATABASE_ENGINE: "postgresql", DATABASE_HOST: "/var/run/postgresql", DATABASE_PORT: "5432", DATABASE_NAME: db, DATABASE_USER: db, DATABASE_SSLMODE: "disable" });
+            // On its own server the app reaches it over the private network, TLS required (pg_hba allows hostssl only);
+            // the server's certificate is Debian's self-signed one, so the app cannot verify it by a CA.
+            this.environment = pulumi.output<Record<string, string>>(
+                args.privateNetwork
+                    ? { DATABASE_ENGINE: "postgresql", DATABASE_HOST: args.privateNetwork.listenAddress, DATABASE_PORT: "5432", DATABASE_NAME: db, DATABASE_USER: db, DATABASE_SSLMODE: "require", PGSSLMODE: "require" }
+                    : { DATABASE_ENGINE: "postgresql", DATABASE_HOST: "/var/run/postgresql", DATABASE_PORT: "5432", DATABASE_NAME: db, DATABASE_USER: db, DATABASE_SSLMODE: "disable" },
+            );
         } else {
             const r = args.rds!;
             const protect = args.protect ?? false;

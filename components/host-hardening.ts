@@ -18,6 +18,7 @@ import { renderSshdConfig, SSH_KEY_COMMANDS, SSHD_DROPIN_PATH } from "../lib/ren
 import { alertScriptPath, renderAlertScript, renderAlertUnits } from "../lib/render/monitoring";
 import { renderSysctl } from "../lib/render/sysctl";
 import { renderUfwRules, UFW_APPLY, UFW_RULES_PATH } from "../lib/render/ufw";
+import type { FirewallRole } from "../lib/net";
 import { remoteStep } from "./remote-step";
 import type { SshConnection } from "./vps";
 
@@ -36,6 +37,11 @@ export interface HostHardeningArgs {
     appLogFiles?: string[];
     /** Reboot automatically after upgrades that need it. Default false. */
     automaticReboot?: boolean;
+    /**
+     * The server's place in the topology, for ufw's rules on the private network (lib/net.ts): a standalone app
+     * server, an app server behind the load balancer, or the database server. Default: standalone.
+     */
+    firewallRole?: FirewallRole;
 }
 
 /** Package installs, skipped when all are installed; they wait for the dpkg lock instead of failing on it. */
@@ -82,7 +88,7 @@ export function hostHardeningScripts(a: HostHardeningArgs): ApplyScript[] {
             validate: ["sshd -t"],
             activate: ["systemctl reload ssh"],
         },
-        { name: "firewall", files: [{ path: UFW_RULES_PATH, content: renderUfwRules({ sshPort, adminCidrs: a.adminCidrs }) }], ensure: [...UFW_APPLY] },
+        { name: "firewall", files: [{ path: UFW_RULES_PATH, content: renderUfwRules({ sshPort, adminCidrs: a.adminCidrs, role: a.firewallRole }) }], ensure: [...UFW_APPLY] },
         {
             name: "fail2ban",
             files: [

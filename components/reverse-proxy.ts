@@ -6,7 +6,8 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { ApplyScript, enableNow } from "../lib/render/apply-script";
-import { bootstrapCertificate, CertificateOptions, deployHookPath, issueCertificate, renderDeployHook, tlsDir } from "../lib/render/certbot";
+import { lateValue } from "../lib/render/apply-script";
+import { bootstrapCertificate, CertificateOptions, deployHookPath, issueCertificate, knownHostsLine, renderDeployHook, shareDir, tlsDir } from "../lib/render/certbot";
 import { renderNginxHttpConf, renderNginxSite, ReverseProxyOptions, reverseProxyProblems } from "../lib/render/nginx";
 import { aptInstall } from "./host-hardening";
 import { remoteStep } from "./remote-step";
@@ -26,16 +27,25 @@ export interface ReverseProxyArgs {
     acmeEmail?: string;
     /** Use the Let's Encrypt staging CA. Default false. */
     acmeStaging?: boolean;
+    /**
+     * In a fleet with tlsMode letsencrypt (components/shared-certificate.ts): the `leader` obtains the certificate and
+     * pushes it to the other app servers (their private addresses, the admin user and SSH port, their host keys); a
+     * `follower` keeps its bootstrap certificate until the leader's arrives. Default: none, the server obtains its own.
+     */
+    share?: { role: "leader"; followers: { address: string; hostKey: pulumi.Input<string> }[]; user: string; sshPort: number } | { role: "follower" };
 }
 
 export function reverseProxyScript(a: ReverseProxyArgs): ApplyScript {
+    const share = a.share;
+    const followers = share?.role === "leader" ? share.followers : [];
     const cert: CertificateOptions = {
         appName: a.proxy.name,
         domains: a.proxy.domains,
-        mode: a.tlsMode ?? "letsencrypt",
+        mode: share?.role === "follower" ? "shared" : (a.tlsMode ?? "letsencrypt"),
         email: a.acmeEmail,
         staging: a.acmeStaging,
         webroot: a.proxy.acmeWebroot,
+        share: share?.role === "leader" ? { hosts: followers.map((f) => f.address), user: share.user, port: share.sshPort, knownHosts: `${shareDir(a.proxy.name)}/known_hosts` } : undefined,
     };
     const options: ReverseProxyOptions = { ...a.proxy, certificate: { fullchain: `${tlsDir(cert.appName)}/fullchain.pem`, privkey: `${tlsDir(cert.appName)}/privkey.pem` } };
     return {
@@ -51,6 +61,8 @@ export function reverseProxyScript(a: ReverseProxyArgs): ApplyScript {
             { path: `/etc/nginx/conf.d/${a.proxy.name}.conf`, content: renderNginxHttpConf(options) },
             { path: `/etc/nginx/sites-enabled/${a.proxy.name}`, content: renderNginxSite(options) },
             { path: deployHookPath(cert.appName), content: renderDeployHook(cert), mode: "0755" },
+            // The other servers' host keys (late values: read from their receive steps), pinned for the push.
+            ...(cert.share ? [{ path: cert.share.knownHosts, content: followers.map((f, i) => knownHostsLine(f.address, cert.share!.port, lateValue(`host-key-${i + 1}`))).join("\n") + "\n", mode: "0600" }] : []),
         ],
         validate: ["nginx -t -q"],
         activate: ["systemctl reload-or-restart nginx"],
@@ -68,7 +80,9 @@ export class ReverseProxy extends pulumi.ComponentResource {
         if (problems.length) throw new Error(`ReverseProxy ${name}: ${problems.join("; ")}`);
         super("webapp:proxy:ReverseProxy", name, args, opts);
         // A component's dependsOn does not reach its children: the step carries it.
-        this.steps = [remoteStep(`${name}-nginx`, { connection: args.connection, script: reverseProxyScript(args) }, { parent: this, dependsOn: opts?.dependsOn })];
+        const followers = args.share?.role === "leader" ? args.share.followers : [];
+        const values = Object.fromEntries(followers.map((f, i) => [`host-key-${i + 1}`, f.hostKey]));
+        this.steps = [remoteStep(`${name}-nginx`, { connection: args.connection, script: reverseProxyScript(args), values }, { parent: this, dependsOn: opts?.dependsOn })];
         this.registerOutputs({});
     }
 }

@@ -6,7 +6,7 @@
 import * as aws from "@pulumi/aws";
 import * as hcloud from "@pulumi/hcloud";
 import * as pulumi from "@pulumi/pulumi";
-import { inboundRules, splitByFamily } from "../lib/net";
+import { FirewallRole, inboundRules, splitByFamily } from "../lib/net";
 import { renderUserData } from "../lib/render/cloud-init";
 
 /** How the remote steps reach one server (the shape of `command.remote.Command`'s `connection`). */
@@ -68,6 +68,16 @@ export interface VpsArgs {
     providerBackups?: boolean;
     /** Labels / tags put on every resource. Default: none. */
     labels?: Record<string, string>;
+    /**
+     * What the servers are in the topology (lib/net.ts): `standalone` app servers take web traffic themselves; app
+     * servers behind a load balancer and a database server open only SSH at the cloud firewall. Default: standalone.
+     */
+    role?: FirewallRole;
+    /**
+     * The private network the servers join (provider hcloud): its id, the subnet that must exist first, and one
+     * fixed address per server. Default: none.
+     */
+    privateNetwork?: { networkId: pulumi.Input<number>; subnet: pulumi.Resource; ips: readonly string[] };
 }
 
 const DEBIAN_12_HCLOUD_IMAGE = "debian-12";
@@ -86,14 +96,20 @@ export class Vps extends pulumi.ComponentResource {
     public readonly adminUser: string;
     /** The cloud firewall / security group id that guards the servers. */
     public readonly firewallId: pulumi.Output<string>;
+    /** Provider ids of the hcloud servers, in index order (load balancer targets); empty for other providers. */
+    public readonly serverIds: pulumi.Output<number>[] = [];
 
     constructor(name: string, args: VpsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("webapp:compute:Vps", name, args, opts);
         const count = args.count ?? 1;
         const sshPort = args.sshPort ?? 22;
         const protect = args.protect ?? false;
-        const labels = { ...(args.labels ?? {}), role: "app" };
-        const rules = inboundRules({ sshPort, adminCidrs: args.adminCidrs });
+        const role = args.role ?? { kind: "standalone" };
+        const labels = { ...(args.labels ?? {}), role: role.kind === "database" ? "database" : "app" };
+        const rules = inboundRules({ sshPort, adminCidrs: args.adminCidrs, role });
+        const firewallName = role.kind === "database" ? args.namePrefix : `${args.namePrefix}-app`;
+        if (args.privateNetwork && args.privateNetwork.ips.length !== count) throw new Error(`Vps ${name}: ${count} servers need ${count} private addresses, got ${args.privateNetwork.ips.length}`);
+        if (args.privateNetwork && args.provider !== undefined && args.provider !== "hcloud") throw new Error(`Vps ${name}: a private network is built for provider hcloud only`);
         const hostnames = Array.from({ length: count }, (_, i) => `${args.namePrefix}-${i}`);
         const userData = hostnames.map((hostname) =>
             renderUserData({ hostname, adminUser: args.adminUser, adminSshPublicKeys: args.adminSshPublicKeys, sshPort }),
@@ -117,7 +133,7 @@ export class Vps extends pulumi.ComponentResource {
             const firewall = new hcloud.Firewall(
                 `${name}-firewall`,
                 {
-                    name: `${args.namePrefix}-app`,
+                    name: firewallName,
                     labels,
                     rules: rules.map((r) => ({ direction: "in", protocol: r.protocol, port: String(r.port), sourceIps: [...r.sources], description: r.description })),
                 },
@@ -141,14 +157,16 @@ export class Vps extends pulumi.ComponentResource {
                         firewallIds: [firewall.id.apply(Number)],
                         publicNets: [{ ipv4Enabled: true, ipv4: ip.id.apply(Number), ipv6Enabled: true }],
                         userData: userData[i],
+                        networks: args.privateNetwork && [{ networkId: args.privateNetwork.networkId, ip: args.privateNetwork.ips[i] }],
                         backups: args.providerBackups ?? false,
                         deleteProtection: protect,
                         rebuildProtection: protect,
                         shutdownBeforeDeletion: true,
                         labels,
                     },
-                    { parent: this, protect, ignoreChanges: createOnly("sshKeys") },
+                    { parent: this, protect, ignoreChanges: createOnly("sshKeys"), dependsOn: args.privateNetwork ? [args.privateNetwork.subnet] : [] },
                 );
+                this.serverIds.push(server.id.apply(Number));
                 if (args.volumeSizeGb) {
                     const volume = new hcloud.Volume(
                         `${name}-volume-${i}`,

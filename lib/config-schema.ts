@@ -7,6 +7,7 @@
  * in step (names, types, defaults).
  */
 import { z } from "zod";
+import { privateNetworkProblem } from "./fleet";
 import { isWorldCidr, parseCidr } from "./net";
 import { cspProblems, DEFAULT_CSP } from "./render/nginx";
 import { parsePublicKey } from "./ssh-keys";
@@ -19,6 +20,9 @@ export const DATABASE_ENGINES = ["self-hosted", "rds", "sqlite"] as const;
 export const SECRET_STORES = ["pulumi", "aws-secrets-manager"] as const;
 export const UPLOADS_MODES = ["none", "internal", "static"] as const;
 export const TLS_MODES = ["letsencrypt", "self-signed"] as const;
+export const DATABASE_HOSTS = ["app-server", "dedicated"] as const;
+/** Hetzner Cloud load balancer types (https://docs.hetzner.com/cloud/load-balancers/overview). */
+export const HCLOUD_LOAD_BALANCER_TYPES = ["lb11", "lb21", "lb31"] as const;
 
 /** Hetzner Cloud locations (https://docs.hetzner.com/cloud/general/locations/). */
 export const HCLOUD_LOCATIONS = ["fsn1", "nbg1", "hel1", "ash", "hil", "sin"] as const;
@@ -75,7 +79,10 @@ export const CONFIG_KEYS = {
     provider: { type: "string", description: "Where the servers run: `hcloud` (Hetzner Cloud), `aws` (EC2) or `existing` (servers you already have, see existingHosts).", default: "hcloud" },
     existingHosts: { type: "array", description: "Provider existing: addresses or host names of Debian 12 servers where the admin user already logs in with its key.", default: [] },
     existingServerMemoryMiB: { type: "integer", description: "Provider existing: memory of those servers in MiB, for sizing PostgreSQL (512-1048576).", default: 2048 },
-    serverCount: { type: "integer", description: "Number of app servers of the same kind (1-10). More than one needs `databaseEngine: rds`.", default: 1 },
+    serverCount: { type: "integer", description: "Number of app servers of the same kind (1-10). More than one puts them behind the provider's load balancer (hcloud: `databaseHost: dedicated`; aws: `databaseEngine: rds`).", default: 1 },
+    databaseHost: { type: "string", description: "Where the self-hosted PostgreSQL runs: `app-server` (the first app server) or `dedicated` (a server of its own on the private network, provider hcloud).", default: "app-server" },
+    privateNetworkCidr: { type: "string", description: "The fleet's private network (RFC 1918, /24 or larger); its first /24 is the subnet of the servers and the load balancer.", default: "10.0.0.0/16" },
+    hcloudLoadBalancerType: { type: "string", description: "Hetzner load balancer type in front of more than one app server (provider hcloud).", default: "lb11" },
     hcloudServerType: { type: "string", description: "Hetzner server type (provider hcloud).", default: "cx23" },
     hcloudLocation: { type: "string", description: "Hetzner location (provider hcloud).", default: "fsn1" },
     awsRegion: { type: "string", description: "AWS region for EC2, RDS, S3 and Secrets Manager.", default: "eu-central-1" },
@@ -239,6 +246,12 @@ export const configSchema = z
         serverCount: intIn(1, 10, 1, "a server count"),
         hcloudServerType: enumOf(HCLOUD_SERVER_TYPES, "cx23"),
         hcloudLocation: enumOf(HCLOUD_LOCATIONS, "fsn1"),
+        databaseHost: enumOf(DATABASE_HOSTS, "dedicated"),
+        privateNetworkCidr: z.string().superRefine((v, ctx) => {
+            const problem = privateNetworkProblem(v);
+            if (problem) ctx.addIssue({ code: "custom", message: problem, params: { example: "10.0.0.0/16" } });
+        }),
+        hcloudLoadBalancerType: enumOf(HCLOUD_LOAD_BALANCER_TYPES, "lb11"),
         awsRegion: enumOf(AWS_REGIONS, "eu-central-1"),
         existingHosts: z.array(
             z.string().superRefine((v, ctx) => {
@@ -333,9 +346,29 @@ export const configSchema = z
                 fix: `pulumi config set ${PROJECT}:databaseEngine self-hosted --stack ${STACK}, or pulumi config set ${PROJECT}:provider aws --stack ${STACK}`,
             });
         }
-        if (c.serverCount > 1 && c.serverCount <= 10 && c.databaseEngine !== "rds") {
+        if (c.databaseHost === "dedicated" && (c.databaseEngine !== "self-hosted" || c.provider !== "hcloud")) {
+            issue(["databaseHost"], `"dedicated" runs the self-hosted PostgreSQL on a Hetzner server of its own (databaseEngine is ${show(c.databaseEngine)}, provider ${show(c.provider)})`, {
+                fix: `pulumi config set ${PROJECT}:databaseHost app-server --stack ${STACK}, or use provider hcloud with databaseEngine self-hosted`,
+            });
+        }
+        const fleet = c.serverCount > 1 && c.serverCount <= 10;
+        if (fleet && c.provider === "hcloud" && !(c.databaseEngine === "self-hosted" && c.databaseHost === "dedicated")) {
+            issue(["databaseHost"], `${c.serverCount} app servers cannot share a database that lives on one of them; on hcloud it gets a server of its own`, {
+                fix: `pulumi config set ${PROJECT}:databaseEngine self-hosted --stack ${STACK} && pulumi config set ${PROJECT}:databaseHost dedicated --stack ${STACK} (or serverCount 1)`,
+            });
+        } else if (fleet && c.provider === "aws" && c.databaseEngine !== "rds") {
             issue(["serverCount"], `${c.serverCount} servers cannot share a ${c.databaseEngine} database that lives on one server`, {
-                fix: `pulumi config set ${PROJECT}:serverCount 1 --stack ${STACK}, or use databaseEngine rds with provider aws`,
+                fix: `pulumi config set ${PROJECT}:databaseEngine rds --stack ${STACK}, or pulumi config set ${PROJECT}:serverCount 1 --stack ${STACK}`,
+            });
+        } else if (fleet && c.provider === "existing") {
+            issue(["serverCount"], `${c.serverCount} existing hosts: a fleet of existing hosts (load balancer and database host given by address) is not supported yet`, {
+                fix: `pulumi config set ${PROJECT}:serverCount 1 --stack ${STACK} (one stack per existing host), or use provider hcloud for a fleet`,
+            });
+        }
+        if (c.databaseHost === "dedicated" && c.uploadsMode !== "none") {
+            // Backups run on the database server; the uploads would live on the app servers' disks, out of their reach.
+            issue(["uploadsMode"], `${show(c.uploadsMode)} keeps uploads on an app server's disk, where the database server's backups cannot reach them`, {
+                fix: `pulumi config set ${PROJECT}:uploadsMode none --stack ${STACK} (keep uploads in object storage), or pulumi config set ${PROJECT}:databaseHost app-server --stack ${STACK}`,
             });
         }
         c.domainAliases.forEach((d, i) => {

@@ -56,15 +56,61 @@ export type InboundRule = {
 };
 
 /**
- * The public inbound rule set of every app server (NET-1): HTTP and HTTPS from anywhere, SSH only from the
- * admin CIDRs, nothing else. The database port and the app port never appear here (NET-2, NET-4).
+ * What a server is in the topology, for its firewall rules:
+ * - `standalone`: an app server that takes web traffic itself (one server, no load balancer);
+ * - `behind-load-balancer`: an app server of a fleet; web traffic and health checks come from the load balancer's
+ *   private address only;
+ * - `database`: the database server of a fleet; PostgreSQL only from the app servers' private addresses.
  */
-export function inboundRules(args: { sshPort: number; adminCidrs: readonly string[] }): InboundRule[] {
-    return [
+export type FirewallRole =
+    | { readonly kind: "standalone" }
+    | {
+          readonly kind: "behind-load-balancer";
+          readonly loadBalancer: string;
+          readonly healthPort: number;
+          /** Fleet peers that push the shared certificate over SSH (the first app server, to the others). */
+          readonly sshFrom?: readonly string[];
+          /** Fleet peers that pass ACME challenges on to this server's health listener (the others, to the first). */
+          readonly healthFrom?: readonly string[];
+      }
+    | { readonly kind: "database"; readonly clients: readonly string[] };
+
+/**
+ * The public inbound rule set (NET-1), for the cloud firewall and ufw: SSH only from the admin CIDRs, and HTTP and
+ * HTTPS from anywhere for a standalone app server only. The database port and the app port never appear here
+ * (NET-2, NET-4); behind a load balancer the web ports are not public at all (NET-6).
+ */
+export function inboundRules(args: { sshPort: number; adminCidrs: readonly string[]; role?: FirewallRole }): InboundRule[] {
+    const web: InboundRule[] = [
         { description: "HTTP (redirect to HTTPS, ACME challenge)", protocol: "tcp", port: 80, sources: [...WORLD] },
         { description: "HTTPS", protocol: "tcp", port: 443, sources: [...WORLD] },
+    ];
+    return [
+        ...((args.role ?? { kind: "standalone" }).kind === "standalone" ? web : []),
         { description: "SSH from the admin networks", protocol: "tcp", port: args.sshPort, sources: [...args.adminCidrs] },
     ];
+}
+
+/**
+ * Rules for the private network, in ufw only: Hetzner's cloud firewalls filter the public interfaces, not the
+ * private network, so the host decides who there may connect.
+ */
+export function privateRules(role: FirewallRole = { kind: "standalone" }, sshPort = 22): InboundRule[] {
+    const fromLb = (port: number, description: string): InboundRule => ({ description, protocol: "tcp", port, sources: [`${(role as { loadBalancer: string }).loadBalancer}/32`] });
+    switch (role.kind) {
+        case "standalone":
+            return [];
+        case "behind-load-balancer":
+            return [
+                fromLb(80, "HTTP from the load balancer"),
+                fromLb(443, "HTTPS from the load balancer"),
+                fromLb(role.healthPort, "Health checks from the load balancer"),
+                ...(role.healthFrom?.length ? [{ description: "ACME challenges from the other app servers", protocol: "tcp" as const, port: role.healthPort, sources: role.healthFrom.map((a) => `${a}/32`) }] : []),
+                ...(role.sshFrom?.length ? [{ description: "Certificate push from the first app server", protocol: "tcp" as const, port: sshPort, sources: role.sshFrom.map((a) => `${a}/32`) }] : []),
+            ];
+        case "database":
+            return [{ description: "PostgreSQL from the app servers", protocol: "tcp", port: 5432, sources: role.clients.map((c) => `${c}/32`) }];
+    }
 }
 
 /** Splits sources by family, as AWS security groups want them (`cidrBlocks` / `ipv6CidrBlocks`). */

@@ -57,6 +57,12 @@ function md5Fingerprint(publicKey: string): string {
     return (crypto.createHash("md5").update(blob).digest("hex").match(/../g) ?? []).join(":");
 }
 
+/** An OpenSSH Ed25519 public key line in the wire format ssh writes, its 32 key bytes derived from `label`. */
+function ed25519PublicKey(label: string): string {
+    const field = (b: Buffer) => Buffer.concat([Buffer.from([0, 0, 0, b.length]), b]);
+    return `ssh-ed25519 ${Buffer.concat([field(Buffer.from("ssh-ed25519")), field(bytes(label, 32))]).toString("base64")}`;
+}
+
 export type MockState = { id: string; state: Record<string, unknown> };
 
 /**
@@ -166,6 +172,13 @@ export function createMocks(region: string, options: { firstDeploy?: boolean } =
             case "aws:rds/parameterGroup:ParameterGroup": {
                 const name = String(inputs.name ?? `${args.name}-${hex(label, 7)}`);
                 return { id: name, state: { ...inputs, name, arn: arn("rds", `${args.type.includes("subnet") ? "subgrp" : "pg"}:${name}`) } };
+            }
+            case "command:remote:Command": {
+                // What a step prints that other resources read: the fleet's push key and the host keys it pins
+                // (components/shared-certificate.ts). Other output is log lines nothing reads.
+                const create = String(inputs.create ?? "");
+                const lines = ["share-key", "host-key"].filter((k) => create.includes(`echo "${k}: `)).map((k) => `${k}: ${ed25519PublicKey(`${label}/${k}`)}`);
+                return { id: `${args.name}-${hex(label, 8)}`, state: { ...inputs, stdout: lines.join("\n") + (lines.length ? "\n" : ""), stderr: "" } };
             }
             default:
                 return { id: args.custom === false ? "" : `${args.name}-${hex(label, 8)}`, state: { ...inputs } };

@@ -245,7 +245,7 @@ export const net3: ChecklistPolicy = stackPolicy({
 export const net4: ChecklistPolicy = stackPolicy({
     id: "NET-4",
     slug: "app-on-loopback",
-    description: "The application listens on 127.0.0.1 (or a unix socket) only; nginx proxies to it there.",
+    description: "The application listens on 127.0.0.1 (or a unix socket) only; nginx proxies to it there (in a fleet, ACME challenges may go on to another server's private address).",
     severity: "high",
     remediation: "Bind the app to 127.0.0.1 (BIND=127.0.0.1:<port>) and proxy_pass to http://127.0.0.1:<port>.",
     check: (resources, ctx) => {
@@ -262,7 +262,9 @@ export const net4: ChecklistPolicy = stackPolicy({
                 for (const server of directives(parseNginx(f.content), "server")) {
                     for (const loc of directives(server.block, "location")) {
                         const pass = directive(loc.block, "proxy_pass")?.args[0];
-                        if (pass && !/^https?:\/\/(127\.0\.0\.1|\[::1\]|localhost|unix:)/.test(pass)) ctx.report(`${f.path} proxies ${loc.args.join(" ")} to ${pass}; the app must be reached on 127.0.0.1.`, f.from);
+                        // In a fleet, ACME challenges go on to the server that obtains the certificate, on the private network.
+                        const acmeToPeer = /^\/\.well-known\/acme-challenge\/?$/.test(loc.args[loc.args.length - 1]) && isLocalOrPrivate(/^https?:\/\/([^/:]+)/.exec(pass ?? "")?.[1] ?? "");
+                        if (pass && !acmeToPeer && !/^https?:\/\/(127\.0\.0\.1|\[::1\]|localhost|unix:)/.test(pass)) ctx.report(`${f.path} proxies ${loc.args.join(" ")} to ${pass}; the app must be reached on 127.0.0.1.`, f.from);
                     }
                 }
             }

@@ -3,7 +3,7 @@
  * remote steps ship.
  */
 import { directive, directives, HostFile, hostFiles, hostScripts, NginxDirective, parseNginx, ResourceLike } from "./parse";
-import { isWideSource } from "./network";
+import { isLocalOrPrivate, isWideSource } from "./network";
 import { ChecklistPolicy, Context, firstStep, hasHosts, stackPolicy } from "./support";
 
 type Site = { file: HostFile; https: NginxDirective[]; http: NginxDirective[] };
@@ -19,6 +19,29 @@ const isPlain = (server: NginxDirective) => {
     if (directive(server.block, "ssl")?.args[0] === "on") return false;
     const listens = directives(server.block, "listen");
     return listens.length === 0 || listens.some((l) => !l.args.includes("ssl") && !l.args.includes("quic"));
+};
+
+/**
+ * The address an nginx `listen` binds: `80` and `*:80` every address ("*"), `10.0.0.10:80` and `[::1]:443` that one,
+ * `unix:/run/x.sock` a socket ("unix"), `localhost:80` loopback.
+ */
+export function listenAddress(listen: NginxDirective): string {
+    const arg = listen.args[0] ?? "80";
+    if (arg.startsWith("unix:")) return "unix";
+    const v6 = /^\[([^\]]+)\](?::\d+)?$/.exec(arg);
+    if (v6) return v6[1];
+    if (/^\d+$/.test(arg)) return "*";
+    const host = arg.replace(/:\d+$/, "");
+    return host === "*" ? "*" : host;
+}
+
+/**
+ * A server that only the private network or the host itself can reach: every listen binds a loopback or private
+ * address, or a unix socket (a load balancer's health listener). A server without listen is on *:80.
+ */
+export const privateOnly = (server: NginxDirective) => {
+    const listens = directives(server.block, "listen");
+    return listens.length > 0 && listens.every((l) => ["unix"].includes(listenAddress(l)) || isLocalOrPrivate(listenAddress(l)));
 };
 
 /**
@@ -214,13 +237,13 @@ function headerPolicy(id: "HDR-1" | "HDR-2" | "HDR-3" | "HDR-4", slug: string, h
 export const tls1: ChecklistPolicy = stackPolicy({
     id: "TLS-1",
     slug: "http-redirects-to-https",
-    description: "Plain HTTP answers only with a 301 to https (or closes with 444), except the ACME challenge path: every server that listens without ssl, one with no listen at all (nginx's *:80), and a plain listen beside an ssl one.",
+    description: "Plain HTTP answers only with a 301 to https (or closes with 444), except the ACME challenge path: every server that listens without ssl, one with no listen at all (nginx's *:80), and a plain listen beside an ssl one. A server bound only to loopback or private addresses (a load balancer's health listener) is not public.",
     severity: "high",
     remediation: "In the port-80 server keep only the ACME challenge location and `return 301 https://$host$request_uri;`.",
     check: (resources, ctx) => {
         const { sites } = nginx(resources, ctx);
         for (const site of sites) {
-            for (const server of site.http) {
+            for (const server of site.http.filter((s) => !privateOnly(s))) {
                 const report = (m: string) => ctx.report(`${site.file.path} (${site.file.from.name}): ${m}`, site.file.from);
                 // A 301 to https, or 444 (nginx closes the connection without answering).
                 const redirect = (b: NginxDirective[] | undefined) => directives(b, "return").some((r) => (r.args[0] === "301" && /^https:\/\//.test(r.args[1] ?? "")) || r.args[0] === "444");

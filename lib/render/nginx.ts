@@ -62,12 +62,42 @@ export type ReverseProxyOptions = {
     uploads?: UploadsOptions;
     /** Listening ports; tests remap them. Default 80 and 443. */
     ports?: { http: number; https: number };
+    /** Behind a load balancer (a fleet of app servers). Default: none, the server takes traffic itself. */
+    loadBalancer?: LoadBalancedOptions;
 };
+
+/**
+ * How nginx runs behind the fleet's load balancer. The load balancer passes TCP through and prepends the PROXY
+ * protocol header, so nginx still terminates TLS (the checklist's TLS controls judge nginx as before) and learns
+ * each client's address from the header (rate limits, access log, fail2ban: PX-4).
+ */
+export type LoadBalancedOptions = {
+    /** The load balancer's private address: the only peer whose PROXY header nginx believes. */
+    address: string;
+    /** This server's private address: the only address nginx listens on (NET-6). */
+    listenAddress: string;
+    /** The app's health path, which the load balancer checks. */
+    healthPath: string;
+    /** Port of the health listener on the private address. Default {@link HEALTH_CHECK_PORT}. */
+    healthPort?: number;
+    /**
+     * The private address of the app server that obtains the fleet's certificate (Let's Encrypt). The load balancer
+     * hands an ACME challenge to any server; the others pass it on to this one's health listener, which answers it
+     * from its webroot. Default: none (no ACME in the fleet).
+     */
+    acmeServer?: string;
+};
+
+/** The port the load balancer's health checks reach nginx on (private address, no PROXY header). */
+export const HEALTH_CHECK_PORT = 8404;
+
+/** While this file exists the health listener answers 503, so the load balancer drains the server. */
+export const drainFile = (name: string) => `/run/nginx-${name}.drain`;
 
 export const PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=()";
 
 /** Resolves defaults. */
-export function withDefaults(o: ReverseProxyOptions): Required<Omit<ReverseProxyOptions, "uploads">> & Pick<ReverseProxyOptions, "uploads"> {
+export function withDefaults(o: ReverseProxyOptions): Required<Omit<ReverseProxyOptions, "uploads" | "loadBalancer">> & Pick<ReverseProxyOptions, "uploads" | "loadBalancer"> {
     return {
         acmeWebroot: "/var/www/acme",
         loginPath: "/login",
@@ -109,6 +139,12 @@ export function reverseProxyProblems(o: ReverseProxyOptions): string[] {
     path("loginPath", p.loginPath);
     path("apiPrefix", p.apiPrefix);
     if (p.uploads) path("uploads.path", p.uploads.path);
+    if (p.loadBalancer) {
+        path("loadBalancer.healthPath", p.loadBalancer.healthPath);
+        for (const key of ["address", "listenAddress"] as const) {
+            if (!/^(\d{1,3}\.){3}\d{1,3}$/.test(p.loadBalancer[key])) problems.push(`loadBalancer.${key} ${JSON.stringify(p.loadBalancer[key])} must be an IPv4 address`);
+        }
+    }
     for (const [key, value, max] of [
         ["loginRatePerMinute", p.loginRatePerMinute, 600],
         ["apiRatePerSecond", p.apiRatePerSecond, 10000],
@@ -180,18 +216,24 @@ export function renderNginxSite(opts: ReverseProxyOptions): string {
     const names = o.domains.join(" ");
     const upstream = `http://127.0.0.1:${o.upstreamPort}`;
     const hsts = `max-age=${o.hstsMaxAge}; includeSubDomains`;
+    const lb = o.loadBalancer;
+    // Behind the load balancer nginx listens on the private address only, and every connection starts with the
+    // load balancer's PROXY header; the client address comes from it, trusted from the load balancer alone.
+    const listen = (port: number, extra = "") =>
+        lb ? [`    listen ${lb.listenAddress}:${port}${extra} proxy_protocol;`] : [`    listen ${port}${extra};`, `    listen [::]:${port}${extra};`];
+    const realIp = lb ? [`    set_real_ip_from ${lb.address};`, "    real_ip_header proxy_protocol;"] : [];
     const lines = [
         "# Managed by Pulumi: reverse proxy site. Local edits are overwritten.",
         "server {",
-        `    listen ${o.ports.http};`,
-        `    listen [::]:${o.ports.http};`,
+        ...listen(o.ports.http),
         `    server_name ${names};`,
+        ...realIp,
         "",
         "    # Let's Encrypt HTTP-01 challenges (TLS-5); everything else goes to HTTPS (TLS-1).",
         "    location ^~ /.well-known/acme-challenge/ {",
-        `        root ${o.acmeWebroot};`,
-        "        default_type text/plain;",
-        "        try_files $uri =404;",
+        ...(lb?.acmeServer && lb.acmeServer !== lb.listenAddress
+            ? [`        proxy_pass http://${lb.acmeServer}:${lb.healthPort ?? HEALTH_CHECK_PORT};`]
+            : [`        root ${o.acmeWebroot};`, "        default_type text/plain;", "        try_files $uri =404;"]),
         "    }",
         "    location / {",
         "        return 301 https://$host$request_uri;",
@@ -199,9 +241,9 @@ export function renderNginxSite(opts: ReverseProxyOptions): string {
         "}",
         "",
         "server {",
-        `    listen ${o.ports.https} ssl http2;`,
-        `    listen [::]:${o.ports.https} ssl http2;`,
+        ...listen(o.ports.https, " ssl http2"),
         `    server_name ${names};`,
+        ...realIp,
         "",
         `    ssl_certificate ${o.certificate.fullchain};`,
         `    ssl_certificate_key ${o.certificate.privkey};`,
@@ -274,5 +316,36 @@ export function renderNginxSite(opts: ReverseProxyOptions): string {
         );
     }
     lines.push("    location / {", `        proxy_pass ${upstream};`, "    }", "}", "");
+    if (lb) {
+        lines.push(
+            "",
+            "# The load balancer's health checks, on the private address and without a PROXY header: the app's health, or",
+            `# 503 while ${drainFile(o.name)} exists (the server drains before a restart).`,
+            "server {",
+            `    listen ${lb.listenAddress}:${lb.healthPort ?? HEALTH_CHECK_PORT};`,
+            "    access_log off;",
+            `    location = ${lb.healthPath} {`,
+            `        if (-f ${drainFile(o.name)}) {`,
+            "            return 503;",
+            "        }",
+            `        proxy_pass ${upstream};`,
+            "    }",
+            ...(lb.acmeServer === lb.listenAddress
+                ? [
+                      "    # ACME challenges the other app servers pass on (the load balancer may send them anywhere).",
+                      "    location ^~ /.well-known/acme-challenge/ {",
+                      `        root ${o.acmeWebroot};`,
+                      "        default_type text/plain;",
+                      "        try_files $uri =404;",
+                      "    }",
+                  ]
+                : []),
+            "    location / {",
+            "        return 404;",
+            "    }",
+            "}",
+            "",
+        );
+    }
     return lines.join("\n");
 }

@@ -1,16 +1,17 @@
 /**
- * ufw, the host firewall (NET-1, NET-3): the same inbound rules as the cloud firewall, default deny incoming.
+ * ufw, the host firewall (NET-1, NET-3, NET-6): the cloud firewall's inbound rules and the private network's
+ * (load balancer, database clients), default deny incoming.
  * The rules are a managed file; the apply commands below reset and reload ufw only when that file differs from
  * what was last applied, so a second run changes nothing.
  */
-import { inboundRules } from "../net";
+import { FirewallRole, inboundRules, privateRules } from "../net";
 
 export const UFW_RULES_PATH = "/etc/ufw/pulumi-rules";
 export const UFW_APPLIED_PATH = "/var/lib/ufw/pulumi-rules.applied";
 
 /** One ufw command line (without `ufw`) per rule, in the syntax `ufw` takes. */
-export function renderUfwRules(args: { sshPort: number; adminCidrs: readonly string[] }): string {
-    const lines = inboundRules(args).flatMap((r) =>
+export function renderUfwRules(args: { sshPort: number; adminCidrs: readonly string[]; role?: FirewallRole }): string {
+    const lines = [...inboundRules(args), ...privateRules(args.role, args.sshPort)].flatMap((r) =>
         r.sources.length === 2 && r.sources.includes("0.0.0.0/0") && r.sources.includes("::/0")
             ? [`allow proto ${r.protocol} to any port ${r.port}`]
             : r.sources.map((s) => `allow proto ${r.protocol} from ${s} to any port ${r.port}`),

@@ -1,0 +1,89 @@
+/**
+ * The fleet's private network (issue 15): which address each machine takes, decided here at plan time.
+ *
+ * Hetzner lets a server and a load balancer ask for a fixed private address. So nginx's trusted proxy, the ufw
+ * rules and PostgreSQL's listen address and pg_hba are plain values at the first `pulumi preview`. The pack judges
+ * them there, before any server exists. Pure.
+ */
+import * as ipaddr from "ipaddr.js";
+import { parseCidr } from "./net";
+
+/** Where every member of the fleet sits on the private network. */
+export type FleetPlan = {
+    /** The whole private network (hcloud Network ipRange), e.g. `10.0.0.0/16`. */
+    readonly networkCidr: string;
+    /** The subnet the machines and the load balancer join: the network's first /24. */
+    readonly subnetCidr: string;
+    /** The load balancer's private address; absent for a single app server, which takes traffic itself. */
+    readonly loadBalancerIp?: string;
+    /** One private address per app server, in index order. */
+    readonly appIps: readonly string[];
+    /** The database server's private address; absent when PostgreSQL runs on the first app server. */
+    readonly databaseIp?: string;
+};
+
+/** Host offsets inside the subnet. `.1` is Hetzner's gateway; the app servers take `.10` to `.19`. */
+const OFFSET = { loadBalancer: 2, database: 3, firstApp: 10 } as const;
+/** The most app servers a plan addresses (the serverCount limit). */
+export const MAX_APP_SERVERS = 10;
+
+const RFC1918 = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"].map((c) => ipaddr.IPv4.parseCIDR(c));
+
+/** Why a CIDR cannot be the fleet's private network, or undefined when it can. */
+export function privateNetworkProblem(cidr: string): string | undefined {
+    const parsed = parseCidr(cidr);
+    if ("error" in parsed) return `${JSON.stringify(cidr)} ${parsed.error}`;
+    if (parsed.family !== "ipv4") return `${JSON.stringify(cidr)} is IPv6; private networks are IPv4`;
+    const [addr] = ipaddr.IPv4.parseCIDR(parsed.network);
+    if (!RFC1918.some((range) => addr.match(range) && parsed.prefixLength >= range[1])) {
+        return `${JSON.stringify(cidr)} is not inside a private range (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, RFC 1918)`;
+    }
+    if (parsed.prefixLength > 24) return `${JSON.stringify(cidr)} is smaller than a /24, too small for a subnet of the fleet`;
+    return undefined;
+}
+
+/** The address `offset` hosts into an IPv4 network. */
+function hostAt(network: string, offset: number): string {
+    const bytes = ipaddr.IPv4.parseCIDR(network)[0].toByteArray();
+    const value = ((bytes[0] << 24) >>> 0) + (bytes[1] << 16) + (bytes[2] << 8) + bytes[3] + offset;
+    return [24, 16, 8, 0].map((shift) => (value >>> shift) & 255).join(".");
+}
+
+/**
+ * The fleet's addresses for `appServers` app servers, with or without a database server of its own. A load
+ * balancer is planned when there is more than one app server. Throws on a network that
+ * {@link privateNetworkProblem} refuses (config validation reports those first, with the key).
+ */
+export function fleetPlan(a: { networkCidr: string; appServers: number; dedicatedDatabase: boolean }): FleetPlan {
+    const problem = privateNetworkProblem(a.networkCidr);
+    if (problem) throw new Error(`private network: ${problem}`);
+    if (!Number.isInteger(a.appServers) || a.appServers < 1 || a.appServers > MAX_APP_SERVERS) {
+        throw new Error(`a fleet has 1 to ${MAX_APP_SERVERS} app servers, not ${a.appServers}`);
+    }
+    const network = (parseCidr(a.networkCidr) as { network: string }).network;
+    const subnetCidr = `${network.split("/")[0]}/24`;
+    return {
+        networkCidr: network,
+        subnetCidr,
+        loadBalancerIp: a.appServers > 1 ? hostAt(subnetCidr, OFFSET.loadBalancer) : undefined,
+        appIps: Array.from({ length: a.appServers }, (_, i) => hostAt(subnetCidr, OFFSET.firstApp + i)),
+        databaseIp: a.dedicatedDatabase ? hostAt(subnetCidr, OFFSET.database) : undefined,
+    };
+}
+
+/** Hetzner's network zone of each location: the subnet and the load balancer must be in the servers' zone. */
+export const HCLOUD_NETWORK_ZONES: Readonly<Record<string, string>> = {
+    fsn1: "eu-central",
+    nbg1: "eu-central",
+    hel1: "eu-central",
+    ash: "us-east",
+    hil: "us-west",
+    sin: "ap-southeast",
+};
+
+/**
+ * The load balancer's health check: every `intervalSeconds`, a target that fails `retries` checks in a row more
+ * leaves the rotation; `timeoutSeconds` per check. A draining server is out after about
+ * `(retries + 1) * intervalSeconds`.
+ */
+export const HEALTH_CHECK = { intervalSeconds: 5, timeoutSeconds: 3, retries: 2 } as const;
