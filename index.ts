@@ -76,18 +76,18 @@ const serverArgs = {
 const vps = new Vps("web", {
     ...serverArgs,
     role: appRole(0),
-    privateNetwork: network && plan && { networkId: network.networkId, subnet: network.subnet, ips: plan.appIps },
+    privateNetwork: network && plan && { networkId: network.networkId, ips: plan.appIps },
 }, { provider: awsProvider });
 const databaseRole: FirewallRole | undefined = plan?.databaseIp ? { kind: "database", clients: plan.appIps } : undefined;
 const dbVps = network && plan?.databaseIp && databaseRole
-    ? new Vps("db", { ...serverArgs, namePrefix: `${namePrefix}-db`, count: 1, existingHosts: [], volumeSizeGb: 0, role: databaseRole, privateNetwork: { networkId: network.networkId, subnet: network.subnet, ips: [plan.databaseIp] } })
+    ? new Vps("db", { ...serverArgs, namePrefix: `${namePrefix}-db`, count: 1, existingHosts: [], volumeSizeGb: 0, role: databaseRole, privateNetwork: { networkId: network.networkId, ips: [plan.databaseIp] } })
     : undefined;
 const loadBalancer = network && plan?.loadBalancerIp
     ? new LoadBalancer("web", {
         lbName: namePrefix,
         loadBalancerType: cfg.hcloudLoadBalancerType,
         location: cfg.hcloudLocation,
-        network: { networkId: network.networkId, subnet: network.subnet },
+        networkId: network.networkId,
         ip: plan.loadBalancerIp,
         serverIds: vps.serverIds,
         healthPath: cfg.healthPath,

@@ -15,8 +15,8 @@ export interface LoadBalancerArgs {
     loadBalancerType?: string;
     /** Hetzner location, the servers' own. Default: `"fsn1"`. */
     location?: string;
-    /** The private network to join, and the subnet that must exist first. Required. */
-    network: { networkId: pulumi.Input<number>; subnet: pulumi.Resource };
+    /** The private network's id (components/private-network.ts: known once its subnet exists). Required. */
+    networkId: pulumi.Input<number>;
     /** The load balancer's private address (lib/fleet.ts). Required. */
     ip: string;
     /** Server ids of the app servers, the targets, reached at their private addresses. Required, non-empty. */
@@ -55,8 +55,8 @@ export class LoadBalancer extends pulumi.ComponentResource {
         const id = lb.id.apply(Number);
         const attached = new hcloud.LoadBalancerNetwork(
             `${name}-network`,
-            { loadBalancerId: id, networkId: args.network.networkId, ip: args.ip, enablePublicInterface: true },
-            { parent: this, dependsOn: [args.network.subnet] },
+            { loadBalancerId: id, networkId: args.networkId, ip: args.ip, enablePublicInterface: true },
+            { parent: this },
         );
         args.serverIds.forEach((serverId, i) => {
             new hcloud.LoadBalancerTarget(`${name}-target-${i}`, { type: "server", loadBalancerId: id, serverId, usePrivateIp: true }, { parent: this, dependsOn: [attached] });

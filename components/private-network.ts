@@ -20,10 +20,11 @@ export interface PrivateNetworkArgs {
 }
 
 export class PrivateNetwork extends pulumi.ComponentResource {
-    /** The network's id, as servers and load balancers take it. */
+    /**
+     * The network's id as the subnet reports it: servers and load balancers that take it attach only after the
+     * subnet exists (Hetzner refuses a fixed address outside any subnet).
+     */
     public readonly networkId: pulumi.Output<number>;
-    /** The subnet: servers and the load balancer attach after it exists. */
-    public readonly subnet: hcloud.NetworkSubnet;
 
     constructor(name: string, args: PrivateNetworkArgs, opts?: pulumi.ComponentResourceOptions) {
         super("webapp:network:PrivateNetwork", name, args, opts);
@@ -36,8 +37,8 @@ export class PrivateNetwork extends pulumi.ComponentResource {
             { name: args.networkName, ipRange: args.plan.networkCidr, deleteProtection: protect, labels: args.labels },
             { parent: this, protect },
         );
-        this.networkId = network.id.apply(Number);
-        this.subnet = new hcloud.NetworkSubnet(`${name}-subnet`, { networkId: this.networkId, type: "cloud", networkZone: zone, ipRange: args.plan.subnetCidr }, { parent: this });
+        const subnet = new hcloud.NetworkSubnet(`${name}-subnet`, { networkId: network.id.apply(Number), type: "cloud", networkZone: zone, ipRange: args.plan.subnetCidr }, { parent: this });
+        this.networkId = subnet.networkId;
         this.registerOutputs({ networkId: this.networkId });
     }
 }

@@ -60,7 +60,8 @@ export class SharedCertificate extends pulumi.ComponentResource {
 
     constructor(name: string, args: SharedCertificateArgs, opts?: pulumi.ComponentResourceOptions) {
         if (args.followers.length === 0) throw new Error(`SharedCertificate ${name}: no other app server to share with`);
-        super("webapp:proxy:SharedCertificate", name, args, opts);
+        // The followers' `after` resources order the steps; they are no inputs of the component.
+        super("webapp:proxy:SharedCertificate", name, { appName: args.appName, domain: args.domain, adminUser: args.adminUser, leaderAddress: args.leader.address }, opts);
         const key = remoteStep(`${name}-key`, { connection: args.leader.connection, script: shareKeyScript(args.appName) }, { parent: this, dependsOn: opts?.dependsOn });
         const shareKey = fromOutput(key, "share-key line", shareKeyOf);
         const script = receiveScript({ appName: args.appName, domain: args.domain, adminUser: args.adminUser, leaderAddress: args.leader.address });

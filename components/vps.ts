@@ -74,10 +74,10 @@ export interface VpsArgs {
      */
     role?: FirewallRole;
     /**
-     * The private network the servers join (provider hcloud): its id, the subnet that must exist first, and one
-     * fixed address per server. Default: none.
+     * The private network the servers join (provider hcloud): its id (from components/private-network.ts, known once
+     * the subnet exists) and one fixed address per server. Default: none.
      */
-    privateNetwork?: { networkId: pulumi.Input<number>; subnet: pulumi.Resource; ips: readonly string[] };
+    privateNetwork?: { networkId: pulumi.Input<number>; ips: readonly string[] };
 }
 
 const DEBIAN_12_HCLOUD_IMAGE = "debian-12";
@@ -164,7 +164,7 @@ export class Vps extends pulumi.ComponentResource {
                         shutdownBeforeDeletion: true,
                         labels,
                     },
-                    { parent: this, protect, ignoreChanges: createOnly("sshKeys"), dependsOn: args.privateNetwork ? [args.privateNetwork.subnet] : [] },
+                    { parent: this, protect, ignoreChanges: createOnly("sshKeys") },
                 );
                 this.serverIds.push(server.id.apply(Number));
                 if (args.volumeSizeGb) {

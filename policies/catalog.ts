@@ -7,6 +7,7 @@ import { CHECKLIST_IDS } from "./checklist";
 import { cloudPolicies } from "./cloud";
 import { computePolicies } from "./compute";
 import { dataPolicies } from "./data";
+import { fleetPolicies } from "./fleet";
 import { baselinePolicies } from "./baseline";
 import { hostPolicies } from "./host";
 import { networkPolicies } from "./network";
@@ -14,7 +15,7 @@ import { proxyPolicies } from "./proxy";
 import { ChecklistPolicy } from "./support";
 import { waiversValid } from "./waivers";
 
-export const POLICIES: ChecklistPolicy[] = [...networkPolicies, ...hostPolicies, ...baselinePolicies, ...computePolicies, ...proxyPolicies, ...appPolicies, ...cloudPolicies, ...dataPolicies].sort(
+export const POLICIES: ChecklistPolicy[] = [...networkPolicies, ...hostPolicies, ...baselinePolicies, ...computePolicies, ...proxyPolicies, ...appPolicies, ...cloudPolicies, ...dataPolicies, ...fleetPolicies].sort(
     (a, b) => CHECKLIST_IDS.indexOf(a.checklistId) - CHECKLIST_IDS.indexOf(b.checklistId),
 );
 

@@ -69,7 +69,7 @@ export function isWideSource(source: string): boolean {
 }
 
 /** A source that reaches a host from outside its private networks. */
-const isPublicSource = (source: string) => isWideSource(source) || !isLocalOrPrivate(source.split("/")[0]);
+export const isPublicSource = (source: string) => isWideSource(source) || !isLocalOrPrivate(source.split("/")[0]);
 
 export type ShippedUfwRule = { rule: UfwRule; resource: ResourceLike };
 

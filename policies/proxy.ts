@@ -663,4 +663,66 @@ export const px3: ChecklistPolicy = stackPolicy({
         }),
 });
 
-export const proxyPolicies = [tls1, tls2, tls3, tls4, tls5, tls6, hdr1, hdr2, hdr3, hdr4, hdr5, hdr6, rl1, rl2, px1, px2, px3];
+/** The port an nginx `listen` takes (80 when it names none). */
+const listenPort = (listen: NginxDirective) => {
+    const arg = listen.args[0] ?? "80";
+    const m = /(?:^|:)(\d+)$/.exec(arg);
+    return arg.startsWith("unix:") ? undefined : m ? Number(m[1]) : 80;
+};
+
+/**
+ * What the load balancers in front of nginx hand it, per destination port: the PROXY protocol header (hcloud tcp
+ * services with proxyprotocol), a forwarded header (hcloud http services, AWS application load balancers), or
+ * nothing but their own address (a tcp service without the header).
+ */
+function balancedPorts(resources: readonly ResourceLike[], report: (m: string, r: ResourceLike) => void): Map<number, "proxy_protocol" | "X-Forwarded-For"> {
+    const ports = new Map<number, "proxy_protocol" | "X-Forwarded-For">();
+    for (const s of resources.filter((r) => r.type === "hcloud:index/loadBalancerService:LoadBalancerService")) {
+        const protocol = String(s.props.protocol);
+        const dest = Number(s.props.destinationPort ?? s.props.listenPort ?? (protocol === "https" ? 443 : 80));
+        if (protocol === "tcp" && s.props.proxyprotocol !== true) {
+            report(`${s.name} passes TCP to port ${dest} without the PROXY protocol header, so nginx, its rate limits and fail2ban see every client as the load balancer; set proxyprotocol: true and listen ... proxy_protocol.`, s);
+        } else {
+            ports.set(dest, protocol === "tcp" ? "proxy_protocol" : "X-Forwarded-For");
+        }
+    }
+    const albs = resources.filter((r) => ["aws:lb/loadBalancer:LoadBalancer", "aws:alb/loadBalancer:LoadBalancer"].includes(r.type) && (r.props.loadBalancerType ?? "application") === "application");
+    if (albs.length) for (const p of [80, 443]) if (!ports.has(p)) ports.set(p, "X-Forwarded-For");
+    return ports;
+}
+
+export const px4: ChecklistPolicy = stackPolicy({
+    id: "PX-4",
+    slug: "real-client-address-behind-load-balancer",
+    description:
+        "Behind a load balancer nginx takes each client's address from what the load balancer sends (the PROXY protocol header on a proxy_protocol listen, or X-Forwarded-For) and believes it only from the load balancer's address, so rate limits, the access log and fail2ban see clients, never the load balancer: a ban of its address would take the site down.",
+    severity: "high",
+    remediation: "listen <private address>:443 ssl proxy_protocol; set_real_ip_from <load balancer address>; real_ip_header proxy_protocol; in every server the load balancer reaches, with proxyprotocol: true on the hcloud service.",
+    check: (resources, ctx) => {
+        const ports = balancedPorts(resources, (m, r) => ctx.report(m, r));
+        if (ports.size === 0) return;
+        const { sites, httpConf } = nginx(resources, ctx);
+        for (const site of sites) {
+            for (const server of [...site.https, ...site.http.filter((s) => !site.https.includes(s))]) {
+                const report = (m: string) => ctx.report(`${site.file.path} (${site.file.from.name}): ${m}`, site.file.from);
+                for (const listen of directives(server.block, "listen")) {
+                    const header = ports.get(listenPort(listen) ?? -1);
+                    if (!header) continue;
+                    if (header === "proxy_protocol" && !listen.args.includes("proxy_protocol")) report(`listen ${listen.args.join(" ")} does not read the load balancer's PROXY header; add proxy_protocol.`);
+                    const scopes = [{ where: "the server", chain: [httpConf, server.block] as (NginxDirective[] | undefined)[] }, ...locations(server, httpConf).filter((l) => directive(l.chain[l.chain.length - 1], "real_ip_header") || directive(l.chain[l.chain.length - 1], "set_real_ip_from"))];
+                    for (const { where, chain } of scopes) {
+                        const taken = inherited(chain, "real_ip_header")[0]?.args[0] ?? "X-Real-IP (unset: nginx's default, and only with set_real_ip_from)";
+                        const trusted = inherited(chain, "set_real_ip_from").map((d) => d.args[0]);
+                        if (trusted.length === 0) report(`${where} on port ${listenPort(listen)} sees the load balancer's address for every client (no set_real_ip_from); set_real_ip_from <load balancer address>; real_ip_header ${header};`);
+                        else if (taken.toLowerCase() !== header.toLowerCase()) report(`${where} on port ${listenPort(listen)} takes the client address from ${taken}, but the load balancer sends ${header}; real_ip_header ${header};`);
+                        const wide = trusted.filter((a) => isWideSource(a) || a === "unix:");
+                        if (wide.length) report(`${where} believes client addresses from ${wide.join(", ")}, which anyone can send; set_real_ip_from only the load balancer's address.`);
+                    }
+                    break;
+                }
+            }
+        }
+    },
+});
+
+export const proxyPolicies = [tls1, tls2, tls3, tls4, tls5, tls6, hdr1, hdr2, hdr3, hdr4, hdr5, hdr6, rl1, rl2, px1, px2, px3, px4];

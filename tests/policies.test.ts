@@ -15,8 +15,9 @@ import { addFile, clone, dropFile, editFile, editScript, findings, res, shippedR
 let prod: PlanRun;
 let staging: PlanRun;
 let rds: PlanRun;
+let fleet: PlanRun;
 beforeAll(async () => {
-    ({ prod, staging, rds } = await shippedRuns());
+    ({ prod, staging, rds, fleet } = await shippedRuns());
 });
 
 describe("the pack", () => {
@@ -86,6 +87,10 @@ describe("the shipped stacks pass", () => {
         expect(findings(rds)).toEqual([]);
     });
 
+    test("a prod fleet of three behind the load balancer: no finding at all", () => {
+        expect(findings(fleet)).toEqual([]);
+    });
+
     test("staging may open SSH to the world (NET-1 is about prod there)", async () => {
         const open = await runStack("staging", { "webapp:adminCidrs": '["0.0.0.0/0", "::/0"]' });
         expect(findings(open).filter((f) => f.checklistId === "NET-1")).toEqual([]);
@@ -104,6 +109,7 @@ const roleSql = "/etc/webapp/database/role.sql";
 const backup = "/usr/local/lib/webapp/backup";
 const P = () => prod;
 const R = () => rds;
+const F = () => fleet;
 const rules = (run: PlanRun) => res(run, "web-firewall").inputs.rules as Record<string, unknown>[];
 const policyDoc = (run: PlanRun, name: string, edit: (doc: any) => void) => {
     const r = res(run, name);
@@ -124,6 +130,10 @@ const cases: Case[] = [
     ["net-3-host-and-cloud-firewall", "ufw never enabled", P, (r) => editScript(r, "host-0-firewall", (s) => s.replace("ufw --force enable", "true")), /no remote step enables ufw with default deny incoming/],
     ["net-4-app-on-loopback", "app bound to all addresses", P, (r) => editFile(r, "service-0-service", unit, (c) => c.replace("BIND=127.0.0.1:8000", "BIND=0.0.0.0:8000")), /binds the app to 0\.0\.0\.0:8000/],
     ["net-4-app-on-loopback", "proxy to another host", P, (r) => editFile(r, "proxy-0-nginx", site, (c) => c.replace(/proxy_pass http:\/\/127\.0\.0\.1:8000;\n    \}\n\}/, "proxy_pass http://10.0.0.5:8000;\n    }\n}")), /proxies \/ to http:\/\/10\.0\.0\.5:8000/],
+    ["net-6-web-ports-only-from-load-balancer", "443 public behind the load balancer", F, (r) => rules(r).push({ direction: "in", protocol: "tcp", port: "443", sourceIps: ["0.0.0.0/0"] }), /web-firewall opens 443 to 0\.0\.0\.0\/0 although a load balancer takes the traffic/],
+    ["net-7-load-balancer-health-check", "a TCP health check", F, (r) => ((res(r, "web-service-443").inputs.healthCheck as any).protocol = "tcp"), /checks health over tcp/],
+    ["tls-7-load-balancer-redirects-and-keeps-tls", "TLS terminated by Hetzner", F, (r) => (res(r, "web-service-443").inputs.protocol = "https"), /terminates TLS at the load balancer/],
+    ["px-4-real-client-address-behind-load-balancer", "no PROXY header", F, (r) => (res(r, "web-service-80").inputs.proxyprotocol = false), /without the PROXY protocol header/],
     ["net-5-internal-services-private", "node exporter port public", P, (r) => rules(r).push({ direction: "in", protocol: "tcp", port: "9100", sourceIps: ["0.0.0.0/0"] }), /opens port 9100 \(a metrics port\)/],
     ["mon-2-metrics-not-public", "node exporter port public", P, (r) => rules(r).push({ direction: "in", protocol: "tcp", port: "9100", sourceIps: ["0.0.0.0/0", "::/0"] }), /opens port 9100 to the internet, exposing metrics/],
     ["ssh-1-no-root-login", "root login", P, (r) => editFile(r, "host-0-ssh", sshd, (c) => c.replace("PermitRootLogin no", "PermitRootLogin prohibit-password")), /PermitRootLogin prohibit-password; set PermitRootLogin no/],

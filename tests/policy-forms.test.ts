@@ -5,20 +5,27 @@
  * with the control's ID and a passing case that must not. Each case breaks one thing in the compliant plan of a
  * shipped stack.
  */
-import type { PlanRun, RecordedResource } from "../plan/run";
+import type { PlanRun } from "../plan/run";
 import { CHECKLIST_IDS } from "../policies/checklist";
-import { addFile, clone, dropFile, editFile, editScript, findings, res, shippedRuns } from "./support/policy";
+import { addFile, addResource, clone, dropFile, editFile, editScript, findings, res, shippedRuns } from "./support/policy";
 
 let prod: PlanRun;
 let staging: PlanRun;
 let rds: PlanRun;
+let fleet: PlanRun;
 beforeAll(async () => {
-    ({ prod, staging, rds } = await shippedRuns());
+    ({ prod, staging, rds, fleet } = await shippedRuns());
 });
 
 const P = () => prod;
 const S = () => staging;
 const R = () => rds;
+const F = () => fleet;
+/** Edits an input of the fleet's load balancer service for a port. */
+const service443 = (edit: (inputs: Record<string, any>) => void) => (r: PlanRun) => edit(res(r, "web-service-443").inputs);
+const service80 = (edit: (inputs: Record<string, any>) => void) => (r: PlanRun) => edit(res(r, "web-service-80").inputs);
+/** Edits the site of the fleet's second app server. */
+const fleetSite = (edit: (c: string) => string) => (r: PlanRun) => editFile(r, "proxy-1-nginx", SITE_PATH, edit);
 const UFW = "/etc/ufw/pulumi-rules";
 const ufw = (line: string) => (r: PlanRun) => editFile(r, "host-0-firewall", UFW, (c) => `${c}${line}\n`);
 const UNIT = "/etc/systemd/system/webapp.service";
@@ -128,20 +135,56 @@ const unset = (r: PlanRun, name: string, key: string) => {
     delete res(r, name).outputs[key];
 };
 
-/** Adds a cloud resource to a run, as the program would register it. */
-function addResource(run: PlanRun, type: string, name: string, inputs: Record<string, unknown>): void {
-    const stack = run.resources.find((r) => r.type === "pulumi:pulumi:Stack")!;
-    const resource: RecordedResource = {
-        urn: `urn:pulumi:${run.stack}::webapp::${type}::${name}`, id: `${name}-id`, type, name, parent: stack.urn, custom: true, inputs, outputs: { ...inputs },
-        protect: false, ignoreChanges: [], dependencies: [], additionalSecretOutputs: [], deleteBeforeReplace: false, retainOnDelete: false,
-    };
-    run.resources.push(resource);
-}
-
 /** [control, case, base, change, the finding's message, or null: the change must pass]. */
 type Form = [control: string, form: string, base: () => PlanRun, change: (run: PlanRun) => void, expected: RegExp | null];
 
+const SITE_PATH = "/etc/nginx/sites-enabled/webapp";
+
 const forms: Form[] = [
+    // NET-6: behind a load balancer, no server's web ports face the internet, whichever layer would open them.
+    ["NET-6", "the cloud firewall opens 443 to the world", F, hcloudRule({ protocol: "tcp", port: "443", sourceIps: ["0.0.0.0/0", "::/0"] }), /web-firewall opens 443 to 0\.0\.0\.0\/0, ::\/0 although a load balancer takes the traffic/],
+    ["NET-6", "a port range that covers 80 and 443 for one public network", F, hcloudRule({ protocol: "tcp", port: "1-1024", sourceIps: ["203.0.113.0/24"] }), /opens 80 and 443 to 203\.0\.113\.0\/24/],
+    ["NET-6", "a ufw rule for everyone ahead of the load balancer's", F, (r) => editFile(r, "host-1-firewall", "/etc/ufw/pulumi-rules", (c) => c.replace("allow proto tcp from 10.0.0.2/32 to any port 443", "allow proto tcp to any port 443\nallow proto tcp from 10.0.0.2/32 to any port 443")), /ufw rule "allow proto tcp to any port 443" shipped by host-1-firewall admits port 443/],
+    ["NET-6", "a target reached at its public address", F, (r) => (res(r, "web-target-1").inputs.usePrivateIp = false), /web-target-1 sends traffic to its target's public address/],
+    ["NET-6", "targets listed inline on the load balancer", F, (r) => (res(r, "web-lb").inputs.targets = [{ type: "server", serverId: 4200001 }]), /web-lb lists its targets inline/],
+    ["NET-6", "pass: ufw admits 443 from the private subnet", F, (r) => editFile(r, "host-1-firewall", "/etc/ufw/pulumi-rules", (c) => `${c}allow proto tcp from 10.0.0.0/24 to any port 443\n`), null],
+    ["NET-6", "pass: without a load balancer the server takes web traffic itself", P, hcloudRule({ protocol: "tcp", port: "443", sourceIps: ["0.0.0.0/0"] }), null],
+    // NET-7: the health check asks the app.
+    ["NET-7", "a TCP health check", F, service443((i) => (i.healthCheck.protocol = "tcp")), /web-service-443 \(port 443\) checks health over tcp/],
+    ["NET-7", "no health check (Hetzner's default is TCP)", F, (r) => [res(r, "web-service-443").inputs, res(r, "web-service-443").outputs].forEach((p) => delete p.healthCheck), /web-service-443 \(port 443\) has no health check/],
+    ["NET-7", "a redirect counted as healthy", F, service80((i) => (i.healthCheck.http.statusCodes = ["2??", "3??"])), /counts status 3\?\? as healthy/],
+    ["NET-7", "Hetzner's default status codes (2xx and 3xx)", F, service80((i) => delete i.healthCheck.http.statusCodes), /counts status 3\?\? as healthy/],
+    ["NET-7", "an http check without a path", F, service443((i) => delete i.healthCheck.http.path), /checks health over http without a path/],
+    ["NET-7", "an AWS target group checked over TCP", R, (r) => addResource(r, "aws:lb/targetGroup:TargetGroup", "web-tg", { port: 443, protocol: "TCP", vpcId: "vpc-1" }), /web-tg checks health over TCP/],
+    ["NET-7", "an AWS target group checked on /", R, (r) => addResource(r, "aws:alb/targetGroup:TargetGroup", "web-tg", { port: 80, protocol: "HTTP", healthCheck: { path: "/" } }), /web-tg checks health on \/, not the app's health path/],
+    ["NET-7", "an AWS target group with the check disabled", R, (r) => addResource(r, "aws:lb/targetGroup:TargetGroup", "web-tg", { port: 80, protocol: "HTTP", healthCheck: { enabled: false } }), /web-tg has its health check disabled/],
+    ["NET-7", "pass: an AWS target group on the health path, 2xx only", R, (r) => addResource(r, "aws:lb/targetGroup:TargetGroup", "web-tg", { port: 80, protocol: "HTTP", healthCheck: { path: "/health", matcher: "200-299" } }), null],
+    ["NET-7", "pass: an https check on the health path", F, service443((i) => (i.healthCheck.protocol = "https")), null],
+    // TLS-7: what the load balancer does with HTTP and TLS.
+    ["TLS-7", "Hetzner terminates TLS", F, service443((i) => (i.protocol = "https")), /web-service-443 terminates TLS at the load balancer with Hetzner's settings/],
+    ["TLS-7", "port 80 forwarded to the app", F, service80((i) => (i.destinationPort = 8000)), /web-service-80 forwards plain tcp on 80 to port 8000/],
+    ["TLS-7", "443 passed to nginx's plain port", F, service443((i) => (i.destinationPort = 80)), /web-service-443 takes 443 as tcp to port 80/],
+    ["TLS-7", "an AWS listener serving plain HTTP", R, (r) => addResource(r, "aws:lb/listener:Listener", "web-http", { port: 80, protocol: "HTTP", defaultActions: [{ type: "forward", targetGroupArn: "arn:tg" }] }), /web-http answers plain HTTP on 80 with forward/],
+    ["TLS-7", "an AWS HTTPS listener on AWS's default policy", R, (r) => addResource(r, "aws:alb/listener:Listener", "web-https", { port: 443, protocol: "HTTPS", certificateArn: "arn:cert", defaultActions: [{ type: "forward" }] }), /web-https uses ELBSecurityPolicy-2016-08 \(unset: AWS's default\)/],
+    ["TLS-7", "an AWS TLS listener with a TLS 1.0 policy", R, (r) => addResource(r, "aws:lb/listener:Listener", "web-tls", { port: 443, protocol: "TLS", sslPolicy: "ELBSecurityPolicy-TLS-1-0-2015-04", defaultActions: [{ type: "forward" }] }), /web-tls uses ELBSecurityPolicy-TLS-1-0-2015-04/],
+    ["TLS-7", "pass: AWS redirects HTTP and serves TLS 1.2+", R, (r) => {
+        addResource(r, "aws:lb/listener:Listener", "web-http", { port: 80, protocol: "HTTP", defaultActions: [{ type: "redirect", redirect: { protocol: "HTTPS", port: "443", statusCode: "HTTP_301" } }] });
+        addResource(r, "aws:lb/listener:Listener", "web-https", { port: 443, protocol: "HTTPS", sslPolicy: "ELBSecurityPolicy-TLS13-1-2-2021-06", defaultActions: [{ type: "forward" }] });
+    }, null],
+    ["TLS-7", "pass: plain HTTP taken by Hetzner and handed to nginx's redirect", F, service80((i) => (i.protocol = "http")), null],
+    // PX-4: the client's address behind the load balancer.
+    ["PX-4", "TCP passed without the PROXY header", F, service443((i) => (i.proxyprotocol = false)), /web-service-443 passes TCP to port 443 without the PROXY protocol header/],
+    ["PX-4", "a listen that does not read the PROXY header", F, fleetSite((c) => c.replace("443 ssl http2 proxy_protocol;", "443 ssl http2;")), /listen 10\.0\.0\.11:443 ssl http2 does not read the load balancer's PROXY header/],
+    ["PX-4", "the client address believed from anyone", F, fleetSite((c) => c.replaceAll("set_real_ip_from 10.0.0.2;", "set_real_ip_from 0.0.0.0/0;")), /believes client addresses from 0\.0\.0\.0\/0/],
+    ["PX-4", "X-Forwarded-For where the PROXY header arrives", F, fleetSite((c) => c.replaceAll("real_ip_header proxy_protocol;", "real_ip_header X-Forwarded-For;")), /takes the client address from X-Forwarded-For, but the load balancer sends proxy_protocol/],
+    ["PX-4", "no set_real_ip_from: every client is the load balancer", F, fleetSite((c) => c.replaceAll("    set_real_ip_from 10.0.0.2;\n", "")), /sees the load balancer's address for every client \(no set_real_ip_from\)/],
+    ["PX-4", "a location that trusts anyone", F, fleetSite((c) => c.replace("location / {\n        proxy_pass", "location / {\n        set_real_ip_from 0.0.0.0/0;\n        proxy_pass")), /location \/ believes client addresses from 0\.0\.0\.0\/0/],
+    ["PX-4", "an AWS application load balancer in front of nginx without realip", P, (r) => addResource(r, "aws:lb/loadBalancer:LoadBalancer", "web-alb", { loadBalancerType: "application", internal: false }), /no set_real_ip_from/],
+    ["PX-4", "pass: the realip settings in the http context", F, (r) => {
+        fleetSite((c) => c.replaceAll("    set_real_ip_from 10.0.0.2;\n    real_ip_header proxy_protocol;\n", ""))(r);
+        editFile(r, "proxy-1-nginx", "/etc/nginx/conf.d/webapp.conf", (c) => `${c}set_real_ip_from 10.0.0.2;\nreal_ip_header proxy_protocol;\n`);
+    }, null],
+    ["PX-4", "pass: an AWS network load balancer keeps the client's address", P, (r) => addResource(r, "aws:lb/loadBalancer:LoadBalancer", "web-nlb", { loadBalancerType: "network" }), null],
     // NET-1: only 80 and 443 public; ufw in every spelling, in its evaluation order, and every resource that opens a port.
     ["NET-1", "ufw allow 22/tcp", P, ufw("allow 22/tcp"), /ufw rule "allow 22\/tcp" .* opens port 22 to the whole internet \(any\)/],
     ["NET-1", "ufw allow 22", P, ufw("allow 22"), /opens port 22 to the whole internet/],

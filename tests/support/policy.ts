@@ -14,9 +14,39 @@ import { runStack } from "../helpers";
 
 export const clone = (run: PlanRun): PlanRun => structuredClone(run);
 
-/** The compliant plans the policy tests break one thing in: prod, staging, and prod on AWS with RDS. */
-export async function shippedRuns(): Promise<{ prod: PlanRun; staging: PlanRun; rds: PlanRun }> {
-    return { prod: await runStack("prod"), staging: await runStack("staging"), rds: await runStack("prod", { "webapp:provider": "aws", "webapp:databaseEngine": "rds" }) };
+/** The prod stack as a fleet: three app servers behind Hetzner's load balancer, PostgreSQL on its own server. */
+export const FLEET_OVERRIDES = { "webapp:serverCount": "3", "webapp:databaseHost": "dedicated", "webapp:uploadsMode": "none" };
+
+/** The compliant plans the policy tests break one thing in: prod, staging, prod on AWS with RDS, and the fleet. */
+
+export async function shippedRuns(): Promise<{ prod: PlanRun; staging: PlanRun; rds: PlanRun; fleet: PlanRun }> {
+    return {
+        prod: await runStack("prod"),
+        staging: await runStack("staging"),
+        rds: await runStack("prod", { "webapp:provider": "aws", "webapp:databaseEngine": "rds" }),
+        fleet: await runStack("prod", FLEET_OVERRIDES),
+    };
+}
+
+/** Adds a resource the program does not make (another form of the same thing), as a child of the stack. */
+export function addResource(run: PlanRun, type: string, name: string, inputs: Record<string, unknown>): void {
+    const stack = run.resources.find((r) => r.type === "pulumi:pulumi:Stack")!;
+    run.resources.push({
+        urn: `${stack.urn.split("::").slice(0, 2).join("::")}::${type}::${name}`,
+        id: `${name}-id`,
+        type,
+        name,
+        parent: stack.urn,
+        custom: true,
+        inputs,
+        outputs: { ...inputs },
+        protect: false,
+        ignoreChanges: [],
+        dependencies: [],
+        additionalSecretOutputs: [],
+        deleteBeforeReplace: false,
+        retainOnDelete: false,
+    });
 }
 
 export function res(run: PlanRun, name: string): RecordedResource {
