@@ -65,6 +65,7 @@ describe("a first preview judges every mandatory control", () => {
         { name: "prod", stack: "prod", config: {} },
         { name: "prod on AWS with RDS", stack: "prod", config: { "webapp:provider": "aws", "webapp:databaseEngine": "rds" } },
         { name: "prod on existing servers", stack: "prod", config: existing },
+        { name: "prod as a fleet of three behind the load balancer", stack: "prod", config: { "webapp:serverCount": "3", "webapp:databaseHost": "dedicated", "webapp:uploadsMode": "none" } },
     ] as Case[]).map(configured);
     test.each(cases)("$name", async (c) => {
         const r = await preview(c);
