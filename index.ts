@@ -16,9 +16,9 @@ import { SharedCertificate } from "./components/shared-certificate";
 import { AppSecrets } from "./components/secrets";
 import { Vps } from "./components/vps";
 import { loadConfig } from "./lib/config";
-import { fleetPlan } from "./lib/fleet";
+import { fleetPlan, HCLOUD_ROLLING } from "./lib/fleet";
 import { FirewallRole } from "./lib/net";
-import { HEALTH_CHECK_PORT } from "./lib/render/nginx";
+import { drainFile, HEALTH_CHECK_PORT } from "./lib/render/nginx";
 import { rdsCaBundle } from "./lib/render/postgres";
 import { serverMemoryMiB } from "./lib/server-types";
 
@@ -162,8 +162,11 @@ new Backups("backups", {
     server: database.address && { host: database.address, port: 5432, user: rdsAdminUser, password: secrets.dbAdminPassword!, caFile: rdsCaBundle.path },
 }, { dependsOn: database.steps });
 
+// Behind the load balancer the app servers restart one at a time, each drained and healthy again before the next
+// (each server's steps wait for the previous server's).
+const services: AppService[] = [];
 vps.connections.forEach((connection, i) => {
-    new AppService(`service-${i}`, {
+    services.push(new AppService(`service-${i}`, {
         connection,
         appName: cfg.appName,
         execStart: cfg.appExecStart,
@@ -174,7 +177,8 @@ vps.connections.forEach((connection, i) => {
         values: database.values,
         writablePaths: cfg.uploadsMode === "none" ? [] : [uploadsDir],
         after: cfg.databaseEngine === "self-hosted" && !dedicatedDatabase ? ["postgresql.service"] : [],
-    }, { dependsOn: [hosts[i], ...database.steps] });
+        rolling: plan?.loadBalancerIp ? { drainFile: drainFile(cfg.appName), ...HCLOUD_ROLLING } : undefined,
+    }, { dependsOn: [hosts[i], ...database.steps, ...(services[i - 1]?.steps ?? [])] }));
 });
 
 const proxyArgs = (i: number) => ({

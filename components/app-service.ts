@@ -7,6 +7,7 @@
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
+import { RollingRestart, rollingRestart } from "../lib/fleet";
 import { ApplyScript, enableNow, secretValue } from "../lib/render/apply-script";
 import { renderLogrotate } from "../lib/render/logrotate";
 import {
@@ -41,7 +42,16 @@ export interface AppServiceArgs {
     writablePaths?: string[];
     /** Units the app starts after. Default: none. */
     after?: string[];
+    /**
+     * Behind a load balancer: restart a running app drained, waiting until it is healthy (lib/fleet.ts). Default:
+     * none, a plain try-restart.
+     */
+    rolling?: RollingRestart;
 }
+
+/** The lines that restart a running app after a change: drained behind a load balancer, else a plain try-restart. */
+const restart = (a: Pick<AppServiceArgs, "appName" | "port" | "healthPath" | "rolling">) =>
+    a.rolling ? rollingRestart({ unit: `${a.appName}.service`, port: a.port, healthPath: a.healthPath ?? "/health", rolling: a.rolling }) : [`systemctl try-restart ${a.appName}.service`];
 
 /** The service step's script (no secrets in it). */
 export function appServiceScript(a: Omit<AppServiceArgs, "environment"> & { environment?: Record<string, string> }): ApplyScript {
@@ -66,7 +76,7 @@ export function appServiceScript(a: Omit<AppServiceArgs, "environment"> & { envi
             `if [ -x ${binary} ]; then systemd-analyze verify ${unitDir}/${a.appName}.service; fi`,
             `if logrotate -d /etc/logrotate.d/${a.appName} 2>&1 | grep -q '^error:'; then false; fi`,
         ],
-        activate: ["systemctl daemon-reload", `systemctl try-restart ${a.appName}.service`],
+        activate: ["systemctl daemon-reload", ...restart(a)],
         ensure: [
             `systemctl is-enabled --quiet ${a.appName}.service || systemctl enable ${a.appName}.service >/dev/null 2>&1`,
             `if [ -x ${binary} ]; then`,
@@ -89,7 +99,7 @@ export class AppService extends pulumi.ComponentResource {
             name: "credentials",
             files: names.map((n) => ({ path: `${credentialDir(args.appName)}/${n}`, content: secretValue(n), mode: "0600" })),
             // On the first deploy the unit does not exist yet; the service step starts it.
-            activate: [`if systemctl cat ${args.appName}.service >/dev/null 2>&1; then systemctl try-restart ${args.appName}.service; fi`],
+            activate: args.rolling ? restart(args) : [`if systemctl cat ${args.appName}.service >/dev/null 2>&1; then systemctl try-restart ${args.appName}.service; fi`],
         };
         // A component's dependsOn does not reach its children: the first step carries it.
         const credentials = remoteStep(`${name}-credentials`, { connection: args.connection, script: credentialScript, secrets: args.credentials }, { parent: this, dependsOn: opts?.dependsOn });

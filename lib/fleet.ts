@@ -87,3 +87,46 @@ export const HCLOUD_NETWORK_ZONES: Readonly<Record<string, string>> = {
  * `(retries + 1) * intervalSeconds`.
  */
 export const HEALTH_CHECK = { intervalSeconds: 5, timeoutSeconds: 3, retries: 2 } as const;
+
+/** How one app server of a fleet restarts its app without failing a request (lib/fleet.ts `rollingRestart`). */
+export type RollingRestart = {
+    /** The file whose presence makes nginx's health listener answer 503 (lib/render/nginx.ts `drainFile`). */
+    drainFile: string;
+    /** Seconds from draining until the load balancer has taken the server out and its requests have finished. */
+    drainSeconds: number;
+    /** Seconds from healthy again until the load balancer sends traffic again. */
+    settleSeconds: number;
+    /** Seconds the restarted app has to answer its health path before the step fails. Default: 60. */
+    healthTimeoutSeconds?: number;
+};
+
+/** The waits for Hetzner's load balancer with {@link HEALTH_CHECK}: out after its failed checks, back after one good one. */
+export const HCLOUD_ROLLING = {
+    drainSeconds: (HEALTH_CHECK.retries + 1) * HEALTH_CHECK.intervalSeconds + HEALTH_CHECK.timeoutSeconds + 2,
+    settleSeconds: 2 * HEALTH_CHECK.intervalSeconds,
+} as const;
+
+/**
+ * Bash lines that restart a running app on one server of a fleet: drain (the health listener answers 503 until the
+ * load balancer has taken the server out), restart, wait until the app answers its health path, undrain, and wait
+ * until the load balancer sends traffic again. An app that does not come back fails the step, so `pulumi up` stops
+ * before the next server (each server's steps wait for the previous one's). A stopped app is left stopped.
+ */
+export function rollingRestart(a: { unit: string; port: number; healthPath: string; rolling: RollingRestart }): string[] {
+    const health = `curl -fsS -o /dev/null --max-time 2 http://127.0.0.1:${a.port}${a.healthPath}`;
+    const timeout = a.rolling.healthTimeoutSeconds ?? 60;
+    return [
+        `if systemctl is-active --quiet ${a.unit}; then`,
+        `    touch ${a.rolling.drainFile}`,
+        `    log "draining for ${a.rolling.drainSeconds} s"`,
+        `    sleep ${a.rolling.drainSeconds}`,
+        `    systemctl restart ${a.unit}`,
+        "    healthy=0",
+        `    for _ in $(seq ${timeout}); do if ${health}; then healthy=1; break; fi; sleep 1; done`,
+        `    rm -f ${a.rolling.drainFile}`,
+        `    if [ "$healthy" != 1 ]; then echo "${a.unit} is not healthy ${timeout} s after its restart; the other servers keep serving" >&2; exit 1; fi`,
+        `    sleep ${a.rolling.settleSeconds}`,
+        `    log "restarted ${a.unit} behind the load balancer"`,
+        "fi",
+    ];
+}

@@ -6,7 +6,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { fleetPlan, HEALTH_CHECK, privateNetworkProblem } from "../lib/fleet";
+import { fleetPlan, HCLOUD_ROLLING, HEALTH_CHECK, privateNetworkProblem } from "../lib/fleet";
 import { inboundRules, privateRules } from "../lib/net";
 import { HEALTH_CHECK_PORT } from "../lib/render/nginx";
 import { blocking, evaluate } from "../plan/evaluate";
@@ -214,6 +214,18 @@ describe("one Let's Encrypt certificate for the fleet", () => {
         const urn = (name: string) => resource(run, name).urn;
         for (const i of [1, 2]) expect(deps(`certificate-receive-${i}`)).toEqual(expect.arrayContaining([urn("certificate-key"), urn(`host-${i}-firewall`), urn(`proxy-${i}-nginx`)]));
         expect(deps("proxy-0-nginx")).toEqual(expect.arrayContaining([urn("certificate-receive-1"), urn("certificate-receive-2")]));
+    });
+
+    test("the app servers restart one at a time: each server's steps wait for the previous one's, and restart drained", () => {
+        const urn = (name: string) => resource(run, name).urn;
+        expect(deps("service-1-credentials")).toEqual(expect.arrayContaining([urn("service-0-credentials"), urn("service-0-service")]));
+        expect(deps("service-2-credentials")).toEqual(expect.arrayContaining([urn("service-1-credentials"), urn("service-1-service")]));
+        for (const step of ["service-1-service", "service-1-credentials"]) {
+            const script = stepScript(resource(run, step));
+            expect(script).toContain("touch /run/nginx-webapp.drain");
+            expect(script).toContain(`sleep ${HCLOUD_ROLLING.drainSeconds}\n        systemctl restart webapp.service`);
+            expect(script).not.toContain("systemctl try-restart webapp.service");
+        }
     });
 
     test("every step script of the fleet passes shellcheck, and so do the hook and the receive command", () => {
