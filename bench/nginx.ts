@@ -1,17 +1,22 @@
 /**
  * `npm run bench:nginx`: proxied GET throughput and latency of our rendered nginx configuration against stock
  * Debian nginx proxying the same upstream over the same TLS certificate, both on loopback, measured with wrk.
- * Reports requests/s and latency percentiles per run, the medians, and the ratio ours/stock (goal >= 0.95).
+ * Reports requests/s and latency percentiles per run, the medians, and the ratio ours/stock (goal >= 0.95), for:
+ * - a single server, keep-alive connections;
+ * - a single server, a new TLS connection per request (handshake-bound, as a public site pays for handshakes);
+ * - the fleet: each nginx behind HAProxy in TCP mode standing in for the load balancer, ours with the fleet's
+ *   configuration (the PROXY protocol header, the client address taken from it), stock without; keep-alive and
+ *   handshake-bound.
  *
  * Options (environment): BENCH_DURATION (seconds per run, default 10), BENCH_ROUNDS (default 3),
  * BENCH_CONNECTIONS (default 32), BENCH_OUT (JSON results file, default bench/results/nginx.json).
  */
-import { spawnSync } from "child_process";
+import { ChildProcess, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { renderNginxHttpConf, renderNginxSite } from "../lib/render/nginx";
-import { debianNginxConf, freePort, nginxTest, RunningNginx, selfSignedCert, startNginx } from "../tests/support/nginx";
+import { debianNginxConf, freePort, nginxTest, RunningNginx, selfSignedCert, startNginx, stopProcess, waitForPort } from "../tests/support/nginx";
 
 const DOMAIN = "bench.app.example.com";
 const duration = Number(process.env.BENCH_DURATION ?? 10);
@@ -29,8 +34,9 @@ const WRK_REPORT = `done = function(summary, latency, requests)
 end
 `;
 
-function wrk(url: string, script: string): Sample {
-    const res = spawnSync("wrk", ["-t2", `-c${connections}`, `-d${duration}s`, "--latency", "-s", script, "-H", `Host: ${DOMAIN}`, url], { encoding: "utf8" });
+/** `close`: a new connection (and TLS handshake) for every request. */
+function wrk(url: string, script: string, close = false): Sample {
+    const res = spawnSync("wrk", ["-t2", `-c${connections}`, `-d${duration}s`, "--latency", "-s", script, "-H", `Host: ${DOMAIN}`, ...(close ? ["-H", "Connection: close"] : []), url], { encoding: "utf8" });
     const m = /RESULT rps=([\d.]+) p50=([\d.]+) p99=([\d.]+) errors=(\d+)/.exec(res.stdout);
     if (res.status !== 0 || !m) throw new Error(`wrk failed: ${res.stderr || res.stdout}`);
     return { rps: Number(m[1]), p50ms: Number(m[2]), p99ms: Number(m[3]), errors: Number(m[4]) };
@@ -78,28 +84,72 @@ async function main(): Promise<void> {
         }
         running.push(await startNginx(stockConf, stockPort), await startNginx(oursConf, oursPorts.https));
 
-        const samples = { stock: [] as Sample[], ours: [] as Sample[] };
-        wrk(`https://127.0.0.1:${stockPort}/`, script); // warm-up of both, not recorded
-        wrk(`https://127.0.0.1:${oursPorts.https}/`, script);
-        for (let i = 0; i < rounds; i++) {
-            samples.stock.push(wrk(`https://127.0.0.1:${stockPort}/`, script));
-            samples.ours.push(wrk(`https://127.0.0.1:${oursPorts.https}/`, script));
-        }
-        const summary = (s: Sample[]) => ({ rps: median(s.map((x) => x.rps)), p50ms: median(s.map((x) => x.p50ms)), p99ms: median(s.map((x) => x.p99ms)), errors: s.reduce((a, x) => a + x.errors, 0) });
-        const result = {
-            date: new Date().toISOString(),
-            machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, nginx: spawnSync("/usr/sbin/nginx", ["-v"], { encoding: "utf8" }).stderr.trim() },
-            settings: { durationSeconds: duration, rounds, connections, threads: 2 },
-            stock: { runs: samples.stock, median: summary(samples.stock) },
-            ours: { runs: samples.ours, median: summary(samples.ours) },
-            ratio: summary(samples.ours).rps / summary(samples.stock).rps,
-        };
-        fs.mkdirSync(path.dirname(out), { recursive: true });
-        fs.writeFileSync(out, JSON.stringify(result, null, 2) + "\n");
-        const line = (name: string, m: ReturnType<typeof summary>) => `${name.padEnd(6)} ${m.rps.toFixed(0).padStart(8)} req/s  p50 ${m.p50ms.toFixed(2)} ms  p99 ${m.p99ms.toFixed(2)} ms  errors ${m.errors}`;
-        process.stdout.write(
-            [`nginx proxy benchmark (${rounds} rounds x ${duration}s, ${connections} connections, HTTPS on loopback)`, line("stock", result.stock.median), line("ours", result.ours.median), `ratio ours/stock: ${result.ratio.toFixed(3)} (goal >= 0.95)`, `results: ${out}`, ""].join("\n"),
+        // The fleet: both behind HAProxy in TCP mode (the load balancer's stand-in); ours reads the PROXY header.
+        const lb = "127.0.0.9";
+        const fleetPorts = { http: await freePort(), https: await freePort(), health: await freePort() };
+        const fleetDir = path.join(dir, "fleet");
+        const fleetConf = debianNginxConf(fleetDir);
+        const fleetOptions = { ...options, ports: { http: fleetPorts.http, https: fleetPorts.https }, loadBalancer: { address: lb, listenAddress: "127.0.0.1", healthPath: "/health", healthPort: fleetPorts.health } };
+        fs.writeFileSync(path.join(fleetDir, "conf.d", "webapp.conf"), renderNginxHttpConf(fleetOptions));
+        fs.writeFileSync(path.join(fleetDir, "sites-enabled", "webapp"), renderNginxSite(fleetOptions));
+        const t = nginxTest(fleetConf);
+        if (t.status !== 0) throw new Error(`nginx -t failed for the fleet: ${t.output}`);
+        running.push(await startNginx(fleetConf, fleetPorts.health));
+        const lbPorts = { stock: await freePort(), ours: await freePort() };
+        const haproxyCfg = path.join(dir, "haproxy.cfg");
+        fs.writeFileSync(
+            haproxyCfg,
+            [
+                "global", `    pidfile ${dir}/haproxy.pid`, "    nbthread 2",
+                "defaults", "    mode tcp", "    timeout connect 2s", "    timeout client 30s", "    timeout server 30s",
+                "frontend stock_in", `    bind 127.0.0.1:${lbPorts.stock}`, "    default_backend stock_out",
+                "frontend ours_in", `    bind 127.0.0.1:${lbPorts.ours}`, "    default_backend ours_out",
+                "backend stock_out", `    server stock 127.0.0.1:${stockPort} source ${lb}`,
+                "backend ours_out", `    server ours 127.0.0.1:${fleetPorts.https} send-proxy source ${lb}`,
+                "",
+            ].join("\n"),
         );
+        const haproxy: ChildProcess = spawn("haproxy", ["-db", "-f", haproxyCfg], { stdio: "ignore" });
+        const haproxyExited = new Promise<void>((r) => haproxy.once("exit", () => r()));
+        try {
+            await waitForPort(lbPorts.ours);
+            const cases = {
+                "single server, keep-alive": { stock: `https://127.0.0.1:${stockPort}/`, ours: `https://127.0.0.1:${oursPorts.https}/`, close: false },
+                "single server, a TLS handshake per request": { stock: `https://127.0.0.1:${stockPort}/`, ours: `https://127.0.0.1:${oursPorts.https}/`, close: true },
+                "fleet behind the load balancer, keep-alive": { stock: `https://127.0.0.1:${lbPorts.stock}/`, ours: `https://127.0.0.1:${lbPorts.ours}/`, close: false },
+                "fleet behind the load balancer, a TLS handshake per request": { stock: `https://127.0.0.1:${lbPorts.stock}/`, ours: `https://127.0.0.1:${lbPorts.ours}/`, close: true },
+            };
+            const summary = (s: Sample[]) => ({ rps: median(s.map((x) => x.rps)), p50ms: median(s.map((x) => x.p50ms)), p99ms: median(s.map((x) => x.p99ms)), errors: s.reduce((a, x) => a + x.errors, 0) });
+            const results = Object.entries(cases).map(([name, c]) => {
+                const samples = { stock: [] as Sample[], ours: [] as Sample[] };
+                wrk(c.stock, script, c.close); // warm-up of both, not recorded
+                wrk(c.ours, script, c.close);
+                for (let i = 0; i < rounds; i++) {
+                    samples.stock.push(wrk(c.stock, script, c.close));
+                    samples.ours.push(wrk(c.ours, script, c.close));
+                }
+                return { name, stock: { runs: samples.stock, median: summary(samples.stock) }, ours: { runs: samples.ours, median: summary(samples.ours) }, ratio: summary(samples.ours).rps / summary(samples.stock).rps };
+            });
+            const result = {
+                date: new Date().toISOString(),
+                machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, nginx: spawnSync("/usr/sbin/nginx", ["-v"], { encoding: "utf8" }).stderr.trim(), haproxy: spawnSync("haproxy", ["-v"], { encoding: "utf8" }).stdout.split("\n")[0] },
+                settings: { durationSeconds: duration, rounds, connections, threads: 2 },
+                cases: results,
+            };
+            fs.mkdirSync(path.dirname(out), { recursive: true });
+            fs.writeFileSync(out, JSON.stringify(result, null, 2) + "\n");
+            const line = (name: string, m: ReturnType<typeof summary>) => `  ${name.padEnd(6)} ${m.rps.toFixed(0).padStart(8)} req/s  p50 ${m.p50ms.toFixed(2)} ms  p99 ${m.p99ms.toFixed(2)} ms  errors ${m.errors}`;
+            process.stdout.write(
+                [
+                    `nginx proxy benchmark (${rounds} rounds x ${duration}s, ${connections} connections, HTTPS on loopback)`,
+                    ...results.flatMap((r) => [r.name, line("stock", r.stock.median), line("ours", r.ours.median), `  ratio ours/stock: ${r.ratio.toFixed(3)} (goal >= 0.95)`]),
+                    `results: ${out}`,
+                    "",
+                ].join("\n"),
+            );
+        } finally {
+            await stopProcess(haproxy, haproxyExited, "SIGTERM", 5000);
+        }
     } finally {
         for (const r of running.reverse()) await r.stop();
         fs.rmSync(dir, { recursive: true, force: true });

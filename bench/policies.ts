@@ -1,7 +1,10 @@
 /**
  * `npm run bench:policies`: (1) the policy pack's evaluation cost per resource on recorded runs of the prod stack
  * and of a ten-server AWS variant (goal < 1 ms per resource); (2) the wall time of `npm run plan -- --stack prod`
- * against the bare cost of starting ts-node and loading the SDKs the program uses (goal <= 1.5x).
+ * against the bare cost of starting ts-node and loading the SDKs the program uses (goal <= 1.5x); (3) how the
+ * program's run and the pack's evaluation grow with a Hetzner fleet of 1, 3 and 10 app servers (goal: no faster than
+ * linearly: a server added from 3 to 10 costs no more than one added from 1 to 3), both as the program's run with the
+ * pack's evaluation and as the wall time of `npm run plan` with the fleet's config.
  *
  * Options (environment): BENCH_ITERATIONS (default 30), BENCH_ROUNDS (process starts per side, default 5),
  * BENCH_OUT (default bench/results/policies.json).
@@ -21,13 +24,17 @@ const out = process.env.BENCH_OUT ?? path.join(__dirname, "results", "policies.j
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const tsNode = [path.join(ROOT, "node_modules", "ts-node", "dist", "bin.js"), "--transpile-only"];
 
-/** A recorded run, made in a child process (the Pulumi runtime holds one stack per process). */
-function record(stack: string, overrides: Record<string, string>): PlanRun {
-    const script = `const { runProgram } = require("./plan/run"); runProgram({ stack: ${JSON.stringify(stack)}, overrides: ${JSON.stringify(overrides)} }).then((r) => process.stdout.write(JSON.stringify(r)));`;
+/**
+ * A recorded run, made in a child process (the Pulumi runtime holds one stack per process), with the time the
+ * program's run took there (after ts-node and the SDKs are loaded).
+ */
+function timedRecord(stack: string, overrides: Record<string, string>): { run: PlanRun; runMs: number } {
+    const script = `const { runProgram } = require("./plan/run"); const t = process.hrtime.bigint(); runProgram({ stack: ${JSON.stringify(stack)}, overrides: ${JSON.stringify(overrides)} }).then((r) => process.stdout.write(JSON.stringify({ run: r, runMs: Number(process.hrtime.bigint() - t) / 1e6 })));`;
     const res = spawnSync(process.execPath, [...tsNode, "-e", script], { cwd: ROOT, encoding: "utf8", maxBuffer: 256 * 1024 * 1024 });
     if (res.status !== 0) throw new Error(res.stderr);
     return JSON.parse(res.stdout);
 }
+const record = (stack: string, overrides: Record<string, string>): PlanRun => timedRecord(stack, overrides).run;
 
 function evaluationCost(name: string, run: PlanRun) {
     const config = packConfig(run.stack);
@@ -49,6 +56,27 @@ function wallTime(args: string[]): number[] {
     return times;
 }
 
+/**
+ * For a Hetzner fleet of `servers`: the program's run (median of `rounds` processes), the pack's evaluation, and the
+ * wall time of `npm run plan -- --stack prod` with the fleet's config.
+ */
+function fleetScaling(servers: number) {
+    const overrides = { "webapp:serverCount": String(servers), "webapp:databaseHost": "dedicated", "webapp:uploadsMode": "none" };
+    const runs = Array.from({ length: rounds }, () => timedRecord("prod", overrides));
+    const evaluation = evaluationCost(`fleet of ${servers}`, runs[0].run);
+    const plan = wallTime([...tsNode, "plan/cli.ts", "--stack", "prod", ...Object.entries(overrides).flatMap(([k, v]) => ["--config", `${k}=${v}`])]);
+    return { servers, resources: runs[0].run.resources.length, programRunMs: median(runs.map((r) => r.runMs)), evaluationMs: evaluation.medianMs, planWallMs: median(plan) };
+}
+
+type Scaled = ReturnType<typeof fleetScaling>;
+/** Cost per added server from 1 to 3 and from 3 to 10; linear or better when the second is not above the first. */
+function perServer(fleets: Scaled[], key: "programRunMs" | "evaluationMs" | "planWallMs") {
+    const [one, three, ten] = fleets;
+    const early = (three[key] - one[key]) / 2;
+    const late = (ten[key] - three[key]) / 7;
+    return { from1to3: early, from3to10: late, linear: late <= early * 1.1 };
+}
+
 const prod = record("prod", {});
 const fleet = record("prod", { "webapp:provider": "aws", "webapp:databaseEngine": "rds", "webapp:serverCount": "10" });
 const cost = [evaluationCost("prod", prod), evaluationCost("prod, aws, 10 servers, rds", fleet)];
@@ -63,12 +91,15 @@ const classes = [...new Set(prod.resources.filter((r) => r.custom && !r.type.sta
     return `require("@pulumi/${pkg}")${mod === "index" ? "" : `[${JSON.stringify(mod)}]`}[${JSON.stringify(cls)}]`;
 });
 const sdkLoad = `require("@pulumi/pulumi"); require("yaml"); require("zod"); for (const c of [${classes.join(", ")}]) if (typeof c !== "function") throw new Error("missing class");`;
+const scaling = [1, 3, 10].map(fleetScaling);
+const marginal = { programRunMs: perServer(scaling, "programRunMs"), evaluationMs: perServer(scaling, "evaluationMs"), planWallMs: perServer(scaling, "planWallMs") };
 const bare = wallTime([...tsNode, "-e", sdkLoad]);
 const planTimes = wallTime([...tsNode, "plan/cli.ts", "--stack", "prod"]);
 const result = {
     date: new Date().toISOString(),
     machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version },
     evaluation: cost,
+    fleetScaling: { fleets: scaling, msPerAddedServer: marginal },
     wall: { rounds, bareSdkLoadMs: median(bare), planProdMs: median(planTimes), ratio: median(planTimes) / median(bare), bareRuns: bare, planRuns: planTimes },
 };
 fs.mkdirSync(path.dirname(out), { recursive: true });
@@ -76,6 +107,8 @@ fs.writeFileSync(out, JSON.stringify(result, null, 2) + "\n");
 process.stdout.write(
     [
         ...cost.map((c) => `evaluation (${c.name}): ${c.policies} policies over ${c.resources} resources in ${c.medianMs.toFixed(1)} ms = ${c.perResourceMs.toFixed(3)} ms per resource (goal < 1)`),
+        ...scaling.map((f) => `fleet of ${f.servers}: ${f.resources} resources; program run ${f.programRunMs.toFixed(0)} ms, evaluation ${f.evaluationMs.toFixed(1)} ms, npm run plan ${f.planWallMs.toFixed(0)} ms`),
+        ...Object.entries(marginal).map(([k, m]) => `${k} per added server: ${m.from1to3.toFixed(1)} ms (1 to 3), ${m.from3to10.toFixed(1)} ms (3 to 10): ${m.linear ? "linear or better" : "GROWS FASTER THAN LINEAR"}`),
         `plan --stack prod: ${result.wall.planProdMs.toFixed(0)} ms; bare SDK load: ${result.wall.bareSdkLoadMs.toFixed(0)} ms; ratio ${result.wall.ratio.toFixed(2)} (goal <= 1.5)`,
         `results: ${out}`,
         "",

@@ -5,7 +5,7 @@
  * `pulumi preview --policy-pack policies` would and reports the findings (text, Markdown, JSON or SARIF).
  * Exit 1 when the program rejects the configuration or a mandatory policy is violated, 2 on a usage error.
  */
-import { spawnSync } from "child_process";
+import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -149,6 +149,8 @@ async function planOne(args: Args & { stack: string }): Promise<number> {
 }
 
 async function judge(args: Args & { stack: string }, started: bigint): Promise<number> {
+    // The first-deploy phase runs in its own process, alongside this one's update phase.
+    const firstDeploy = args.phase === "both" ? startFirstDeploy(args) : undefined;
     const run = await runProgram({ stack: args.stack, overrides: args.overrides, firstDeploy: args.phase === "first-deploy" });
     if (run.error) throw run.error;
     const pack = readPackConfig(args, run.config[`${run.project}:environment`] === "prod" ? "prod" : "staging");
@@ -158,7 +160,7 @@ async function judge(args: Args & { stack: string }, started: bigint): Promise<n
         return typeof entry === "object" ? entry.enforcementLevel ?? "mandatory" : entry;
     };
     evaluation.findings.unshift(...configFindings(args.stack, { ...run.config, ...args.overrides }, levelOf("sec-2-no-plaintext-secrets")), ...outputFindings(run, levelOf("sec-5-secrets-stay-secret")));
-    if (args.phase === "both") evaluation.findings.push(...firstDeployOnly(args, evaluation.findings));
+    if (firstDeploy) evaluation.findings.push(...(await firstDeploy(evaluation.findings)));
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
     const report = {
         project: run.project,
@@ -207,20 +209,29 @@ function readPackConfig(args: Args & { stack: string }, environment: "prod" | "s
     return JSON.parse(fs.readFileSync(file, "utf8")) as PackConfig;
 }
 
-/** The findings of the first-deploy phase (run in a child process) that the update phase does not have. */
-function firstDeployOnly(args: Args & { stack: string }, seen: Finding[]): Finding[] {
+/**
+ * Starts the first-deploy phase in a child process (the Pulumi runtime holds one stack per process); the function
+ * it returns waits for it and gives its findings that the update phase does not have.
+ */
+function startFirstDeploy(args: Args & { stack: string }): (seen: Finding[]) => Promise<Finding[]> {
     const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "plan-")), "first-deploy.json");
-    try {
-        const overrides = [...Object.entries(args.overrides).flatMap(([k, v]) => ["--config", `${k}=${v}`]), ...(args.packConfigFile ? ["--policy-pack-config", args.packConfigFile] : [])];
-        const child = spawnSync(process.execPath, [...process.execArgv, path.join(__dirname, "cli.ts"), "--stack", args.stack, "--phase", "first-deploy", "--format", "json", "--output", out, ...overrides], { cwd: ROOT, encoding: "utf8" });
-        if (!fs.existsSync(out)) throw new Error(`the first-deploy phase of ${args.stack} failed:\n${child.stderr}`);
-        const key = (f: Finding) => `${f.policy}|${f.urn ?? ""}|${f.message}`;
-        const known = new Set(seen.map(key));
-        const findings = (JSON.parse(fs.readFileSync(out, "utf8")) as { findings: Finding[] }).findings;
-        return findings.filter((f) => !known.has(key(f))).map((f) => ({ ...f, message: `first deploy: ${f.message}` }));
-    } finally {
-        fs.rmSync(path.dirname(out), { recursive: true, force: true });
-    }
+    const overrides = [...Object.entries(args.overrides).flatMap(([k, v]) => ["--config", `${k}=${v}`]), ...(args.packConfigFile ? ["--policy-pack-config", args.packConfigFile] : [])];
+    const child = spawn(process.execPath, [...process.execArgv, path.join(__dirname, "cli.ts"), "--stack", args.stack, "--phase", "first-deploy", "--format", "json", "--output", out, ...overrides], { cwd: ROOT, stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr?.on("data", (d) => (stderr += d));
+    const exited = new Promise<void>((resolve) => child.once("close", () => resolve()));
+    return async (seen) => {
+        try {
+            await exited;
+            if (!fs.existsSync(out)) throw new Error(`the first-deploy phase of ${args.stack} failed:\n${stderr}`);
+            const key = (f: Finding) => `${f.policy}|${f.urn ?? ""}|${f.message}`;
+            const known = new Set(seen.map(key));
+            const findings = (JSON.parse(fs.readFileSync(out, "utf8")) as { findings: Finding[] }).findings;
+            return findings.filter((f) => !known.has(key(f))).map((f) => ({ ...f, message: `first deploy: ${f.message}` }));
+        } finally {
+            fs.rmSync(path.dirname(out), { recursive: true, force: true });
+        }
+    };
 }
 
 async function main(): Promise<void> {

@@ -4,13 +4,17 @@
  */
 import { BLACKLISTED_MODULES } from "../lib/render/baseline";
 import { KERNEL_HARDENING } from "../lib/render/sysctl";
-import { aptConfig, HostFile, hostFiles, hostScripts, parseUnit, ResourceLike, serviceUnits, sysctlValue, unitValue } from "./parse";
+import { aptConfig, HostFile, hostFiles, hostScripts, memo, parseUnit, ResourceLike, serviceUnits, sysctlValue, unitValue } from "./parse";
 import { sshdHosts, sshdKeyword, reporter } from "./host";
 import { ChecklistPolicy, Context, firstStep, hasHosts, stackPolicy } from "./support";
 
 /** The commands of every step's script, comments stripped, one per line, in step order. */
 const commandLines = (resources: readonly ResourceLike[]) =>
-    hostScripts(resources).flatMap(({ script, from }) => script.split("\n").map((l) => l.replace(/(^|\s)#.*$/, "").trim()).filter(Boolean).map((line) => ({ line, from })));
+    memo(linesOf, resources, () => hostScripts(resources).flatMap(({ script, from }) => script.split("\n").map((l) => l.replace(/(^|\s)#.*$/, "").trim()).filter(Boolean).map((line) => ({ line, from }))));
+const linesOf = new WeakMap<readonly ResourceLike[], { line: string; from: ResourceLike }[]>();
+
+/** A command that loads one of the blocked modules, per module. */
+const LOADS = BLACKLISTED_MODULES.map(([m]) => [m, new RegExp(`\\b(insmod\\s+\\S*\\b${m}\\.ko|modprobe\\s+(?:-\\S+\\s+)*${m})\\b`)] as const);
 
 /** Reports once, at the first step, when hosts exist but nothing ships what a control needs. */
 function missing(resources: readonly ResourceLike[], ctx: Context, what: string): void {
@@ -240,7 +244,8 @@ export const host9: ChecklistPolicy = stackPolicy({
             if (at) ctx.report(`${open.join(", ")} can still be loaded; add install <module> /bin/false for each to modprobe.d.`, at);
         }
         for (const { line, from } of commandLines(resources)) {
-            const loaded = BLACKLISTED_MODULES.map(([m]) => m).find((m) => new RegExp(`\\b(insmod\\s+\\S*\\b${m}\\.ko|modprobe\\s+(?:-\\S+\\s+)*${m})\\b`).test(line));
+            if (!/insmod|modprobe/.test(line)) continue;
+            const loaded = LOADS.find(([, load]) => load.test(line))?.[0];
             if (loaded) ctx.report(`${from.name} loads ${loaded} ("${line}"); remove that.`, from);
         }
     },

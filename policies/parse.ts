@@ -118,16 +118,35 @@ function parsedOf(r: ResourceLike): { files: ManagedFile[]; scripts: string[] } 
 
 /** Every file written by a remote step (from its script) or by cloud-init user data (write_files). */
 export function hostFiles(resources: readonly ResourceLike[]): HostFile[] {
-    return resources.flatMap((r) => {
-        const { files, scripts } = parsedOf(r);
-        return files.map((f) => ({ ...f, from: r, script: scripts.join("\n") }));
-    });
+    return memo(filesOf, resources, () =>
+        resources.flatMap((r) => {
+            const { files, scripts } = parsedOf(r);
+            const script = scripts.join("\n");
+            return files.map((f) => ({ ...f, from: r, script }));
+        }),
+    );
 }
 
 /** The scripts the remote steps run (those the engine knows now), with the resource that carries each. */
 export function hostScripts(resources: readonly ResourceLike[]): { script: string; from: ResourceLike }[] {
-    return resources.filter(isRemoteStep).flatMap((r) => parsedOf(r).scripts.map((script) => ({ script, from: r })));
+    return memo(scriptsOf, resources, () => resources.filter(isRemoteStep).flatMap((r) => parsedOf(r).scripts.map((script) => ({ script, from: r }))));
 }
+
+/**
+ * Every policy of one evaluation reads the same resource list; what is derived from it is made once per list, so
+ * the pack's cost grows with the stack's size, not with the size times the number of policies. Callers must not
+ * change the arrays they get.
+ */
+export function memo<T>(cache: WeakMap<readonly ResourceLike[], T>, resources: readonly ResourceLike[], make: () => T): T {
+    let value = cache.get(resources);
+    if (value === undefined) {
+        value = make();
+        cache.set(resources, value);
+    }
+    return value;
+}
+const filesOf = new WeakMap<readonly ResourceLike[], HostFile[]>();
+const scriptsOf = new WeakMap<readonly ResourceLike[], { script: string; from: ResourceLike }[]>();
 
 /** Remote steps whose command or script the engine does not know yet, with the property that is unknown. */
 export function unjudgedSteps(resources: readonly ResourceLike[]): { from: ResourceLike; unknown: string }[] {
