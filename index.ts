@@ -16,7 +16,7 @@ import { SharedCertificate } from "./components/shared-certificate";
 import { AppSecrets } from "./components/secrets";
 import { Vps } from "./components/vps";
 import { loadConfig } from "./lib/config";
-import { fleetPlan, HCLOUD_ROLLING } from "./lib/fleet";
+import { existingFleetPlan, fleetPlan, HCLOUD_ROLLING } from "./lib/fleet";
 import { FirewallRole } from "./lib/net";
 import { drainFile, HEALTH_CHECK_PORT } from "./lib/render/nginx";
 import { rdsCaBundle } from "./lib/render/postgres";
@@ -33,13 +33,19 @@ const identity = cfg.secretStore === "aws-secrets-manager"
     ? new AppIdentity("app", { kind: cfg.provider === "aws" ? "instance-role" : "access-key", namePrefix, tags }, { provider: awsProvider })
     : undefined;
 
-// A fleet (issue 15, provider hcloud): more than one app server behind the load balancer, or PostgreSQL on a server of
-// its own. Every private address is fixed here, so the pack sees them at the first preview.
+// A fleet (issue 15): more than one app server behind a load balancer, or PostgreSQL on a server of its own. Every
+// private address is known here (planned on hcloud, given for existing hosts), so the pack sees them at the first
+// preview.
 const dedicatedDatabase = cfg.databaseEngine === "self-hosted" && cfg.databaseHost === "dedicated";
-const plan = cfg.provider === "hcloud" && (cfg.serverCount > 1 || dedicatedDatabase)
-    ? fleetPlan({ networkCidr: cfg.privateNetworkCidr, appServers: cfg.serverCount, dedicatedDatabase })
-    : undefined;
-const network = plan && new PrivateNetwork("private", { plan, location: cfg.hcloudLocation, networkName: namePrefix, protect: cfg.protect, labels: tags });
+const isFleet = cfg.serverCount > 1 || dedicatedDatabase;
+const plan = !isFleet
+    ? undefined
+    : cfg.provider === "hcloud"
+        ? fleetPlan({ networkCidr: cfg.privateNetworkCidr, appServers: cfg.serverCount, dedicatedDatabase })
+        : cfg.provider === "existing"
+            ? existingFleetPlan({ networkCidr: cfg.privateNetworkCidr, appIps: cfg.existingPrivateAddresses, databaseIp: dedicatedDatabase ? cfg.existingDatabasePrivateAddress : undefined, loadBalancerIp: cfg.existingLoadBalancerAddress })
+            : undefined;
+const network = plan && cfg.provider === "hcloud" ? new PrivateNetwork("private", { plan, location: cfg.hcloudLocation, networkName: namePrefix, protect: cfg.protect, labels: tags }) : undefined;
 // Behind the load balancer one Let's Encrypt certificate serves the fleet: the first app server obtains it and
 // pushes it to the others (components/shared-certificate.ts).
 const sharedCertificate = !!plan?.loadBalancerIp && cfg.tlsMode === "letsencrypt";
@@ -79,8 +85,16 @@ const vps = new Vps("web", {
     privateNetwork: network && plan && { networkId: network.networkId, ips: plan.appIps },
 }, { provider: awsProvider });
 const databaseRole: FirewallRole | undefined = plan?.databaseIp ? { kind: "database", clients: plan.appIps } : undefined;
-const dbVps = network && plan?.databaseIp && databaseRole
-    ? new Vps("db", { ...serverArgs, namePrefix: `${namePrefix}-db`, count: 1, existingHosts: [], volumeSizeGb: 0, role: databaseRole, privateNetwork: { networkId: network.networkId, ips: [plan.databaseIp] } })
+const dbVps = plan?.databaseIp && databaseRole
+    ? new Vps("db", {
+        ...serverArgs,
+        namePrefix: `${namePrefix}-db`,
+        count: 1,
+        existingHosts: [cfg.existingDatabaseHost],
+        volumeSizeGb: 0,
+        role: databaseRole,
+        privateNetwork: network ? { networkId: network.networkId, ips: [plan.databaseIp] } : undefined,
+    })
     : undefined;
 const loadBalancer = network && plan?.loadBalancerIp
     ? new LoadBalancer("web", {
@@ -218,7 +232,7 @@ new ReverseProxy("proxy-0", {
 
 export const environment = cfg.environment;
 export const servers = vps.servers;
-/** Where the domain's A record points: the load balancer of a fleet, else the app server. */
+/** Where the domain's A record points: Hetzner's load balancer of a fleet, else the (first) app server. Existing hosts behind your own load balancer: its address, which the program does not know. */
 export const publicIp = loadBalancer?.ipv4 ?? vps.publicIp;
 export const databaseServer = dbVps ? dbVps.servers.apply((s) => s[0]) : null;
 export const privateNetwork = plan ?? null;

@@ -33,7 +33,7 @@ export interface LoadBalancerArgs {
     labels?: Record<string, string>;
 }
 
-/** The services: TCP passthrough with the PROXY protocol; 80 reaches nginx's redirect to HTTPS (TLS-1, LB-2). */
+/** The services: TCP passthrough with the PROXY protocol; 80 reaches nginx's redirect to HTTPS (TLS-1, TLS-7). */
 export const LOAD_BALANCER_PORTS = [80, 443] as const;
 
 export class LoadBalancer extends pulumi.ComponentResource {

@@ -5,8 +5,7 @@
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { ApplyScript, enableNow } from "../lib/render/apply-script";
-import { lateValue } from "../lib/render/apply-script";
+import { ApplyScript, enableNow, lateValue } from "../lib/render/apply-script";
 import { bootstrapCertificate, CertificateOptions, deployHookPath, issueCertificate, knownHostsLine, renderDeployHook, shareDir, tlsDir } from "../lib/render/certbot";
 import { renderNginxHttpConf, renderNginxSite, ReverseProxyOptions, reverseProxyProblems } from "../lib/render/nginx";
 import { aptInstall } from "./host-hardening";

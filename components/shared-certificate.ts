@@ -4,7 +4,7 @@
  * - on the first server, a push key made once (its public half read from the step's output);
  * - on each other server, that key authorized for the receive command only, from the first server's private
  *   address only, and the server's host key read back so the first server pins it.
- * The key and host keys travel as step outputs; no private key leaves its server.
+ * The push key's and the host keys' public halves travel as step outputs; no SSH private key leaves its server.
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";

@@ -8,7 +8,7 @@
  */
 import { z } from "zod";
 import { privateNetworkProblem } from "./fleet";
-import { isWorldCidr, parseCidr } from "./net";
+import { cidrContains, isWorldCidr, parseCidr } from "./net";
 import { cspProblems, DEFAULT_CSP } from "./render/nginx";
 import { parsePublicKey } from "./ssh-keys";
 
@@ -78,6 +78,10 @@ export const CONFIG_KEYS = {
     environment: { type: "string", description: "Deployment environment: `staging` or `prod`. Decides the policy levels and the prod-only rules." },
     provider: { type: "string", description: "Where the servers run: `hcloud` (Hetzner Cloud), `aws` (EC2) or `existing` (servers you already have, see existingHosts).", default: "hcloud" },
     existingHosts: { type: "array", description: "Provider existing: addresses or host names of Debian 12 servers where the admin user already logs in with its key.", default: [] },
+    existingPrivateAddresses: { type: "array", description: "Provider existing, with a dedicated database or more than one server: each existing host's IPv4 address on the private network (privateNetworkCidr), in the order of existingHosts.", default: [] },
+    existingDatabaseHost: { type: "string", description: "Provider existing with databaseHost dedicated: address or host name of the database server, reached over SSH like the others.", default: "" },
+    existingDatabasePrivateAddress: { type: "string", description: "Provider existing with databaseHost dedicated: the database server's IPv4 address on the private network, where PostgreSQL listens.", default: "" },
+    existingLoadBalancerAddress: { type: "string", description: "Provider existing with more than one server: the IPv4 address your load balancer connects from on the private network. It must pass TCP 80 and 443 with the PROXY protocol and health-check port 8404 on the app's health path.", default: "" },
     existingServerMemoryMiB: { type: "integer", description: "Provider existing: memory of those servers in MiB, for sizing PostgreSQL (512-1048576).", default: 2048 },
     serverCount: { type: "integer", description: "Number of app servers of the same kind (1-10). More than one puts them behind the provider's load balancer (hcloud: `databaseHost: dedicated`; aws: `databaseEngine: rds`).", default: 1 },
     databaseHost: { type: "string", description: "Where the self-hosted PostgreSQL runs: `app-server` (the first app server) or `dedicated` (a server of its own on the private network, provider hcloud).", default: "app-server" },
@@ -259,6 +263,10 @@ export const configSchema = z
                 if (!ip && domainProblem(v) !== undefined && v !== "localhost") ctx.addIssue({ code: "custom", message: `${show(v)} is neither an IP address nor a host name`, params: { example: "203.0.113.20" } });
             }),
         ),
+        existingPrivateAddresses: z.array(z.string()),
+        existingDatabaseHost: z.string(),
+        existingDatabasePrivateAddress: z.string(),
+        existingLoadBalancerAddress: z.string(),
         existingServerMemoryMiB: intIn(512, 1048576, 2048, "a memory size in MiB"),
         awsInstanceType: enumOf(AWS_INSTANCE_TYPES as unknown as [string, ...string[]], "t3.small"),
         volumeSizeGb: z.number().superRefine((v, ctx) => {
@@ -346,9 +354,9 @@ export const configSchema = z
                 fix: `pulumi config set ${PROJECT}:databaseEngine self-hosted --stack ${STACK}, or pulumi config set ${PROJECT}:provider aws --stack ${STACK}`,
             });
         }
-        if (c.databaseHost === "dedicated" && (c.databaseEngine !== "self-hosted" || c.provider !== "hcloud")) {
-            issue(["databaseHost"], `"dedicated" runs the self-hosted PostgreSQL on a Hetzner server of its own (databaseEngine is ${show(c.databaseEngine)}, provider ${show(c.provider)})`, {
-                fix: `pulumi config set ${PROJECT}:databaseHost app-server --stack ${STACK}, or use provider hcloud with databaseEngine self-hosted`,
+        if (c.databaseHost === "dedicated" && (c.databaseEngine !== "self-hosted" || c.provider === "aws")) {
+            issue(["databaseHost"], `"dedicated" runs the self-hosted PostgreSQL on a server of its own, on hcloud or an existing host (databaseEngine is ${show(c.databaseEngine)}, provider ${show(c.provider)})`, {
+                fix: `pulumi config set ${PROJECT}:databaseHost app-server --stack ${STACK}, or use provider hcloud or existing with databaseEngine self-hosted`,
             });
         }
         const fleet = c.serverCount > 1 && c.serverCount <= 10;
@@ -360,11 +368,12 @@ export const configSchema = z
             issue(["serverCount"], `${c.serverCount} servers cannot share a ${c.databaseEngine} database that lives on one server`, {
                 fix: `pulumi config set ${PROJECT}:databaseEngine rds --stack ${STACK}, or pulumi config set ${PROJECT}:serverCount 1 --stack ${STACK}`,
             });
-        } else if (fleet && c.provider === "existing") {
-            issue(["serverCount"], `${c.serverCount} existing hosts: a fleet of existing hosts (load balancer and database host given by address) is not supported yet`, {
-                fix: `pulumi config set ${PROJECT}:serverCount 1 --stack ${STACK} (one stack per existing host), or use provider hcloud for a fleet`,
+        } else if (fleet && c.provider === "existing" && !(c.databaseEngine === "self-hosted" && c.databaseHost === "dedicated")) {
+            issue(["databaseHost"], `${c.serverCount} existing app hosts cannot share a database that lives on one of them; give it a host of its own`, {
+                fix: `pulumi config set ${PROJECT}:databaseHost dedicated --stack ${STACK} && pulumi config set ${PROJECT}:existingDatabaseHost <address> --stack ${STACK} (or serverCount 1)`,
             });
         }
+        if (c.provider === "existing") existingFleetProblems(c, issue);
         if (c.databaseHost === "dedicated" && c.uploadsMode !== "none") {
             // Backups run on the database server; the uploads would live on the app servers' disks, out of their reach.
             issue(["uploadsMode"], `${show(c.uploadsMode)} keeps uploads on an app server's disk, where the database server's backups cannot reach them`, {
@@ -380,6 +389,38 @@ export const configSchema = z
             issue(["appName"], `${show(c.appName)} is also the admin user; the app needs its own system user (HOST-3)`, { example: "webapp" });
         }
     });
+
+/** The private-network addresses an existing fleet needs, each an IPv4 address inside privateNetworkCidr. */
+function existingFleetProblems(
+    c: { serverCount: number; databaseHost: string; existingHosts: string[]; existingPrivateAddresses: string[]; existingDatabaseHost: string; existingDatabasePrivateAddress: string; existingLoadBalancerAddress: string; privateNetworkCidr: string },
+    issue: (path: (string | number)[], message: string, params: { example: string } | { fix: string }) => void,
+): void {
+    const dedicated = c.databaseHost === "dedicated";
+    const fleet = c.serverCount > 1;
+    const network = privateNetworkProblem(c.privateNetworkCidr) ? undefined : c.privateNetworkCidr;
+    const address = (path: (string | number)[], v: string, what: string, example: string) => {
+        if (!/^(\d{1,3}\.){3}\d{1,3}$/.test(v) || "error" in parseCidr(`${v}/32`)) issue(path, `${show(v)} is not an IPv4 address (${what})`, { example });
+        else if (network && !cidrContains(network, v)) issue(path, `${show(v)} is outside privateNetworkCidr ${network} (${what})`, { example });
+    };
+    if (!dedicated && !fleet) return;
+    if (c.existingPrivateAddresses.length !== c.existingHosts.length) {
+        issue(["existingPrivateAddresses"], `lists ${c.existingPrivateAddresses.length} addresses for ${c.existingHosts.length} existing hosts; give each host's private address, in the order of existingHosts`, {
+            fix: `pulumi config set --path '${PROJECT}:existingPrivateAddresses[0]' <private address of existingHosts[0]> --stack ${STACK}, one entry per host`,
+        });
+    } else c.existingPrivateAddresses.forEach((v, i) => address(["existingPrivateAddresses", i], v, `the private address of ${c.existingHosts[i]}`, "10.0.0.10"));
+    if (dedicated) {
+        if (!c.existingDatabaseHost) issue(["existingDatabaseHost"], "is empty; a dedicated database on existing hosts needs the database server's address", { example: "203.0.113.30" });
+        address(["existingDatabasePrivateAddress"], c.existingDatabasePrivateAddress, "where PostgreSQL listens", "10.0.0.3");
+    }
+    if (fleet) address(["existingLoadBalancerAddress"], c.existingLoadBalancerAddress, "the address your load balancer connects from", "10.0.0.2");
+    const all = [...c.existingPrivateAddresses, ...(dedicated ? [c.existingDatabasePrivateAddress] : []), ...(fleet ? [c.existingLoadBalancerAddress] : [])].filter(Boolean);
+    const twice = all.filter((a, i) => all.indexOf(a) !== i);
+    if (twice.length) {
+        issue(["existingPrivateAddresses"], `${[...new Set(twice)].join(", ")} is given to more than one machine (app hosts, database server, load balancer)`, {
+            fix: `pulumi config set --path '${PROJECT}:existingPrivateAddresses[<n>]' <that host's own private address> --stack ${STACK}, or correct existingDatabasePrivateAddress / existingLoadBalancerAddress`,
+        });
+    }
+}
 
 /** The validated plain (non-secret) configuration. */
 export type StackConfig = z.infer<typeof configSchema>;

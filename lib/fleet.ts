@@ -71,6 +71,15 @@ export function fleetPlan(a: { networkCidr: string; appServers: number; dedicate
     };
 }
 
+/**
+ * The plan of a fleet of existing hosts: the addresses the user gives (config validation checks them against the
+ * network), in the same shape as {@link fleetPlan}'s. The network has no subnet of ours: it is the user's.
+ */
+export function existingFleetPlan(a: { networkCidr: string; appIps: readonly string[]; databaseIp?: string; loadBalancerIp?: string }): FleetPlan {
+    if (a.appIps.length > 1 && !a.loadBalancerIp) throw new Error("a fleet of existing hosts needs the load balancer's address");
+    return { networkCidr: a.networkCidr, subnetCidr: a.networkCidr, loadBalancerIp: a.appIps.length > 1 ? a.loadBalancerIp : undefined, appIps: [...a.appIps], databaseIp: a.databaseIp || undefined };
+}
+
 /** Hetzner's network zone of each location: the subnet and the load balancer must be in the servers' zone. */
 export const HCLOUD_NETWORK_ZONES: Readonly<Record<string, string>> = {
     fsn1: "eu-central",

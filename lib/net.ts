@@ -37,6 +37,12 @@ export function parseCidr(input: string): ParsedCidr | { error: string } {
     return { input, network, family: addr.kind() === "ipv6" ? "ipv6" : "ipv4", prefixLength };
 }
 
+/** Whether an IPv4 network (CIDR) contains an IPv4 address. */
+export function cidrContains(cidr: string, address: string): boolean {
+    if (!ipaddr.IPv4.isValidFourPartDecimal(address) || !ipaddr.IPv4.isValidCIDRFourPartDecimal(cidr)) return false;
+    return ipaddr.IPv4.parse(address).match(ipaddr.IPv4.parseCIDR(cidr));
+}
+
 /** True for a CIDR that matches every address of its family (`0.0.0.0/0`, `::/0`). */
 export function isWorldCidr(cidr: string): boolean {
     const parsed = parseCidr(cidr);

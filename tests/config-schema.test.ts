@@ -81,6 +81,18 @@ describe("Pulumi.yaml declares the schema", () => {
 
 type Case = [string, string, (raw: RawConfig) => void, string, RegExp];
 
+const existingFleet = (c: RawConfig) => {
+    c.provider = "existing";
+    c.serverCount = 2;
+    c.existingHosts = ["203.0.113.20", "203.0.113.21"];
+    c.databaseHost = "dedicated";
+    c.uploadsMode = "none";
+    c.existingPrivateAddresses = ["10.0.0.10", "10.0.0.11"];
+    c.existingDatabaseHost = "203.0.113.30";
+    c.existingDatabasePrivateAddress = "10.0.0.3";
+    c.existingLoadBalancerAddress = "10.0.0.2";
+};
+
 const cases: Case[] = [
     ["malformed CIDR", "prod", (c) => (c.adminCidrs = ["198.51.100.300/32"]), "adminCidrs[0]", /"198.51.100.300\/32" is not a valid IPv4 CIDR/],
     ["CIDR without prefix", "prod", (c) => (c.adminCidrs = ["198.51.100.14"]), "adminCidrs[0]", /has no prefix length/],
@@ -133,8 +145,14 @@ const cases: Case[] = [
     ["rds on hcloud", "prod", (c) => (c.databaseEngine = "rds"), "databaseEngine", /"rds" needs provider "aws"/],
     ["several hcloud servers sharing one's database", "prod", (c) => ((c.serverCount = 2), (c.tlsMode = "self-signed")), "databaseHost", /2 app servers cannot share a database that lives on one of them/],
     ["several aws servers on a local database", "prod", (c) => ((c.provider = "aws"), (c.serverCount = 3)), "serverCount", /3 servers cannot share a self-hosted database/],
-    ["a fleet of existing hosts", "prod", (c) => ((c.provider = "existing"), (c.serverCount = 2), (c.existingHosts = ["203.0.113.20", "203.0.113.21"])), "serverCount", /a fleet of existing hosts .* is not supported yet/],
-    ["a dedicated database on aws", "prod", (c) => ((c.provider = "aws"), (c.databaseHost = "dedicated"), (c.uploadsMode = "none")), "databaseHost", /"dedicated" runs the self-hosted PostgreSQL on a Hetzner server of its own/],
+    ["existing hosts sharing one's database", "prod", (c) => (existingFleet(c), (c.databaseHost = "app-server")), "databaseHost", /2 existing app hosts cannot share a database/],
+    ["an existing fleet without private addresses", "prod", (c) => (existingFleet(c), (c.existingPrivateAddresses = [])), "existingPrivateAddresses", /lists 0 addresses for 2 existing hosts/],
+    ["an existing host's private address outside the network", "prod", (c) => (existingFleet(c), (c.existingPrivateAddresses = ["10.0.0.10", "192.168.1.5"])), "existingPrivateAddresses[1]", /"192\.168\.1\.5" is outside privateNetworkCidr 10\.0\.0\.0\/16/],
+    ["an existing fleet without its load balancer's address", "prod", (c) => (existingFleet(c), (c.existingLoadBalancerAddress = "")), "existingLoadBalancerAddress", /"" is not an IPv4 address \(the address your load balancer connects from\)/],
+    ["an existing dedicated database without its host", "prod", (c) => (existingFleet(c), (c.existingDatabaseHost = "")), "existingDatabaseHost", /is empty; a dedicated database on existing hosts needs the database server's address/],
+    ["an existing database's private address that is a name", "prod", (c) => (existingFleet(c), (c.existingDatabasePrivateAddress = "db.internal")), "existingDatabasePrivateAddress", /"db\.internal" is not an IPv4 address \(where PostgreSQL listens\)/],
+    ["two machines on one private address", "prod", (c) => (existingFleet(c), (c.existingLoadBalancerAddress = "10.0.0.11")), "existingPrivateAddresses", /10\.0\.0\.11 is given to more than one machine/],
+    ["a dedicated database on aws", "prod", (c) => ((c.provider = "aws"), (c.databaseHost = "dedicated"), (c.uploadsMode = "none")), "databaseHost", /"dedicated" runs the self-hosted PostgreSQL on a server of its own, on hcloud or an existing host/],
     ["a dedicated database with local uploads", "prod", (c) => ((c.databaseHost = "dedicated"), (c.uploadsMode = "internal")), "uploadsMode", /"internal" keeps uploads on an app server's disk/],
     ["unknown database host", "prod", (c) => (c.databaseHost = "remote"), "databaseHost", /"remote" is not one of: app-server, dedicated/],
     ["public private network", "prod", (c) => (c.privateNetworkCidr = "203.0.113.0/24"), "privateNetworkCidr", /not inside a private range/],
@@ -205,5 +223,14 @@ describe("every bad value is rejected with the key, the value and the fix", () =
         const raw = rawConfig("prod");
         raw.sshPort = 2222;
         expect(validateConfig(raw, "prod").sshPort).toBe(2222);
+    });
+});
+
+describe("a fleet of existing hosts", () => {
+    test("with each host's private address, the database host and the load balancer's address, the config is valid", () => {
+        const raw = rawConfig("prod");
+        existingFleet(raw);
+        const config = validateConfig(raw, "prod");
+        expect([config.existingPrivateAddresses, config.existingDatabasePrivateAddress, config.existingLoadBalancerAddress]).toEqual([["10.0.0.10", "10.0.0.11"], "10.0.0.3", "10.0.0.2"]);
     });
 });

@@ -66,6 +66,21 @@ describe("a first preview judges every mandatory control", () => {
         { name: "prod on AWS with RDS", stack: "prod", config: { "webapp:provider": "aws", "webapp:databaseEngine": "rds" } },
         { name: "prod on existing servers", stack: "prod", config: existing },
         { name: "prod as a fleet of three behind the load balancer", stack: "prod", config: { "webapp:serverCount": "3", "webapp:databaseHost": "dedicated", "webapp:uploadsMode": "none" } },
+        {
+            name: "prod on two existing hosts and a database host, behind your own load balancer",
+            stack: "prod",
+            config: {
+                "webapp:provider": "existing",
+                "webapp:serverCount": "2",
+                "webapp:existingHosts": '["10.20.31.10", "10.20.31.11"]',
+                "webapp:databaseHost": "dedicated",
+                "webapp:uploadsMode": "none",
+                "webapp:existingPrivateAddresses": '["10.0.0.10", "10.0.0.11"]',
+                "webapp:existingDatabaseHost": "10.20.31.30",
+                "webapp:existingDatabasePrivateAddress": "10.0.0.3",
+                "webapp:existingLoadBalancerAddress": "10.0.0.2",
+            },
+        },
     ] as Case[]).map(configured);
     test.each(cases)("$name", async (c) => {
         const r = await preview(c);

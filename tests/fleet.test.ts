@@ -246,3 +246,52 @@ describe("one Let's Encrypt certificate for the fleet", () => {
         }
     });
 });
+
+describe("a fleet of existing hosts behind your own load balancer", () => {
+    const hosts = ["203.0.113.20", "203.0.113.21"];
+    let run: PlanRun;
+    beforeAll(async () => {
+        run = await runStack("prod", {
+            "webapp:provider": "existing",
+            "webapp:serverCount": "2",
+            "webapp:existingHosts": JSON.stringify(hosts),
+            "webapp:databaseHost": "dedicated",
+            "webapp:uploadsMode": "none",
+            "webapp:existingPrivateAddresses": '["10.0.0.10", "10.0.0.11"]',
+            "webapp:existingDatabaseHost": "203.0.113.30",
+            "webapp:existingDatabasePrivateAddress": "10.0.0.3",
+            "webapp:existingLoadBalancerAddress": "10.0.0.2",
+        });
+    });
+    const host = (step: string) => {
+        const c = resource(run, step).inputs.connection as { value?: { host: string } } & { host?: string };
+        return (c.value ?? c).host;
+    };
+
+    test("creates no server, network or load balancer, and the pack finds nothing blocking", () => {
+        expect(run.error).toBeUndefined();
+        // Prod's Secrets Manager and off-site bucket stay on AWS; the machines are the user's.
+        expect(run.resources.filter((r) => r.type.startsWith("hcloud:") || r.type.startsWith("aws:ec2") || r.type.startsWith("aws:lb")).map((r) => r.type)).toEqual([]);
+        expect(blocking(evaluate(run, ALL_POLICIES, packConfig("prod"))).map((f) => `${f.policy}: ${f.message}`)).toEqual([]);
+    });
+
+    test("each step reaches its host: the app hosts, and the database host for PostgreSQL and the backups", () => {
+        expect([host("host-0-firewall"), host("host-1-firewall"), host("db-host-firewall")]).toEqual([...hosts, "203.0.113.30"]);
+        expect([host("database-postgresql"), host("database-role"), host("backups-timers")]).toEqual(["203.0.113.30", "203.0.113.30", "203.0.113.30"]);
+    });
+
+    test("the given private addresses: PostgreSQL's listen and pg_hba, nginx's listens and trusted proxy, ufw", () => {
+        expect(file(run, "database-postgresql", "/etc/postgresql/15/main/conf.d/60-webapp.conf")).toMatch(/^listen_addresses = 'localhost,10\.0\.0\.3'$/m);
+        expect(file(run, "database-postgresql", "/etc/postgresql/15/main/pg_hba.conf")).toMatch(/hostssl\s+webapp\s+webapp\s+10\.0\.0\.11\/32\s+scram-sha-256/);
+        const site = file(run, "proxy-1-nginx", "/etc/nginx/sites-enabled/webapp");
+        expect(site).toContain("listen 10.0.0.11:443 ssl http2 proxy_protocol;");
+        expect(site).toContain("set_real_ip_from 10.0.0.2;");
+        expect(file(run, "host-1-firewall", "/etc/ufw/pulumi-rules")).toContain("allow proto tcp from 10.0.0.2/32 to any port 443");
+        expect(file(run, "db-host-firewall", "/etc/ufw/pulumi-rules")).toContain("allow proto tcp from 10.0.0.10/32 to any port 5432");
+    });
+
+    test("one certificate: the first host pushes it to the second at its private address", () => {
+        expect(file(run, "proxy-0-nginx", "/usr/local/lib/webapp/certbot-deploy-hook")).toContain("for host in 10.0.0.11; do");
+        expect(file(run, "certificate-receive-1", "/etc/webapp/tls-share/authorized_key")).toMatch(/^restrict,from="10\.0\.0\.10",command=/);
+    });
+});
