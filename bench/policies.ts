@@ -22,7 +22,8 @@ const iterations = Number(process.env.BENCH_ITERATIONS ?? 30);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
 const out = process.env.BENCH_OUT ?? path.join(__dirname, "results", "policies.json");
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const tsNode = [path.join(ROOT, "node_modules", "ts-node", "dist", "bin.js"), "--transpile-only"];
+/** ts-node as `npm run plan` runs it (package.json: `ts-node --swc`). */
+const tsNode = [path.join(ROOT, "node_modules", "ts-node", "dist", "bin.js"), "--swc"];
 
 /**
  * A recorded run, made in a child process (the Pulumi runtime holds one stack per process), with the time the
