@@ -157,7 +157,9 @@ export function renderBackupScript(o: BackupOptions): string {
         ...writerPreamble(o, "$tier", "$tier", `${prefix}-$(date -u +%Y%m%dT%H%M%SZ).${ext}`, ["$tmp", "$tmp.db", "$tmp.sha256"]),
         'log "starting"',
         ...dump,
-        'sum=$(sha256sum "$tmp" | cut -d" " -f1)',
+        // OpenSSL's SHA-256 uses the CPU's SHA instructions: several times faster than coreutils' sha256sum over a
+        // large dump, and the same digest (the .sha256 file is still checked with sha256sum --check).
+        'sum=$(openssl dgst -sha256 -r "$tmp" | cut -d" " -f1)',
         'echo "$sum  $name" > "$tmp.sha256" || fail "cannot write the checksum"',
         'sync "$tmp" "$tmp.sha256" || fail "sync failed"',
         'mv "$tmp" "$dir/$name" || fail "cannot move the backup into place"',
