@@ -151,6 +151,14 @@ async function planOne(args: Args & { stack: string }): Promise<number> {
 async function judge(args: Args & { stack: string }, started: bigint): Promise<number> {
     // The first-deploy phase runs in its own process, alongside this one's update phase.
     const firstDeploy = args.phase === "both" ? startFirstDeploy(args) : undefined;
+    try {
+        return await judgeUpdate(args, started, firstDeploy);
+    } finally {
+        firstDeploy?.cancel();
+    }
+}
+
+async function judgeUpdate(args: Args & { stack: string }, started: bigint, firstDeploy: FirstDeploy | undefined): Promise<number> {
     const run = await runProgram({ stack: args.stack, overrides: args.overrides, firstDeploy: args.phase === "first-deploy" });
     if (run.error) throw run.error;
     const pack = readPackConfig(args, run.config[`${run.project}:environment`] === "prod" ? "prod" : "staging");
@@ -160,7 +168,7 @@ async function judge(args: Args & { stack: string }, started: bigint): Promise<n
         return typeof entry === "object" ? entry.enforcementLevel ?? "mandatory" : entry;
     };
     evaluation.findings.unshift(...configFindings(args.stack, { ...run.config, ...args.overrides }, levelOf("sec-2-no-plaintext-secrets")), ...outputFindings(run, levelOf("sec-5-secrets-stay-secret")));
-    if (firstDeploy) evaluation.findings.push(...(await firstDeploy(evaluation.findings)));
+    if (firstDeploy) evaluation.findings.push(...(await firstDeploy.findings(evaluation.findings)));
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
     const report = {
         project: run.project,
@@ -209,28 +217,36 @@ function readPackConfig(args: Args & { stack: string }, environment: "prod" | "s
     return JSON.parse(fs.readFileSync(file, "utf8")) as PackConfig;
 }
 
-/**
- * Starts the first-deploy phase in a child process (the Pulumi runtime holds one stack per process); the function
- * it returns waits for it and gives its findings that the update phase does not have.
- */
-function startFirstDeploy(args: Args & { stack: string }): (seen: Finding[]) => Promise<Finding[]> {
+/** The first-deploy phase running in its own process. */
+type FirstDeploy = {
+    /** Waits for it; its findings that the update phase (`seen`) does not have. */
+    findings: (seen: Finding[]) => Promise<Finding[]>;
+    /** Stops it if it still runs and removes its files (the update phase failed, or it is done). */
+    cancel: () => void;
+};
+
+/** Starts the first-deploy phase in a child process (the Pulumi runtime holds one stack per process). */
+function startFirstDeploy(args: Args & { stack: string }): FirstDeploy {
     const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "plan-")), "first-deploy.json");
     const overrides = [...Object.entries(args.overrides).flatMap(([k, v]) => ["--config", `${k}=${v}`]), ...(args.packConfigFile ? ["--policy-pack-config", args.packConfigFile] : [])];
     const child = spawn(process.execPath, [...process.execArgv, path.join(__dirname, "cli.ts"), "--stack", args.stack, "--phase", "first-deploy", "--format", "json", "--output", out, ...overrides], { cwd: ROOT, stdio: ["ignore", "ignore", "pipe"] });
     let stderr = "";
     child.stderr?.on("data", (d) => (stderr += d));
-    const exited = new Promise<void>((resolve) => child.once("close", () => resolve()));
-    return async (seen) => {
-        try {
+    let done = false;
+    const exited = new Promise<void>((resolve) => child.once("close", () => ((done = true), resolve())));
+    return {
+        findings: async (seen) => {
             await exited;
             if (!fs.existsSync(out)) throw new Error(`the first-deploy phase of ${args.stack} failed:\n${stderr}`);
             const key = (f: Finding) => `${f.policy}|${f.urn ?? ""}|${f.message}`;
             const known = new Set(seen.map(key));
             const findings = (JSON.parse(fs.readFileSync(out, "utf8")) as { findings: Finding[] }).findings;
             return findings.filter((f) => !known.has(key(f))).map((f) => ({ ...f, message: `first deploy: ${f.message}` }));
-        } finally {
+        },
+        cancel: () => {
+            if (!done) child.kill("SIGTERM");
             fs.rmSync(path.dirname(out), { recursive: true, force: true });
-        }
+        },
     };
 }
 
