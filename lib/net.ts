@@ -102,11 +102,11 @@ export function inboundRules(args: { sshPort: number; adminCidrs: readonly strin
  * private network, so the host decides who there may connect.
  */
 export function privateRules(role: FirewallRole = { kind: "standalone" }, sshPort = 22): InboundRule[] {
-    const fromLb = (port: number, description: string): InboundRule => ({ description, protocol: "tcp", port, sources: [`${(role as { loadBalancer: string }).loadBalancer}/32`] });
     switch (role.kind) {
         case "standalone":
             return [];
-        case "behind-load-balancer":
+        case "behind-load-balancer": {
+            const fromLb = (port: number, description: string): InboundRule => ({ description, protocol: "tcp", port, sources: [`${role.loadBalancer}/32`] });
             return [
                 fromLb(80, "HTTP from the load balancer"),
                 fromLb(443, "HTTPS from the load balancer"),
@@ -114,6 +114,7 @@ export function privateRules(role: FirewallRole = { kind: "standalone" }, sshPor
                 ...(role.healthFrom?.length ? [{ description: "ACME challenges from the other app servers", protocol: "tcp" as const, port: role.healthPort, sources: role.healthFrom.map((a) => `${a}/32`) }] : []),
                 ...(role.sshFrom?.length ? [{ description: "Certificate push from the first app server", protocol: "tcp" as const, port: sshPort, sources: role.sshFrom.map((a) => `${a}/32`) }] : []),
             ];
+        }
         case "database":
             return [{ description: "PostgreSQL from the app servers", protocol: "tcp", port: 5432, sources: role.clients.map((c) => `${c}/32`) }];
     }

@@ -11,13 +11,33 @@ import { ChecklistPolicy, stackPolicy } from "./support";
 const HCLOUD_LB = "hcloud:index/loadBalancer:LoadBalancer";
 const HCLOUD_SERVICE = "hcloud:index/loadBalancerService:LoadBalancerService";
 const HCLOUD_TARGET = "hcloud:index/loadBalancerTarget:LoadBalancerTarget";
-/** AWS load balancers under both module names the provider has (lb and its alias alb), and the classic ELB. */
-const AWS_LBS = ["aws:lb/loadBalancer:LoadBalancer", "aws:alb/loadBalancer:LoadBalancer", "aws:elb/loadBalancer:LoadBalancer"];
+/** AWS application and network load balancers, under both module names the provider has (lb and its alias alb). */
+const AWS_V2_LBS = ["aws:lb/loadBalancer:LoadBalancer", "aws:alb/loadBalancer:LoadBalancer"];
+/** Those and the classic ELB. */
+const AWS_LBS = [...AWS_V2_LBS, "aws:elb/loadBalancer:LoadBalancer"];
 const AWS_LISTENERS = ["aws:lb/listener:Listener", "aws:alb/listener:Listener"];
 const AWS_TARGET_GROUPS = ["aws:lb/targetGroup:TargetGroup", "aws:alb/targetGroup:TargetGroup"];
 
 /** The load balancers of the stack, of any provider. */
 export const loadBalancers = (resources: readonly ResourceLike[]) => resources.filter((r) => r.type === HCLOUD_LB || AWS_LBS.includes(r.type));
+
+/** AWS application load balancers (the type's default), which hand the client's address on in X-Forwarded-For. */
+export const applicationLoadBalancers = (resources: readonly ResourceLike[]) =>
+    resources.filter((r) => AWS_V2_LBS.includes(r.type) && (r.props.loadBalancerType ?? "application") === "application");
+
+/** One hcloud load balancer service with Hetzner's defaults filled in: the ports follow the protocol. */
+export type HcloudService = { resource: ResourceLike; protocol: string; listenPort: number; destinationPort: number; proxyprotocol: boolean };
+
+/** The hcloud load balancer services of the stack, as Hetzner runs them. */
+export function hcloudServices(resources: readonly ResourceLike[]): HcloudService[] {
+    return resources
+        .filter((r) => r.type === HCLOUD_SERVICE)
+        .map((resource) => {
+            const protocol = String(resource.props.protocol);
+            const listenPort = Number(resource.props.listenPort ?? (protocol === "https" ? 443 : 80));
+            return { resource, protocol, listenPort, destinationPort: Number(resource.props.destinationPort ?? listenPort), proxyprotocol: resource.props.proxyprotocol === true };
+        });
+}
 
 const WEB_PORTS = [80, 443];
 
@@ -100,10 +120,7 @@ export const tls7: ChecklistPolicy = stackPolicy({
     severity: "high",
     remediation: "hcloud: protocol tcp, listenPort 80 -> destinationPort 80 and 443 -> 443 with proxyprotocol. AWS: port 80 listener with a redirect action to HTTPS (HTTP_301), HTTPS listeners with sslPolicy ELBSecurityPolicy-TLS13-1-2-2021-06.",
     check: (resources, ctx) => {
-        for (const s of resources.filter((r) => r.type === HCLOUD_SERVICE)) {
-            const protocol = String(s.props.protocol);
-            const listen = Number(s.props.listenPort ?? (protocol === "https" ? 443 : 80));
-            const dest = Number(s.props.destinationPort ?? listen);
+        for (const { resource: s, protocol, listenPort: listen, destinationPort: dest } of hcloudServices(resources)) {
             if (protocol === "https") {
                 ctx.report(`${s.name} terminates TLS at the load balancer with Hetzner's settings, which the pack cannot hold to TLS-2/TLS-3; pass TCP through to nginx (protocol tcp, 443 -> 443).`, s);
             } else if (listen === 443 && (protocol !== "tcp" || dest !== 443)) {

@@ -3,6 +3,7 @@
  * remote steps ship.
  */
 import { directive, directives, HostFile, hostFiles, hostScripts, NginxDirective, parseNginx, ResourceLike } from "./parse";
+import { applicationLoadBalancers, hcloudServices } from "./fleet";
 import { isLocalOrPrivate, isWideSource } from "./network";
 import { ChecklistPolicy, Context, firstStep, hasHosts, stackPolicy } from "./support";
 
@@ -677,17 +678,14 @@ const listenPort = (listen: NginxDirective) => {
  */
 function balancedPorts(resources: readonly ResourceLike[], report: (m: string, r: ResourceLike) => void): Map<number, "proxy_protocol" | "X-Forwarded-For"> {
     const ports = new Map<number, "proxy_protocol" | "X-Forwarded-For">();
-    for (const s of resources.filter((r) => r.type === "hcloud:index/loadBalancerService:LoadBalancerService")) {
-        const protocol = String(s.props.protocol);
-        const dest = Number(s.props.destinationPort ?? s.props.listenPort ?? (protocol === "https" ? 443 : 80));
-        if (protocol === "tcp" && s.props.proxyprotocol !== true) {
-            report(`${s.name} passes TCP to port ${dest} without the PROXY protocol header, so nginx, its rate limits and fail2ban see every client as the load balancer; set proxyprotocol: true and listen ... proxy_protocol.`, s);
+    for (const s of hcloudServices(resources)) {
+        if (s.protocol === "tcp" && !s.proxyprotocol) {
+            report(`${s.resource.name} passes TCP to port ${s.destinationPort} without the PROXY protocol header, so nginx, its rate limits and fail2ban see every client as the load balancer; set proxyprotocol: true and listen ... proxy_protocol.`, s.resource);
         } else {
-            ports.set(dest, protocol === "tcp" ? "proxy_protocol" : "X-Forwarded-For");
+            ports.set(s.destinationPort, s.protocol === "tcp" ? "proxy_protocol" : "X-Forwarded-For");
         }
     }
-    const albs = resources.filter((r) => ["aws:lb/loadBalancer:LoadBalancer", "aws:alb/loadBalancer:LoadBalancer"].includes(r.type) && (r.props.loadBalancerType ?? "application") === "application");
-    if (albs.length) for (const p of [80, 443]) if (!ports.has(p)) ports.set(p, "X-Forwarded-For");
+    if (applicationLoadBalancers(resources).length) for (const p of [80, 443]) if (!ports.has(p)) ports.set(p, "X-Forwarded-For");
     return ports;
 }
 
