@@ -11,12 +11,12 @@
  * Options (environment): BENCH_DURATION (seconds per run, default 10), BENCH_ROUNDS (default 3),
  * BENCH_CONNECTIONS (default 32), BENCH_OUT (JSON results file, default bench/results/nginx.json).
  */
-import { ChildProcess, spawn, spawnSync } from "child_process";
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { renderNginxHttpConf, renderNginxSite } from "../lib/render/nginx";
-import { debianNginxConf, freePort, nginxTest, RunningNginx, selfSignedCert, startNginx, stopProcess, waitForPort } from "../tests/support/nginx";
+import { startHaproxy } from "../tests/support/haproxy";
+import { debianNginxConf, freePort, nginxTest, RunningNginx, selfSignedCert, startNginx, writeProxyInstance } from "../tests/support/nginx";
 
 const DOMAIN = "bench.app.example.com";
 const duration = Number(process.env.BENCH_DURATION ?? 10);
@@ -72,47 +72,30 @@ async function main(): Promise<void> {
 
         // Ours: the rendered configuration, ports remapped only.
         const oursPorts = { http: await freePort(), https: await freePort() };
-        const oursDir = path.join(dir, "ours");
-        const oursConf = debianNginxConf(oursDir);
         const options = { name: "webapp", domains: [DOMAIN], upstreamPort, certificate: cert, ports: oursPorts };
-        fs.writeFileSync(path.join(oursDir, "conf.d", "webapp.conf"), renderNginxHttpConf(options));
-        fs.writeFileSync(path.join(oursDir, "sites-enabled", "webapp"), renderNginxSite(options));
-
-        for (const conf of [stockConf, oursConf]) {
-            const t = nginxTest(conf);
-            if (t.status !== 0) throw new Error(`nginx -t failed for ${conf}: ${t.output}`);
-        }
+        const oursConf = writeProxyInstance(path.join(dir, "ours"), options);
+        const t = nginxTest(stockConf);
+        if (t.status !== 0) throw new Error(`nginx -t failed for ${stockConf}: ${t.output}`);
         running.push(await startNginx(stockConf, stockPort), await startNginx(oursConf, oursPorts.https));
 
         // The fleet: both behind HAProxy in TCP mode (the load balancer's stand-in); ours reads the PROXY header.
         const lb = "127.0.0.9";
         const fleetPorts = { http: await freePort(), https: await freePort(), health: await freePort() };
-        const fleetDir = path.join(dir, "fleet");
-        const fleetConf = debianNginxConf(fleetDir);
         const fleetOptions = { ...options, ports: { http: fleetPorts.http, https: fleetPorts.https }, loadBalancer: { address: lb, listenAddress: "127.0.0.1", healthPath: "/health", healthPort: fleetPorts.health } };
-        fs.writeFileSync(path.join(fleetDir, "conf.d", "webapp.conf"), renderNginxHttpConf(fleetOptions));
-        fs.writeFileSync(path.join(fleetDir, "sites-enabled", "webapp"), renderNginxSite(fleetOptions));
-        const t = nginxTest(fleetConf);
-        if (t.status !== 0) throw new Error(`nginx -t failed for the fleet: ${t.output}`);
-        running.push(await startNginx(fleetConf, fleetPorts.health));
+        running.push(await startNginx(writeProxyInstance(path.join(dir, "fleet"), fleetOptions), fleetPorts.health));
         const lbPorts = { stock: await freePort(), ours: await freePort() };
-        const haproxyCfg = path.join(dir, "haproxy.cfg");
-        fs.writeFileSync(
-            haproxyCfg,
+        const haproxy = await startHaproxy(
+            dir,
             [
-                "global", `    pidfile ${dir}/haproxy.pid`, "    nbthread 2",
-                "defaults", "    mode tcp", "    timeout connect 2s", "    timeout client 30s", "    timeout server 30s",
                 "frontend stock_in", `    bind 127.0.0.1:${lbPorts.stock}`, "    default_backend stock_out",
                 "frontend ours_in", `    bind 127.0.0.1:${lbPorts.ours}`, "    default_backend ours_out",
                 "backend stock_out", `    server stock 127.0.0.1:${stockPort} source ${lb}`,
                 "backend ours_out", `    server ours 127.0.0.1:${fleetPorts.https} send-proxy source ${lb}`,
-                "",
-            ].join("\n"),
+            ],
+            lbPorts.ours,
+            { timeoutSeconds: 30, threads: 2 },
         );
-        const haproxy: ChildProcess = spawn("haproxy", ["-db", "-f", haproxyCfg], { stdio: "ignore" });
-        const haproxyExited = new Promise<void>((r) => haproxy.once("exit", () => r()));
         try {
-            await waitForPort(lbPorts.ours);
             const cases = {
                 "single server, keep-alive": { stock: `https://127.0.0.1:${stockPort}/`, ours: `https://127.0.0.1:${oursPorts.https}/`, close: false },
                 "single server, a TLS handshake per request": { stock: `https://127.0.0.1:${stockPort}/`, ours: `https://127.0.0.1:${oursPorts.https}/`, close: true },
@@ -148,7 +131,7 @@ async function main(): Promise<void> {
                 ].join("\n"),
             );
         } finally {
-            await stopProcess(haproxy, haproxyExited, "SIGTERM", 5000);
+            await haproxy.stop();
         }
     } finally {
         for (const r of running.reverse()) await r.stop();

@@ -4,15 +4,15 @@
  * passthrough with the PROXY protocol, from an address of its own, health-checking nginx's health listener.
  * Clients connect from different loopback addresses, so "which client" is visible to nginx.
  */
-import { ChildProcess, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as http from "http";
 import * as https from "https";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
-import { drainFile, renderNginxHttpConf, renderNginxSite, ReverseProxyOptions } from "../lib/render/nginx";
-import { debianNginxConf, freePort, nginxTest, RunningNginx, selfSignedCert, startNginx, stopProcess, waitForPort } from "./support/nginx";
+import { drainFile, ReverseProxyOptions } from "../lib/render/nginx";
+import { RunningHaproxy, startHaproxy } from "./support/haproxy";
+import { freePort, RunningNginx, selfSignedCert, startNginx, writeProxyInstance } from "./support/nginx";
 
 const DOMAIN = "fleet.app.example.com";
 /** The load balancer's own address: HAProxy connects from it, nginx believes PROXY headers from it alone. */
@@ -23,20 +23,8 @@ let upstream: http.Server;
 let seen: { url: string; realIp?: string; forwardedFor?: string }[] = [];
 let leader: RunningNginx;
 let follower: RunningNginx;
-let haproxy: { proc: ChildProcess; exited: Promise<void> };
+let haproxy: RunningHaproxy;
 let ports: { http: number; https: number; health: number; lbHttp: number; lbHttps: number };
-
-/** Writes an nginx instance's files in its own directory and checks them with nginx -t. */
-function instance(sub: string, options: ReverseProxyOptions): string {
-    const d = path.join(dir, sub);
-    fs.mkdirSync(d);
-    const conf = debianNginxConf(d);
-    fs.writeFileSync(path.join(d, "conf.d", `${NAME}.conf`), renderNginxHttpConf(options));
-    fs.writeFileSync(path.join(d, "sites-enabled", NAME), renderNginxSite(options));
-    const t = nginxTest(conf);
-    if (t.status !== 0) throw new Error(`nginx -t failed for ${sub}: ${t.output}`);
-    return conf;
-}
 
 function request(o: { port: number; from: string; path: string; method?: string; tls?: boolean }): Promise<number> {
     return new Promise((resolve, reject) => {
@@ -102,25 +90,17 @@ beforeAll(async () => {
         loadBalancer: { address: LB, listenAddress, healthPath: "/health", healthPort: ports.health, acmeServer: "127.0.0.1" },
     });
     // The first app server (ACME answered on its health listener) and another that passes challenges on to it.
-    leader = await startNginx(instance("leader", base("127.0.0.1")), ports.health);
+    leader = await startNginx(writeProxyInstance(path.join(dir, "leader"), base("127.0.0.1")), ports.health);
     // startNginx waits on 127.0.0.1, which the leader answers; the follower's own address is waited for below.
-    follower = await startNginx(instance("follower", base("127.0.0.10")), ports.health);
+    follower = await startNginx(writeProxyInstance(path.join(dir, "follower"), base("127.0.0.10")), ports.health);
     await waitFor("the follower's health listener", () => new Promise((resolve) => {
         const s = net.connect({ host: "127.0.0.10", port: ports.health }, () => (s.end(), resolve(true)));
         s.on("error", () => resolve(false));
     }));
-    const cfg = path.join(dir, "haproxy.cfg");
     const server = (port: number) => `    server app 127.0.0.1:${port} send-proxy source ${LB} check port ${ports.health} inter 300 fall 2 rise 1`;
-    fs.writeFileSync(
-        cfg,
+    haproxy = await startHaproxy(
+        dir,
         [
-            "global",
-            `    pidfile ${dir}/haproxy.pid`,
-            "defaults",
-            "    mode tcp",
-            "    timeout connect 2s",
-            "    timeout client 10s",
-            "    timeout server 10s",
             "frontend https_in",
             `    bind 127.0.0.1:${ports.lbHttps}`,
             "    default_backend https_out",
@@ -135,19 +115,14 @@ beforeAll(async () => {
             "    option httpchk GET /health",
             "    http-check expect status 200",
             server(ports.http),
-            "",
-        ].join("\n"),
+        ],
+        ports.lbHttps,
     );
-    const check = spawnSync("haproxy", ["-c", "-f", cfg], { encoding: "utf8" });
-    if (check.status !== 0) throw new Error(`haproxy -c: ${check.stdout}${check.stderr}`);
-    const proc = spawn("haproxy", ["-db", "-f", cfg], { stdio: "ignore" });
-    haproxy = { proc, exited: new Promise<void>((r) => proc.once("exit", () => r())) };
-    await waitForPort(ports.lbHttps);
     await waitFor("the load balancer to see the server healthy", async () => (await request({ port: ports.lbHttps, from: "127.0.0.2", path: "/" }).catch(() => 0)) === 200);
 });
 
 afterAll(async () => {
-    if (haproxy) await stopProcess(haproxy.proc, haproxy.exited, "SIGTERM", 5000);
+    await haproxy?.stop();
     await leader?.stop();
     await follower?.stop();
     await new Promise((r) => upstream?.close(r));

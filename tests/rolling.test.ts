@@ -5,14 +5,15 @@
  * small HTTP server; `systemctl` is a stand-in on PATH that stops it, waits a second and starts it again, as a real
  * restart takes the app away for a moment. Without draining the same restart fails requests: the test can fail.
  */
-import { ChildProcess, spawn, spawnSync } from "child_process";
+import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as https from "https";
 import * as os from "os";
 import * as path from "path";
 import { rollingRestart } from "../lib/fleet";
-import { drainFile, renderNginxHttpConf, renderNginxSite } from "../lib/render/nginx";
-import { debianNginxConf, freePort, nginxTest, RunningNginx, selfSignedCert, startNginx, stopProcess, waitForPort } from "./support/nginx";
+import { drainFile } from "../lib/render/nginx";
+import { RunningHaproxy, startHaproxy } from "./support/haproxy";
+import { freePort, RunningNginx, selfSignedCert, startNginx, waitForPort, writeProxyInstance } from "./support/nginx";
 
 jest.setTimeout(120_000);
 
@@ -24,7 +25,7 @@ type Server = { name: string; address: string; appPort: number; dir: string; ngi
 let dir: string;
 let servers: Server[];
 let ports: { http: number; https: number; health: number; lb: number };
-let haproxy: { proc: ChildProcess; exited: Promise<void> };
+let haproxy: RunningHaproxy;
 
 const APP = `
 const http = require("http");
@@ -101,32 +102,20 @@ beforeAll(async () => {
         fs.writeFileSync(path.join(s.dir, "bin", "systemctl"), systemctl(s), { mode: 0o755 });
         expect((await sh(s, ["systemctl start"])).status).toBe(0);
         await waitForPort(s.appPort);
-        const options = {
+        const conf = writeProxyInstance(s.dir, {
             name: s.name,
             domains: [DOMAIN],
             upstreamPort: s.appPort,
             certificate: cert,
             ports: { http: ports.http, https: ports.https },
             loadBalancer: { address: LB, listenAddress: address, healthPath: "/health", healthPort: ports.health },
-        };
-        const conf = debianNginxConf(s.dir);
-        fs.writeFileSync(path.join(s.dir, "conf.d", `${s.name}.conf`), renderNginxHttpConf(options));
-        fs.writeFileSync(path.join(s.dir, "sites-enabled", s.name), renderNginxSite(options));
-        expect(nginxTest(conf).status).toBe(0);
+        });
         s.nginx = await startNginx(conf, ports.health);
         servers.push(s);
     }
-    const cfg = path.join(dir, "haproxy.cfg");
-    fs.writeFileSync(
-        cfg,
+    haproxy = await startHaproxy(
+        dir,
         [
-            "global",
-            `    pidfile ${dir}/haproxy.pid`,
-            "defaults",
-            "    mode tcp",
-            "    timeout connect 2s",
-            "    timeout client 10s",
-            "    timeout server 10s",
             "frontend in",
             `    bind 127.0.0.1:${ports.lb}`,
             "    default_backend fleet",
@@ -135,13 +124,9 @@ beforeAll(async () => {
             "    option httpchk GET /health",
             "    http-check expect status 200",
             ...servers.map((s, i) => `    server app${i} ${s.address}:${ports.https} send-proxy source ${LB} check port ${ports.health} inter 300 fall 2 rise 1`),
-            "",
-        ].join("\n"),
+        ],
+        ports.lb,
     );
-    expect(spawnSync("haproxy", ["-c", "-f", cfg]).status).toBe(0);
-    const proc = spawn("haproxy", ["-db", "-f", cfg], { stdio: "ignore" });
-    haproxy = { proc, exited: new Promise<void>((r) => proc.once("exit", () => r())) };
-    await waitForPort(ports.lb);
     // Both servers in rotation before anything is measured.
     const warm = stream();
     await new Promise((r) => setTimeout(r, 1500));
@@ -149,7 +134,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-    if (haproxy) await stopProcess(haproxy.proc, haproxy.exited, "SIGTERM", 5000);
+    await haproxy?.stop();
     for (const s of servers ?? []) {
         await s.nginx?.stop();
         spawnSync("bash", ["-c", `kill "$(cat ${s.dir}/app.pid)" 2>/dev/null || true`]);

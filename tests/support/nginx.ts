@@ -6,6 +6,7 @@ import { ChildProcess, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as net from "net";
 import * as path from "path";
+import { renderNginxHttpConf, renderNginxSite, ReverseProxyOptions } from "../../lib/render/nginx";
 
 export function freePort(): Promise<number> {
     return new Promise((resolve, reject) => {
@@ -72,6 +73,19 @@ export function debianNginxConf(dir: string): string {
     const file = path.join(dir, "nginx.conf");
     fs.writeFileSync(file, conf);
     return file;
+}
+
+/**
+ * One nginx instance in `dir` with the rendered reverse proxy: Debian's nginx.conf, the http-context file and the
+ * site named `options.name`. Throws unless `nginx -t` accepts it; returns the nginx.conf to start.
+ */
+export function writeProxyInstance(dir: string, options: ReverseProxyOptions): string {
+    const conf = debianNginxConf(dir);
+    fs.writeFileSync(path.join(dir, "conf.d", `${options.name}.conf`), renderNginxHttpConf(options));
+    fs.writeFileSync(path.join(dir, "sites-enabled", options.name), renderNginxSite(options));
+    const t = nginxTest(conf);
+    if (t.status !== 0) throw new Error(`nginx -t failed for ${dir}: ${t.output}`);
+    return conf;
 }
 
 /** `nginx -t` on a config file. */
