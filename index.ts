@@ -90,7 +90,7 @@ const dbVps = plan?.databaseIp && databaseRole
         ...serverArgs,
         namePrefix: `${namePrefix}-db`,
         count: 1,
-        existingHosts: [cfg.existingDatabaseHost],
+        existingHosts: cfg.provider === "existing" ? [cfg.existingDatabaseHost] : [],
         volumeSizeGb: 0,
         role: databaseRole,
         privateNetwork: network ? { networkId: network.networkId, ips: [plan.databaseIp] } : undefined,
