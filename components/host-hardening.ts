@@ -58,7 +58,7 @@ export const aptInstall = (packages: string[]) => [
 export function hostHardeningScripts(a: HostHardeningArgs): ApplyScript[] {
     const sshPort = a.sshPort ?? 22;
     const logFiles = (a.appLogFiles ?? DEFAULT_LOG_FILES.map((f) => f.name)).map((f) => `/var/log/${a.appName}/${f}`);
-    const f2b = { appName: a.appName, sshPort, appLogFiles: logFiles };
+    const f2b = { appName: a.appName, sshPort, appLogFiles: logFiles, banIn: a.firewallRole?.kind === "behind-load-balancer" ? ("nginx" as const) : ("firewall" as const) };
     return [
         {
             name: "packages",

@@ -7,6 +7,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { ApplyScript, enableNow, lateValue } from "../lib/render/apply-script";
 import { bootstrapCertificate, CertificateOptions, deployHookPath, issueCertificate, knownHostsLine, renderDeployHook, shareDir, tlsDir } from "../lib/render/certbot";
+import { bannedMapFile } from "../lib/render/fail2ban";
 import { renderNginxHttpConf, renderNginxSite, ReverseProxyOptions, reverseProxyProblems } from "../lib/render/nginx";
 import { aptInstall } from "./host-hardening";
 import { remoteStep } from "./remote-step";
@@ -55,6 +56,8 @@ export function reverseProxyScript(a: ReverseProxyArgs): ApplyScript {
             ...bootstrapCertificate(cert),
             // Debian's default site answers any name with its welcome page.
             "rm -f /etc/nginx/sites-enabled/default",
+            // Behind the load balancer the http context includes the app jail's ban list, which fail2ban keeps.
+            ...(a.proxy.loadBalancer ? [`[ -e ${bannedMapFile(a.proxy.name)} ] || install -m 0644 /dev/null ${bannedMapFile(a.proxy.name)}`] : []),
         ],
         files: [
             { path: `/etc/nginx/conf.d/${a.proxy.name}.conf`, content: renderNginxHttpConf(options) },

@@ -12,7 +12,7 @@ import * as os from "os";
 import * as path from "path";
 import { drainFile, ReverseProxyOptions } from "../lib/render/nginx";
 import { RunningHaproxy, startHaproxy } from "./support/haproxy";
-import { freePort, RunningNginx, selfSignedCert, startNginx, writeProxyInstance } from "./support/nginx";
+import { freePort, instanceBanList, RunningNginx, selfSignedCert, startNginx, writeProxyInstance } from "./support/nginx";
 
 const DOMAIN = "fleet.app.example.com";
 /** The load balancer's own address: HAProxy connects from it, nginx believes PROXY headers from it alone. */
@@ -159,6 +159,26 @@ describe("the client's address behind the load balancer (PX-4)", () => {
 
     test("a connection without the PROXY header gets no answer", async () => {
         expect(await raw({ host: "127.0.0.1", port: ports.http, from: "127.0.0.2", lines: ["GET / HTTP/1.1", `Host: ${DOMAIN}`, "Connection: close"] })).toBe("");
+    });
+});
+
+describe("LOG-2 behind the load balancer: the app jail's ban is nginx's", () => {
+    test("an address in the ban list gets 403 through the load balancer, on both ports, while another client still gets in", async () => {
+        const list = instanceBanList(path.join(dir, "leader"));
+        // The line fail2ban's nginx-block-map action appends on a ban: a backslash (the map's escape), the address, " 1;".
+        fs.writeFileSync(list, "\\127.0.0.4 1;\n");
+        try {
+            leader.process.kill("SIGHUP");
+            await waitFor("nginx to read the ban list", async () => (await request({ port: ports.lbHttps, from: "127.0.0.4", path: "/" })) === 403);
+            expect(await request({ port: ports.lbHttp, from: "127.0.0.4", path: "/", tls: false })).toBe(403);
+            expect(await request({ port: ports.lbHttps, from: "127.0.0.5", path: "/" })).toBe(200);
+            // The load balancer's own address is never what nginx judges: its health checks still pass.
+            expect(await request({ port: ports.health, from: LB, path: "/health", tls: false })).toBe(200);
+        } finally {
+            fs.writeFileSync(list, "");
+            leader.process.kill("SIGHUP");
+            await waitFor("nginx to read the emptied ban list", async () => (await request({ port: ports.lbHttps, from: "127.0.0.4", path: "/" })) === 200);
+        }
     });
 });
 

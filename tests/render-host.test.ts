@@ -9,7 +9,7 @@ import * as path from "path";
 import { renderApplyScript } from "../lib/render/apply-script";
 import { renderAutoUpgrades, renderUnattendedUpgrades } from "../lib/render/apt";
 import { bootstrapCertificate, issueCertificate, renderDeployHook } from "../lib/render/certbot";
-import { renderAppFilter, renderAppJail, renderSshdJail } from "../lib/render/fail2ban";
+import { bannedMapFile, renderAppFilter, renderAppJail, renderSshdJail } from "../lib/render/fail2ban";
 import { DEFAULT_LOG_FILES, renderLogrotate } from "../lib/render/logrotate";
 import { renderAlertScript, renderAlertUnits } from "../lib/render/monitoring";
 import { renderSysctl, SYSCTL_HARDENING } from "../lib/render/sysctl";
@@ -207,6 +207,28 @@ describe("fail2ban (SSH-4, LOG-2)", () => {
         expect(dump).toMatch(/\['set', 'webapp', 'bantime', '3600'\]/);
         expect(dump).toMatch(/\['set', 'sshd', 'bantime', '3600'\]/);
         expect(dump).toMatch(/\['set', 'sshd', 'maxretry', 5\]/);
+        // On its own the jail bans with Debian's default action, in the firewall.
+        expect(dump).toMatch(/\['set', 'webapp', 'addaction', 'iptables-multiport'\]/);
+    });
+
+    test("behind the load balancer the app jail bans in nginx: fail2ban loads nginx-block-map on the app's ban list, no firewall action", () => {
+        const conf = path.join(dir, "f2b-conf-lb");
+        expect(run("cp", ["-a", "/etc/fail2ban", conf]).status).toBe(0);
+        const log = tmp("f2b/webapp-lb.log", "");
+        fs.writeFileSync(path.join(conf, "jail.d", "sshd.local"), renderSshdJail({ appName: "webapp", appLogFiles: [log] }));
+        fs.writeFileSync(path.join(conf, "jail.d", "webapp.local"), renderAppJail({ appName: "webapp", appLogFiles: [log], banIn: "nginx" }));
+        fs.writeFileSync(path.join(conf, "filter.d", "webapp.conf"), renderAppFilter());
+        const check = run("fail2ban-client", ["-c", conf, "--test"]);
+        expect(check.stdout + check.stderr).toMatch(/OK: configuration test is successful/);
+        const dump = run("fail2ban-client", ["-c", conf, "-d"]).stdout;
+        const actions = [...dump.matchAll(/\['set', 'webapp', 'addaction', '([^']+)'\]/g)].map((m) => m[1]);
+        expect(actions).toEqual(["nginx-block-map"]);
+        // The ban appends the address (fail2ban's <fid>) to the file the site's map includes, then reloads nginx if
+        // `nginx -t` passes.
+        const ban = dump.match(/\['multi-set', 'webapp', 'action', 'nginx-block-map', .*?\['actionban', (.*?)\], \['actionunban'/)?.[1] ?? "";
+        expect(ban).toContain(`"<fid>" >> \\'${bannedMapFile("webapp")}\\'`);
+        expect(ban).toMatch(/nginx -qt; if \[ \$\? -eq 0 \]; then\\nnginx -s reload/);
+        expect(dump).toContain(`['blck_lst_file', '${bannedMapFile("webapp")}']`);
     });
 });
 

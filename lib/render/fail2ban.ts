@@ -15,7 +15,20 @@ export type Fail2banOptions = {
     findTime?: number;
     /** Ban length in seconds (>= 3600). Default 3600. */
     banTime?: number;
+    /**
+     * Where the app jail bans. `firewall` (default): fail2ban's ban action drops the address's packets. `nginx`: the
+     * address goes into {@link bannedMapFile}, whose map nginx answers with 403 (a server behind the load balancer:
+     * every packet comes from the load balancer, so a firewall ban of the client's address would stop nothing, and
+     * one of the load balancer's address would take the site down).
+     */
+    banIn?: "firewall" | "nginx";
 };
+
+/**
+ * The list of addresses the app jail has banned, in nginx `map` syntax (`\<address> 1;`), kept by fail2ban's stock
+ * nginx-block-map action; nginx's http context includes it.
+ */
+export const bannedMapFile = (appName: string) => `/etc/nginx/${appName}-banned.map`;
 
 export const FAIL2BAN_EVENTS = ["LOGIN_FAILED", "2FA_FAILED", "LOCKOUT"] as const;
 
@@ -62,6 +75,13 @@ export function renderAppJail(o: Fail2banOptions): string {
         "backend = auto",
         `filter = ${o.appName}`,
         "port = http,https",
+        ...(o.banIn === "nginx"
+            ? [
+                  "# Behind the load balancer every packet comes from its address: nginx refuses the client's address (403),",
+                  "# read from the PROXY header, instead of the firewall.",
+                  `action = nginx-block-map[blck_lst_file="${bannedMapFile(o.appName)}"]`,
+              ]
+            : []),
         `logpath = ${o.appLogFiles.join("\n          ")}`,
         ...limits(o),
         "",

@@ -5,6 +5,7 @@
  *
  * TLS settings are per server, overriding Debian's http-level `ssl_protocols TLSv1 TLSv1.1 ...` default.
  */
+import { bannedMapFile } from "./fail2ban";
 
 /** Mozilla "intermediate" (TLS 1.2 ciphers), ECDHE key exchange only (TLS-3); TLS 1.3 suites are fixed. */
 export const MOZILLA_INTERMEDIATE_CIPHERS = [
@@ -188,6 +189,7 @@ function assertValid(o: ReverseProxyOptions): void {
     if (problems.length) throw new Error(`invalid reverse proxy options:\n  - ${problems.join("\n  - ")}`);
 }
 
+const banned = (o: ReverseProxyOptions) => `${o.name.replace(/[^A-Za-z0-9_]/g, "_")}_banned`;
 const zone = (o: ReverseProxyOptions, kind: "login" | "api") => `${o.name.replace(/[^A-Za-z0-9_]/g, "_")}_${kind}`;
 
 /** The http-context file: rate-limit zones, 429 for limited requests, no version in headers or error pages. */
@@ -205,6 +207,16 @@ export function renderNginxHttpConf(opts: ReverseProxyOptions): string {
         "    default upgrade;",
         "    ''      close;",
         "}",
+        ...(o.loadBalancer
+            ? [
+                  "# Client addresses the app's fail2ban jail has banned (LOG-2): behind the load balancer the ban is nginx's,",
+                  "# on the address from the PROXY header.",
+                  `map $remote_addr $${banned(o)} {`,
+                  "    default 0;",
+                  `    include ${bannedMapFile(o.name)};`,
+                  "}",
+              ]
+            : []),
         "",
     ].join("\n");
 }
@@ -221,7 +233,9 @@ export function renderNginxSite(opts: ReverseProxyOptions): string {
     // load balancer's PROXY header; the client address comes from it, trusted from the load balancer alone.
     const listen = (port: number, extra = "") =>
         lb ? [`    listen ${lb.listenAddress}:${port}${extra} proxy_protocol;`] : [`    listen ${port}${extra};`, `    listen [::]:${port}${extra};`];
-    const realIp = lb ? [`    set_real_ip_from ${lb.address};`, "    real_ip_header proxy_protocol;"] : [];
+    const realIp = lb
+        ? [`    set_real_ip_from ${lb.address};`, "    real_ip_header proxy_protocol;", `    if ($${banned(o)}) {`, "        return 403;", "    }"]
+        : [];
     const lines = [
         "# Managed by Pulumi: reverse proxy site. Local edits are overwritten.",
         "server {",

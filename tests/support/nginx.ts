@@ -6,6 +6,7 @@ import { ChildProcess, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as net from "net";
 import * as path from "path";
+import { bannedMapFile } from "../../lib/render/fail2ban";
 import { renderNginxHttpConf, renderNginxSite, ReverseProxyOptions } from "../../lib/render/nginx";
 
 export function freePort(): Promise<number> {
@@ -75,13 +76,24 @@ export function debianNginxConf(dir: string): string {
     return file;
 }
 
+/** Where {@link writeProxyInstance} puts the instance's ban list (the app jail's nginx-block-map file). */
+export const instanceBanList = (dir: string) => path.join(dir, "banned.map");
+
 /**
  * One nginx instance in `dir` with the rendered reverse proxy: Debian's nginx.conf, the http-context file and the
- * site named `options.name`. Throws unless `nginx -t` accepts it; returns the nginx.conf to start.
+ * site named `options.name`. Behind a load balancer the http context includes the ban list from
+ * {@link instanceBanList} instead of /etc/nginx (empty, as fail2ban's action starts it). Throws unless `nginx -t`
+ * accepts it; returns the nginx.conf to start.
  */
 export function writeProxyInstance(dir: string, options: ReverseProxyOptions): string {
     const conf = debianNginxConf(dir);
-    fs.writeFileSync(path.join(dir, "conf.d", `${options.name}.conf`), renderNginxHttpConf(options));
+    let httpConf = renderNginxHttpConf(options);
+    if (options.loadBalancer) {
+        if (!httpConf.includes(`include ${bannedMapFile(options.name)};`)) throw new Error("the http context does not include the ban list");
+        httpConf = httpConf.replace(bannedMapFile(options.name), instanceBanList(dir));
+        fs.writeFileSync(instanceBanList(dir), "");
+    }
+    fs.writeFileSync(path.join(dir, "conf.d", `${options.name}.conf`), httpConf);
     fs.writeFileSync(path.join(dir, "sites-enabled", options.name), renderNginxSite(options));
     const t = nginxTest(conf);
     if (t.status !== 0) throw new Error(`nginx -t failed for ${dir}: ${t.output}`);
