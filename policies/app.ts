@@ -2,10 +2,11 @@
  * The app service, its logs and its monitoring (SVC-1..6, LOG-1..2, MON-1), judged on the units, scripts and
  * configuration files the remote steps ship.
  */
+import { FAIL2BAN_EVENTS } from "../lib/render/fail2ban";
 import { SECRET_ENV_NAME } from "../lib/render/systemd";
 import { normalCalendar } from "./data";
 import { jailProblems } from "./host";
-import { fail2banJails, generatedSecrets, HostFile, hostFiles, parseUnit, ResourceLike, revealedSecret, secretSpellings, serviceUnits, systemdSeconds, systemdTrue, Unit, unitCommand, unitEnvironment, unitValue, unitWords } from "./parse";
+import { Fail2banSetting, fail2banJails, generatedSecrets, HostFile, hostFiles, parseUnit, ResourceLike, revealedSecret, secretSpellings, serviceUnits, systemdSeconds, systemdTrue, Unit, unitCommand, unitEnvironment, unitValue, unitWords } from "./parse";
 import { ChecklistPolicy, Context, firstStep, hasHosts, stackPolicy } from "./support";
 
 /** The app's long-running units with their drop-ins applied (see `serviceUnits`). */
@@ -241,6 +242,15 @@ export const log1: ChecklistPolicy = stackPolicy({
     },
 });
 
+/** The shipped fail2ban filters that read the app's SECURITY[LOGIN_FAILED|2FA_FAILED|LOCKOUT] lines. */
+const appFilters = (files: readonly HostFile[]) => files.filter((f) => f.path.startsWith("/etc/fail2ban/filter.d/") && FAIL2BAN_EVENTS.every((e) => f.content.includes(e)));
+
+/** The jails, as fail2ban reads them, that use an app filter. A filter may carry options (`webapp[mode=x]`); it defaults to the jail's name. */
+export function appJails(files: readonly HostFile[]): [string, Map<string, Fail2banSetting>][] {
+    const names = appFilters(files).map((f) => f.path.replace(/^.*\/|\.conf$/g, ""));
+    return [...fail2banJails(files)].filter(([, j]) => names.includes((j.get("filter")?.value ?? "").replace(/\[.*$/, "").trim()));
+}
+
 export const log2: ChecklistPolicy = stackPolicy({
     id: "LOG-2",
     slug: "fail2ban-app-jail",
@@ -250,15 +260,14 @@ export const log2: ChecklistPolicy = stackPolicy({
     check: (resources, ctx) => {
         if (!hasHosts(resources)) return;
         const files = hostFiles(resources);
-        const filters = files.filter((f) => f.path.startsWith("/etc/fail2ban/filter.d/") && ["LOGIN_FAILED", "2FA_FAILED", "LOCKOUT"].every((e) => f.content.includes(e)));
+        const filters = appFilters(files);
         const at = firstStep(resources);
         if (filters.length === 0) {
             if (at) ctx.report("no fail2ban filter matches the app's SECURITY[LOGIN_FAILED|2FA_FAILED|LOCKOUT] lines; ship it.", at);
             return;
         }
         const names = filters.map((f) => f.path.replace(/^.*\/|\.conf$/g, ""));
-        // A jail's filter may carry options (`webapp[mode=aggressive]`); it defaults to the jail's name.
-        const jails = [...fail2banJails(files)].filter(([, j]) => names.includes((j.get("filter")?.value ?? "").replace(/\[.*$/, "").trim()));
+        const jails = appJails(files);
         if (jails.length === 0 && at) ctx.report(`no fail2ban jail uses the app filter ${names.join(", ")}; ship the app jail.`, at);
         for (const [name, j] of jails) {
             const problems = jailProblems(j, { port: 443, what: "nginx's" });

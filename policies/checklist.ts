@@ -47,7 +47,7 @@ export const CHECKLIST = {
     "PX-1": "Proxy sets Host, X-Real-IP, X-Forwarded-For, X-Forwarded-Proto; timeouts set",
     "PX-2": "Dotfiles are denied; an uploads location is internal or served without execution",
     "PX-3": "Request body size limited",
-    "PX-4": "Behind a load balancer nginx sees each client's address (PROXY protocol or X-Forwarded-For, believed only from the load balancer)",
+    "PX-4": "Behind a load balancer nginx sees each client's address (PROXY protocol or X-Forwarded-For, believed only from the load balancer), and the app jail bans that address in nginx",
     "SVC-1": "The app's systemd unit runs as a dedicated non-root user",
     "SVC-2": "systemd hardening: NoNewPrivileges, ProtectSystem=strict, ProtectHome, PrivateTmp, PrivateDevices, ReadWritePaths, empty CapabilityBoundingSet",
     "SVC-3": "Restart=on-failure with a back-off",

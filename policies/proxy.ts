@@ -2,7 +2,9 @@
  * The reverse proxy (TLS-1..6, HDR-1..6, RL-1..2, PX-1..3), judged on the nginx files and certificate steps the
  * remote steps ship.
  */
+import * as path from "path";
 import { directive, directives, HostFile, hostFiles, hostScripts, NginxDirective, parseNginx, ResourceLike } from "./parse";
+import { appJails } from "./app";
 import { applicationLoadBalancers, hcloudServices } from "./fleet";
 import { isLocalOrPrivate, isWideSource } from "./network";
 import { ChecklistPolicy, Context, firstStep, hasHosts, stackPolicy } from "./support";
@@ -693,19 +695,31 @@ export const px4: ChecklistPolicy = stackPolicy({
     id: "PX-4",
     slug: "real-client-address-behind-load-balancer",
     description:
-        "Behind a load balancer nginx takes each client's address from what the load balancer sends (the PROXY protocol header on a proxy_protocol listen, or X-Forwarded-For) and believes it only from the load balancer's address, so rate limits, the access log and fail2ban see clients, never the load balancer: a ban of its address would take the site down.",
+        "Behind a load balancer nginx takes each client's address from what the load balancer sends (the PROXY protocol header on a proxy_protocol listen, or X-Forwarded-For) and believes it only from the load balancer's address, so rate limits, the access log and fail2ban see clients, never the load balancer: a ban of its address would take the site down. The app jail bans in nginx (nginx-block-map, mapped on $remote_addr and refused in every server the load balancer reaches), since a firewall ban of a client's address stops nothing when every packet comes from the load balancer.",
     severity: "high",
-    remediation: "listen <private address>:443 ssl proxy_protocol; set_real_ip_from <load balancer address>; real_ip_header proxy_protocol; in every server the load balancer reaches, with proxyprotocol: true on the hcloud service.",
+    remediation: "listen <private address>:443 ssl proxy_protocol; set_real_ip_from <load balancer address>; real_ip_header proxy_protocol; in every server the load balancer reaches, with proxyprotocol: true on the hcloud service; the app jail with action = nginx-block-map[blck_lst_file=...], that file in a map $remote_addr, and if ($banned) { return 403; } in those servers (lib/render/fail2ban.ts, lib/render/nginx.ts).",
     check: (resources, ctx) => {
         const ports = balancedPorts(resources, (m, r) => ctx.report(m, r));
-        if (ports.size === 0) return;
+        // A load balancer the stack does not create (existing hosts behind yours) shows in nginx: a proxy_protocol listen.
+        const readsProxyHeader = hostFiles(resources).some((f) => f.path.startsWith("/etc/nginx/") && f.content.includes("proxy_protocol"));
+        if (ports.size === 0 && !readsProxyHeader) return;
         const { sites, httpConf } = nginx(resources, ctx);
+        for (const site of sites) {
+            for (const server of [...site.https, ...site.http]) {
+                for (const listen of directives(server.block, "listen")) {
+                    const port = listenPort(listen);
+                    if (port !== undefined && listen.args.includes("proxy_protocol") && !ports.has(port)) ports.set(port, "proxy_protocol");
+                }
+            }
+        }
+        const reached: { site: Site; server: NginxDirective }[] = [];
         for (const site of sites) {
             for (const server of [...site.https, ...site.http.filter((s) => !site.https.includes(s))]) {
                 const report = (m: string) => ctx.report(`${site.file.path} (${site.file.from.name}): ${m}`, site.file.from);
                 for (const listen of directives(server.block, "listen")) {
                     const header = ports.get(listenPort(listen) ?? -1);
                     if (!header) continue;
+                    reached.push({ site, server });
                     if (header === "proxy_protocol" && !listen.args.includes("proxy_protocol")) report(`listen ${listen.args.join(" ")} does not read the load balancer's PROXY header; add proxy_protocol.`);
                     const scopes = [{ where: "the server", chain: [httpConf, server.block] as (NginxDirective[] | undefined)[] }, ...locations(server, httpConf).filter((l) => directive(l.chain[l.chain.length - 1], "real_ip_header") || directive(l.chain[l.chain.length - 1], "set_real_ip_from"))];
                     for (const { where, chain } of scopes) {
@@ -720,7 +734,61 @@ export const px4: ChecklistPolicy = stackPolicy({
                 }
             }
         }
+        if (reached.length) bansBehindLoadBalancer(hostFiles(resources), reached, (m, r) => ctx.report(m, r));
     },
 });
+
+/** The file fail2ban's nginx-block-map action writes, from the action's parameters (its defaults otherwise). */
+function blockMapFile(action: string): string | undefined {
+    const m = /(?:^|\s)nginx-block-map(?:\[([^\]]*)\])?/.exec(action);
+    if (!m) return undefined;
+    const params = new Map([...(m[1] ?? "").matchAll(/(\w+)\s*=\s*("[^"]*"|'[^']*'|[^,]*)/g)].map((p) => [p[1], p[2].trim().replace(/^["']|["']$/g, "")]));
+    const file = params.get("blck_lst_file") ?? `${params.get("srv_cfg_path") ?? "/etc/nginx/"}/blacklisted-sessions.map`;
+    return path.posix.normalize(file.replace("%(srv_cfg_path)s", params.get("srv_cfg_path") ?? "/etc/nginx/"));
+}
+
+/**
+ * Behind a load balancer every packet comes from its address: the app jail's ban must act where the client's
+ * address is known, in nginx. Its action must be nginx-block-map, nginx must map $remote_addr (the address from
+ * the PROXY header) through that list, and every server the load balancer reaches must refuse a listed address.
+ */
+function bansBehindLoadBalancer(all: readonly HostFile[], reached: { site: Site; server: NginxDirective }[], report: (m: string, r: ResourceLike) => void) {
+    // Judged per app server: the files of the steps with its index in their names (host-1-fail2ban, proxy-1-nginx).
+    const index = (f: HostFile) => /-(\d+)(?:-|$)/.exec(f.from.name)?.[1];
+    for (const host of new Set(reached.map((r) => index(r.site.file)))) {
+        const files = all.filter((f) => index(f) === host || (host === undefined && !f.from.name.startsWith("db-")));
+        // The host's own http context: its conf.d files, and nginx.conf's http block if a step ships it.
+        const http = files.filter((f) => inHttpContext(f.path) && !f.path.startsWith("/etc/nginx/sites-")).flatMap((f) => (f.path === "/etc/nginx/nginx.conf" ? directive(parseNginx(f.content), "http")?.block ?? [] : parseNginx(f.content)));
+        bansOnHost(files, http, reached.filter((r) => index(r.site.file) === host), report);
+    }
+}
+
+function bansOnHost(files: readonly HostFile[], httpConf: NginxDirective[], reached: { site: Site; server: NginxDirective }[], report: (m: string, r: ResourceLike) => void) {
+    for (const [name, jail] of appJails(files)) {
+        const action = jail.get("action");
+        const from = action?.file?.from ?? files.find((f) => f.path.startsWith("/etc/fail2ban/jail") && f.content.includes(`[${name}]`))?.from ?? reached[0].site.file.from;
+        const list = blockMapFile(action?.value ?? "");
+        if (!list) {
+            report(`the fail2ban jail [${name}] bans with ${action?.value.trim() || "its ban action"} in the firewall, but behind the load balancer every packet comes from the load balancer, so the ban stops nothing; use action = nginx-block-map[blck_lst_file="/etc/nginx/<app>-banned.map"] and refuse the listed addresses in nginx.`, from);
+            continue;
+        }
+        const maps = directives(httpConf, "map").filter((m) => directives(m.block, "include").some((i) => path.posix.normalize(i.args[0] ?? "") === list));
+        const variables = maps.filter((m) => m.args[0] === "$remote_addr").map((m) => m.args[1]);
+        if (variables.length === 0) {
+            const keyed = maps.map((m) => m.args[0]).join(", ");
+            report(`the fail2ban jail [${name}] lists banned clients in ${list}, but ${keyed ? `nginx maps it on ${keyed}, not on $remote_addr (the client address from the PROXY header)` : "no nginx map reads it"}; map $remote_addr $${name}_banned { default 0; include ${list}; }.`, from);
+            continue;
+        }
+        const refuses = (server: NginxDirective) =>
+            directives(server.block, "if").some((i) => {
+                const cond = i.args.join(" ").replace(/^\(\s*|\s*\)$/g, "");
+                const tested = variables.some((v) => new RegExp(`^\\${v}(\\s*(=\\s*"?1"?|!=\\s*"?0"?))?$`).test(cond));
+                return tested && directives(i.block, "return").some((r) => /^4\d\d$/.test(r.args[0] ?? ""));
+            });
+        for (const { site, server } of reached.filter((r) => !refuses(r.server))) {
+            report(`${site.file.path} (${site.file.from.name}): the server on ${directives(server.block, "listen").map((l) => l.args[0]).join(", ")} serves clients the fail2ban jail [${name}] has banned; add if (${variables[0]}) { return 403; } to it.`, site.file.from);
+        }
+    }
+}
 
 export const proxyPolicies = [tls1, tls2, tls3, tls4, tls5, tls6, hdr1, hdr2, hdr3, hdr4, hdr5, hdr6, rl1, rl2, px1, px2, px3, px4];

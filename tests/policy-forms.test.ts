@@ -26,6 +26,10 @@ const service443 = (edit: (inputs: Record<string, any>) => void) => (r: PlanRun)
 const service80 = (edit: (inputs: Record<string, any>) => void) => (r: PlanRun) => edit(res(r, "web-service-80").inputs);
 /** Edits the site of the fleet's second app server. */
 const fleetSite = (edit: (c: string) => string) => (r: PlanRun) => editFile(r, "proxy-1-nginx", SITE_PATH, edit);
+/** Edits the http-context file and the app jail of the fleet's second app server. */
+const fleetHttpConf = (edit: (c: string) => string) => (r: PlanRun) => editFile(r, "proxy-1-nginx", "/etc/nginx/conf.d/webapp.conf", edit);
+const JAIL = "/etc/fail2ban/jail.d/webapp.local";
+const fleetJail = (edit: (c: string) => string) => (r: PlanRun) => editFile(r, "host-1-fail2ban", JAIL, edit);
 const UFW = "/etc/ufw/pulumi-rules";
 const ufw = (line: string) => (r: PlanRun) => editFile(r, "host-0-firewall", UFW, (c) => `${c}${line}\n`);
 const UNIT = "/etc/systemd/system/webapp.service";
@@ -185,6 +189,30 @@ const forms: Form[] = [
         editFile(r, "proxy-1-nginx", "/etc/nginx/conf.d/webapp.conf", (c) => `${c}set_real_ip_from 10.0.0.2;\nreal_ip_header proxy_protocol;\n`);
     }, null],
     ["PX-4", "pass: an AWS network load balancer keeps the client's address", P, (r) => addResource(r, "aws:lb/loadBalancer:LoadBalancer", "web-nlb", { loadBalancerType: "network" }), null],
+    // PX-4 and fail2ban behind the load balancer: the app jail's ban must be nginx's, on the client's address.
+    ["PX-4", "the app jail bans in the firewall (its stock action)", F, fleetJail((c) => c.replace(/^# Behind.*\n.*\n^action = .*\n/m, "")), /jail \[webapp\] bans with its ban action in the firewall, but behind the load balancer every packet comes from the load balancer/],
+    ["PX-4", "the app jail bans with ufw", F, fleetJail((c) => c.replace(/^action = .*$/m, "action = ufw")), /jail \[webapp\] bans with ufw in the firewall/],
+    ["PX-4", "the jail writes a list no nginx map reads", F, fleetJail((c) => c.replace("/etc/nginx/webapp-banned.map", "/etc/nginx/other.map")), /lists banned clients in \/etc\/nginx\/other\.map, but no nginx map reads it/],
+    ["PX-4", "the map keys on the load balancer's address ($realip_remote_addr)", F, fleetHttpConf((c) => c.replace("map $remote_addr $webapp_banned", "map $realip_remote_addr $webapp_banned")), /nginx maps it on \$realip_remote_addr, not on \$remote_addr/],
+    ["PX-4", "a server the load balancer reaches serves banned clients", F, fleetSite((c) => c.replace(/\n {4}if \(\$webapp_banned\) \{\n {8}return 403;\n {4}\}/, "")), /sites-enabled\/webapp \(proxy-1-nginx\): the server on 10\.0\.0\.11:80 serves clients the fail2ban jail \[webapp\] has banned/],
+    ["PX-4", "the refusal only logs (return 200)", F, fleetSite((c) => c.replaceAll("return 403;", "return 200;")), /serves clients the fail2ban jail \[webapp\] has banned/],
+    ["PX-4", "the app jail's action overridden by a later jail.d file", F, (r) => addFile(r, "host-1-fail2ban", "/etc/fail2ban/jail.d/zz-override.local", "[webapp]\naction = iptables-multiport\n"), /jail \[webapp\] bans with iptables-multiport in the firewall/],
+    ["PX-4", "pass: jail.local sets a firewall action, which jail.d/webapp.local (read after it) overrides", F, (r) => addFile(r, "host-1-fail2ban", "/etc/fail2ban/jail.local", "[webapp]\naction = iptables-multiport\n"), null],
+    ["PX-4", "pass: nginx-block-map with its own default file, mapped, refused with 444 on a test of = 1", F, (r) => {
+        for (const step of ["host-0-fail2ban", "host-1-fail2ban", "host-2-fail2ban"]) editFile(r, step, JAIL, (c) => c.replace(/^action = .*$/m, "action = nginx-block-map[srv_cfg_path=/etc/nginx/]"));
+        for (const step of ["proxy-0-nginx", "proxy-1-nginx", "proxy-2-nginx"]) {
+            editFile(r, step, HTTP_CONF, (c) => c.replace("/etc/nginx/webapp-banned.map", "/etc/nginx/blacklisted-sessions.map"));
+            editFile(r, step, SITE, (c) => c.replaceAll("if ($webapp_banned) {\n        return 403;", "if ($webapp_banned = 1) {\n        return 444;"));
+        }
+    }, null],
+    ["PX-4", "your own load balancer (no hcloud service): a proxy_protocol listen still needs set_real_ip_from", F, (r) => {
+        r.resources = r.resources.filter((x) => !x.type.startsWith("hcloud:index/loadBalancer"));
+        fleetSite((c) => c.replaceAll("    set_real_ip_from 10.0.0.2;\n", ""))(r);
+    }, /sees the load balancer's address for every client \(no set_real_ip_from\)/],
+    ["PX-4", "your own load balancer: the app jail bans in the firewall", F, (r) => {
+        r.resources = r.resources.filter((x) => !x.type.startsWith("hcloud:index/loadBalancer"));
+        fleetJail((c) => c.replace(/^action = .*$/m, "action = iptables-multiport"))(r);
+    }, /jail \[webapp\] bans with iptables-multiport in the firewall/],
     // NET-1: only 80 and 443 public; ufw in every spelling, in its evaluation order, and every resource that opens a port.
     ["NET-1", "ufw allow 22/tcp", P, ufw("allow 22/tcp"), /ufw rule "allow 22\/tcp" .* opens port 22 to the whole internet \(any\)/],
     ["NET-1", "ufw allow 22", P, ufw("allow 22"), /opens port 22 to the whole internet/],
