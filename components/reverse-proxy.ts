@@ -8,7 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { ApplyScript, enableNow, lateValue } from "../lib/render/apply-script";
 import { bootstrapCertificate, CertificateOptions, deployHookPath, issueCertificate, knownHostsLine, renderDeployHook, shareDir, tlsDir } from "../lib/render/certbot";
 import { bannedMapFile } from "../lib/render/fail2ban";
-import { renderNginxHttpConf, renderNginxSite, ReverseProxyOptions, reverseProxyProblems } from "../lib/render/nginx";
+import { ensureListeners, nginxListeners, renderNginxHttpConf, renderNginxSite, ReverseProxyOptions, reverseProxyProblems } from "../lib/render/nginx";
 import { aptInstall } from "./host-hardening";
 import { remoteStep } from "./remote-step";
 import type { SshConnection } from "./vps";
@@ -68,7 +68,7 @@ export function reverseProxyScript(a: ReverseProxyArgs): ApplyScript {
         ],
         validate: ["nginx -t -q"],
         activate: ["systemctl reload-or-restart nginx"],
-        ensure: [enableNow(["nginx"]), ...issueCertificate(cert)],
+        ensure: [enableNow(["nginx"]), ...ensureListeners(nginxListeners(options)), ...issueCertificate(cert)],
     };
 }
 

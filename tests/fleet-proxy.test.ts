@@ -10,9 +10,10 @@ import * as https from "https";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
-import { drainFile, ReverseProxyOptions } from "../lib/render/nginx";
+import { spawnSync } from "child_process";
+import { drainFile, ensureListeners, nginxListeners, ReverseProxyOptions } from "../lib/render/nginx";
 import { RunningHaproxy, startHaproxy } from "./support/haproxy";
-import { freePort, instanceBanList, RunningNginx, selfSignedCert, startNginx, writeProxyInstance } from "./support/nginx";
+import { debianNginxConf, freePort, instanceBanList, RunningNginx, selfSignedCert, startNginx, writeProxyInstance } from "./support/nginx";
 
 const DOMAIN = "fleet.app.example.com";
 /** The load balancer's own address: HAProxy connects from it, nginx believes PROXY headers from it alone. */
@@ -208,5 +209,50 @@ describe("ACME challenges in the fleet (TLS-5)", () => {
         });
         expect(answer).toMatch(/^HTTP\/1\.1 200/);
         expect(answer).toContain("token-1.key-authorization");
+    });
+});
+
+describe("a fleet server's first converge: nginx moves from every address to the private one", () => {
+    test("nginxListeners names the private address's ports behind the load balancer, every address otherwise", () => {
+        const base: ReverseProxyOptions = { name: "webapp", domains: [DOMAIN], upstreamPort: 8000, certificate: { fullchain: "/f", privkey: "/k" } };
+        expect(nginxListeners({ ...base, loadBalancer: { address: "10.0.0.2", listenAddress: "10.0.0.10", healthPath: "/health" } })).toEqual(["10.0.0.10:80", "10.0.0.10:443", "10.0.0.10:8404"]);
+        expect(nginxListeners(base)).toEqual(["0.0.0.0:80", "[::]:80", "0.0.0.0:443", "[::]:443"]);
+    });
+
+    test("a reload keeps Debian's wildcard socket and logs the failed bind; the step's check restarts nginx onto the address", async () => {
+        const d = path.join(dir, "move");
+        const port = await freePort();
+        const conf = debianNginxConf(d);
+        // Debian's default site, as apt leaves nginx running, then the fleet's site in its place.
+        fs.writeFileSync(path.join(d, "sites-enabled", "default"), `server {\n    listen ${port} default_server;\n    return 200 "stock\\n";\n}\n`);
+        const stock = await startNginx(conf, port);
+        let restarted = false;
+        try {
+            fs.rmSync(path.join(d, "sites-enabled", "default"));
+            fs.writeFileSync(path.join(d, "sites-enabled", "fleet"), `server {\n    listen 127.0.0.10:${port};\n    return 200 "fleet\\n";\n}\n`);
+            stock.process.kill("SIGHUP");
+            await new Promise((r) => setTimeout(r, 1000));
+            const errors = () => fs.readFileSync(path.join(d, "logs", "error.log"), "utf8");
+            expect(errors()).toMatch(new RegExp(`bind\\(\\) to 127\\.0\\.0\\.10:${port} failed \\(98: Address already in use\\)`));
+            // systemctl stands in for the host's: a restart stops this nginx and starts it again from its config.
+            const systemctl = `systemctl() { [ "$1 $2" = "restart nginx" ] || return 1; kill -QUIT "$(cat ${d}/nginx.pid)"; while [ -e ${d}/nginx.pid ]; do sleep 0.1; done; /usr/sbin/nginx -c ${conf} -e ${d}/logs/startup.log; }`;
+            const res = spawnSync("bash", ["-euo", "pipefail", "-c", ["log() { echo \"[nginx] $*\"; }", systemctl, ...ensureListeners([`127.0.0.10:${port}`])].join("\n")], { encoding: "utf8", timeout: 30_000 });
+            restarted = true;
+            expect(res.stderr).toBe("");
+            expect(res.status).toBe(0);
+            expect(res.stdout).toBe(`[nginx] nginx does not listen on all of 127.0.0.10:${port} after a reload; restarting it\n`);
+            const body = await new Promise<string>((resolve, reject) => http.get({ host: "127.0.0.10", port, path: "/" }, (r) => { let b = ""; r.on("data", (c) => (b += c)); r.on("end", () => resolve(b)); }).on("error", reject));
+            expect(body).toBe("fleet\n");
+            // Now in place: a second run finds every listener and restarts nothing.
+            const again = spawnSync("bash", ["-euo", "pipefail", "-c", ["log() { echo \"[nginx] $*\"; }", "systemctl() { echo unexpected; return 1; }", ...ensureListeners([`127.0.0.10:${port}`])].join("\n")], { encoding: "utf8" });
+            expect([again.status, again.stdout]).toEqual([0, ""]);
+            // A listener nothing can provide fails the step, with what nginx does listen on.
+            const missing = spawnSync("bash", ["-euo", "pipefail", "-c", ["log() { :; }", "systemctl() { :; }", ...ensureListeners(["127.0.0.10:1"])].join("\n")], { encoding: "utf8" });
+            expect(missing.status).toBe(1);
+            expect(missing.stderr).toContain("nginx does not listen on 127.0.0.10:1");
+        } finally {
+            if (restarted && fs.existsSync(path.join(d, "nginx.pid"))) process.kill(Number(fs.readFileSync(path.join(d, "nginx.pid"), "utf8")), "SIGQUIT");
+            await stock.stop();
+        }
     });
 });

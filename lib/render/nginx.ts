@@ -192,6 +192,34 @@ function assertValid(o: ReverseProxyOptions): void {
 const banned = (o: ReverseProxyOptions) => `${o.name.replace(/[^A-Za-z0-9_]/g, "_")}_banned`;
 const zone = (o: ReverseProxyOptions, kind: "login" | "api") => `${o.name.replace(/[^A-Za-z0-9_]/g, "_")}_${kind}`;
 
+/**
+ * The sockets the site makes nginx listen on, as `ss -Htln` prints them: the private address's ports behind the load
+ * balancer, else every address (IPv4 and IPv6) on 80 and 443.
+ */
+export function nginxListeners(opts: ReverseProxyOptions): string[] {
+    const o = withDefaults(opts);
+    const lb = o.loadBalancer;
+    return lb
+        ? [o.ports.http, o.ports.https, lb.healthPort ?? HEALTH_CHECK_PORT].map((p) => `${lb.listenAddress}:${p}`)
+        : [o.ports.http, o.ports.https].flatMap((p) => [`0.0.0.0:${p}`, `[::]:${p}`]);
+}
+
+/**
+ * Bash lines that make sure nginx listens where the site says, after a reload. A reload cannot move a listener
+ * from the wildcard address to one address (Debian's default site holds 0.0.0.0:80 when the fleet's site wants
+ * 10.0.0.10:80): nginx then keeps its old sockets and only logs the failed bind, and `systemctl reload` succeeds.
+ * So: wait up to 5 s for every listener, restart nginx if one is missing, and fail if it still is.
+ */
+export function ensureListeners(listeners: string[]): string[] {
+    for (const l of listeners) if (!/^(\d{1,3}(\.\d{1,3}){3}|\[[0-9a-f:]+\]):\d+$/.test(l)) throw new Error(`nginx listener ${JSON.stringify(l)} is not address:port`);
+    return [
+        `nginx_listeners_up() { local l up; up=$(ss -Htln | awk '{print $4}'); for l in ${listeners.map((l) => `'${l}'`).join(" ")}; do grep -qxF "$l" <<<"$up" || return 1; done; }`,
+        "for _ in $(seq 1 10); do nginx_listeners_up && break; sleep 0.5; done",
+        `if ! nginx_listeners_up; then log "nginx does not listen on all of ${listeners.join(" ")} after a reload; restarting it"; systemctl restart nginx; sleep 1; fi`,
+        `nginx_listeners_up || { echo "nginx does not listen on ${listeners.join(" ")}: $(ss -Htlnp | grep -F nginx | tr -s ' ' | cut -d' ' -f4 | tr '\\n' ' ')" >&2; exit 1; }`,
+    ];
+}
+
 /** The http-context file: rate-limit zones, 429 for limited requests, no version in headers or error pages. */
 export function renderNginxHttpConf(opts: ReverseProxyOptions): string {
     assertValid(opts);
