@@ -41,8 +41,6 @@ export function ensureImage(cacheDir: string): Image {
     fs.writeFileSync(path.join(rootfs, "etc", "fstab"), "/dev/vda / ext4 defaults,errors=remount-ro 0 1\n");
     // The network of a NoCloud instance: DHCP on the first interface, as cloud-init's fallback would set it.
     fs.writeFileSync(path.join(rootfs, "etc", "network", "interfaces.d", "eth0"), "auto eth0\niface eth0 inet dhcp\n");
-    // A second interface when the VM is booted with one (bootVm's `outside`): the internet, beyond the admin network.
-    fs.writeFileSync(path.join(rootfs, "etc", "network", "interfaces.d", "eth1"), "allow-hotplug eth1\niface eth1 inet dhcp\n");
     fs.writeFileSync(path.join(rootfs, "etc", "cloud", "cloud.cfg.d", "90-image.cfg"), "datasource_list: [ NoCloud, None ]\nlocale: C.UTF-8\n");
     const boot = fs.readdirSync(path.join(rootfs, "boot"));
     const kernel = boot.find((f) => f.startsWith("vmlinuz-"));
@@ -51,9 +49,27 @@ export function ensureImage(cacheDir: string): Image {
     return { rootfs, kernel: path.join(rootfs, "boot", kernel), initrd: path.join(rootfs, "boot", initrd) };
 }
 
+/**
+ * A private network between VMs (the provider's private network): a QEMU socket netdev on a multicast group
+ * bound to the host's loopback, so its frames reach the other VMs on that group and nothing else. The guest's
+ * second interface gets a static address, as the provider's network configuration would.
+ */
+export type PrivateNet = {
+    /** Multicast group and port, e.g. `230.0.0.1:41234`; one per test run. */
+    group: string;
+    /** The guest's address with its prefix, e.g. `10.0.0.10/24`. */
+    address: string;
+    /** The interface's MAC address, unique on the network. */
+    mac: string;
+};
+
 export type Vm = {
     /** Host port forwarded to each guest port. */
     ports: Record<number, number>;
+    /** Host port forwarded to each guest port on the private address (`forwardPrivate`), from the user network's host. */
+    privatePorts: Record<number, number>;
+    /** The host's loopback address the forwarded ports listen on. */
+    loopback: string;
     /**
      * Host port forwarded to each guest port through the second network (`outside`): there the guest sees clients
      * arrive from 10.0.3.2, an address outside the admin network 10.0.2.2 of the first.
@@ -68,12 +84,37 @@ export type Vm = {
 
 /**
  * Boots the image with a fresh disk that carries the NoCloud seed (user-data, meta-data) under
- * /var/lib/cloud/seed/nocloud. Guest ports in `forward` are reachable on 127.0.0.1 only, each on a free port;
- * those in `same` on 127.0.0.1 at their own number (so that a program's config can name the port). SSH goes to
- * `sshPort` (default 22).
+ * /var/lib/cloud/seed/nocloud. Guest ports in `forward` are reachable on `loopback` (default 127.0.0.1) only, each
+ * on a free port; those in `same` at their own number (so that a program's config can name the port). SSH goes to
+ * `sshPort` (default 22). The first interface is QEMU's user network (`userNet`, default 10.0.2.0/24, the host
+ * at .2); with `privateNet` the second joins a private network between VMs, and `forwardPrivate` ports reach the
+ * guest's private address from the user network's host (as a load balancer on the private network would).
  */
-export async function bootVm(o: { image: Image; workDir: string; userData: string; hostname: string; forward: number[]; same?: number[]; outside?: number[]; sshPort?: number; adminUser: string; key: string }): Promise<Vm> {
+export async function bootVm(o: {
+    image: Image;
+    workDir: string;
+    userData: string;
+    hostname: string;
+    forward: number[];
+    same?: number[];
+    outside?: number[];
+    sshPort?: number;
+    adminUser: string;
+    key: string;
+    loopback?: string;
+    userNet?: string;
+    privateNet?: PrivateNet;
+    forwardPrivate?: number[];
+    memoryMiB?: number;
+}): Promise<Vm> {
+    if (o.outside?.length && o.privateNet) throw new Error("bootVm: `outside` and `privateNet` both use the second interface");
     fs.mkdirSync(o.workDir, { recursive: true });
+    // The second interface: the internet beyond the admin network (`outside`, DHCP) or the private network (static).
+    fs.writeFileSync(
+        path.join(o.image.rootfs, "etc", "network", "interfaces.d", "eth1"),
+        o.privateNet ? `auto eth1\niface eth1 inet static\n    address ${o.privateNet.address}\n` : "allow-hotplug eth1\niface eth1 inet dhcp\n",
+    );
+    const loopback = o.loopback ?? "127.0.0.1";
     const seed = path.join(o.image.rootfs, "var", "lib", "cloud", "seed", "nocloud");
     fs.mkdirSync(seed, { recursive: true });
     fs.writeFileSync(path.join(seed, "user-data"), o.userData);
@@ -84,20 +125,29 @@ export async function bootVm(o: { image: Image; workDir: string; userData: strin
     sh("mkfs.ext4", ["-q", "-F", "-d", o.image.rootfs, disk, "4G"], { timeoutMs: 5 * 60 * 1000 });
     const ports: Record<number, number> = {};
     for (const p of o.forward) ports[p] = await freePort();
+    const privatePorts: Record<number, number> = {};
+    for (const p of o.forwardPrivate ?? []) privatePorts[p] = await freePort();
+    const privateAddress = o.privateNet?.address.split("/")[0];
+    if (o.forwardPrivate?.length && !privateAddress) throw new Error("bootVm: `forwardPrivate` needs `privateNet`");
     for (const p of o.same ?? []) ports[p] = p;
     const outsidePorts: Record<number, number> = {};
     for (const p of o.outside ?? []) outsidePorts[p] = await freePort();
-    const outsideNet = o.outside?.length
-        ? ["-netdev", `user,id=net1,net=10.0.3.0/24,${Object.entries(outsidePorts).map(([guest, host]) => `hostfwd=tcp:127.0.0.1:${host}-:${guest}`).join(",")}`, "-device", "virtio-net-pci,netdev=net1"]
-        : [];
+    const secondNet = o.outside?.length
+        ? ["-netdev", `user,id=net1,net=10.0.3.0/24,${Object.entries(outsidePorts).map(([guest, host]) => `hostfwd=tcp:${loopback}:${host}-:${guest}`).join(",")}`, "-device", "virtio-net-pci,netdev=net1"]
+        : o.privateNet
+          ? ["-netdev", `socket,id=net1,mcast=${o.privateNet.group},localaddr=127.0.0.1`, "-device", `virtio-net-pci,netdev=net1,mac=${o.privateNet.mac}`]
+          : [];
     const sshPort = o.sshPort ?? 22;
     const serialLog = path.join(o.workDir, "serial.log");
-    const hostfwd = Object.entries(ports).map(([guest, host]) => `hostfwd=tcp:127.0.0.1:${host}-:${guest}`).join(",");
+    const hostfwd = [
+        ...Object.entries(ports).map(([guest, host]) => `hostfwd=tcp:${loopback}:${host}-:${guest}`),
+        ...Object.entries(privatePorts).map(([guest, host]) => `hostfwd=tcp:${loopback}:${host}-${privateAddress}:${guest}`),
+    ].join(",");
     const qemu: ChildProcess = spawn(
         "qemu-system-x86_64",
-        ["-accel", "tcg", "-smp", "2", "-m", "2048", "-nographic", "-serial", `file:${serialLog}`, "-monitor", "none", "-display", "none",
+        ["-accel", "tcg", "-smp", "2", "-m", String(o.memoryMiB ?? 2048), "-nographic", "-serial", `file:${serialLog}`, "-monitor", "none", "-display", "none",
             "-kernel", o.image.kernel, "-initrd", o.image.initrd, "-append", "root=/dev/vda rw console=ttyS0 net.ifnames=0 ds=nocloud",
-            "-drive", `file=${disk},format=raw,if=virtio`, "-netdev", `user,id=net0,${hostfwd}`, "-device", "virtio-net-pci,netdev=net0", ...outsideNet],
+            "-drive", `file=${disk},format=raw,if=virtio`, "-netdev", `user,id=net0,${o.userNet ? `net=${o.userNet},` : ""}${hostfwd}`, "-device", "virtio-net-pci,netdev=net0", ...secondNet],
         // QEMU's own complaints (a port taken, a bad option) go to qemu.log, quoted when it exits early.
         { stdio: ["ignore", "ignore", fs.openSync(path.join(o.workDir, "qemu.log"), "w")] },
     );
@@ -106,13 +156,15 @@ export async function bootVm(o: { image: Image; workDir: string; userData: strin
         const res = spawnSync(
             "ssh",
             ["-p", String(ports[sshPort]), "-i", opts.key ?? o.key, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes",
-                "-o", "ConnectTimeout=10", "-o", "LogLevel=ERROR", ...(opts.extra ?? []), `${opts.user ?? o.adminUser}@127.0.0.1`, command],
+                "-o", "ConnectTimeout=10", "-o", "LogLevel=ERROR", ...(opts.extra ?? []), `${opts.user ?? o.adminUser}@${loopback}`, command],
             { encoding: "utf8", input: opts.input ?? "", timeout: opts.timeoutMs ?? 10 * 60 * 1000, maxBuffer: 64 * 1024 * 1024 },
         );
         return res as ReturnType<typeof spawnSync> & { stdout: string; stderr: string };
     };
     const vm: Vm = {
         ports,
+        privatePorts,
+        loopback,
         outsidePorts,
         serialLog,
         ssh,
