@@ -765,8 +765,10 @@ function bansBehindLoadBalancer(all: readonly HostFile[], reached: { site: Site;
 
 function bansOnHost(files: readonly HostFile[], httpConf: NginxDirective[], reached: { site: Site; server: NginxDirective }[], report: (m: string, r: ResourceLike) => void) {
     for (const [name, jail] of appJails(files)) {
-        const action = jail.get("action");
-        const from = action?.file?.from ?? files.find((f) => f.path.startsWith("/etc/fail2ban/jail") && f.content.includes(`[${name}]`))?.from ?? reached[0].site.file.from;
+        // Unset, `action` is jail.conf's %(action_)s (and its variants): the jail's `banaction` with its parameters.
+        const own = jail.get("action");
+        const action = !own || /^%\(action_\w*\)s$/.test(own.value.trim()) ? jail.get("banaction") : own;
+        const from = action?.file?.from ?? own?.file?.from ?? files.find((f) => f.path.startsWith("/etc/fail2ban/jail") && f.content.includes(`[${name}]`))?.from ?? reached[0].site.file.from;
         const list = blockMapFile(action?.value ?? "");
         if (!list) {
             report(`the fail2ban jail [${name}] bans with ${action?.value.trim() || "its ban action"} in the firewall, but behind the load balancer every packet comes from the load balancer, so the ban stops nothing; use action = nginx-block-map[blck_lst_file="/etc/nginx/<app>-banned.map"] and refuse the listed addresses in nginx.`, from);

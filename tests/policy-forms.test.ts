@@ -190,13 +190,14 @@ const forms: Form[] = [
     }, null],
     ["PX-4", "pass: an AWS network load balancer keeps the client's address", P, (r) => addResource(r, "aws:lb/loadBalancer:LoadBalancer", "web-nlb", { loadBalancerType: "network" }), null],
     // PX-4 and fail2ban behind the load balancer: the app jail's ban must be nginx's, on the client's address.
-    ["PX-4", "the app jail bans in the firewall (its stock action)", F, fleetJail((c) => c.replace(/^# Behind.*\n.*\n^action = .*\n/m, "")), /jail \[webapp\] bans with its ban action in the firewall, but behind the load balancer every packet comes from the load balancer/],
+    ["PX-4", "the app jail bans in the firewall (no action: Debian's banaction)", F, fleetJail((c) => c.replace(/^# Behind.*\n.*\n^action = .*\n/m, "")), /jail \[webapp\] bans with iptables-multiport in the firewall, but behind the load balancer every packet comes from the load balancer/],
     ["PX-4", "the app jail bans with ufw", F, fleetJail((c) => c.replace(/^action = .*$/m, "action = ufw")), /jail \[webapp\] bans with ufw in the firewall/],
     ["PX-4", "the jail writes a list no nginx map reads", F, fleetJail((c) => c.replace("/etc/nginx/webapp-banned.map", "/etc/nginx/other.map")), /lists banned clients in \/etc\/nginx\/other\.map, but no nginx map reads it/],
     ["PX-4", "the map keys on the load balancer's address ($realip_remote_addr)", F, fleetHttpConf((c) => c.replace("map $remote_addr $webapp_banned", "map $realip_remote_addr $webapp_banned")), /nginx maps it on \$realip_remote_addr, not on \$remote_addr/],
     ["PX-4", "a server the load balancer reaches serves banned clients", F, fleetSite((c) => c.replace(/\n {4}if \(\$webapp_banned\) \{\n {8}return 403;\n {4}\}/, "")), /sites-enabled\/webapp \(proxy-1-nginx\): the server on 10\.0\.0\.11:80 serves clients the fail2ban jail \[webapp\] has banned/],
     ["PX-4", "the refusal only logs (return 200)", F, fleetSite((c) => c.replaceAll("return 403;", "return 200;")), /serves clients the fail2ban jail \[webapp\] has banned/],
     ["PX-4", "the app jail's action overridden by a later jail.d file", F, (r) => addFile(r, "host-1-fail2ban", "/etc/fail2ban/jail.d/zz-override.local", "[webapp]\naction = iptables-multiport\n"), /jail \[webapp\] bans with iptables-multiport in the firewall/],
+    ["PX-4", "pass: action = %(action_)s with banaction = nginx-block-map on the list nginx maps", F, fleetJail((c) => c.replace(/^action = .*$/m, 'action = %(action_)s\nbanaction = nginx-block-map[blck_lst_file="/etc/nginx/webapp-banned.map"]')), null],
     ["PX-4", "pass: jail.local sets a firewall action, which jail.d/webapp.local (read after it) overrides", F, (r) => addFile(r, "host-1-fail2ban", "/etc/fail2ban/jail.local", "[webapp]\naction = iptables-multiport\n"), null],
     ["PX-4", "pass: nginx-block-map with its own default file, mapped, refused with 444 on a test of = 1", F, (r) => {
         for (const step of ["host-0-fail2ban", "host-1-fail2ban", "host-2-fail2ban"]) editFile(r, step, JAIL, (c) => c.replace(/^action = .*$/m, "action = nginx-block-map[srv_cfg_path=/etc/nginx/]"));
