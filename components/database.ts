@@ -7,6 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { ApplyScript, enableNow, lateValue, secretValue } from "../lib/render/apply-script";
 import { caBundleLines, pgConfDir, rdsCaBundle, renderPgHba, renderPostgresConf, renderRoleSql, scramVerifier } from "../lib/render/postgres";
 import { renderPgpass } from "../lib/render/backup";
+import { renderPrivateAddressDropIn } from "../lib/render/systemd";
 import { aptInstall } from "./host-hardening";
 import { remoteStep } from "./remote-step";
 import type { SshConnection } from "./vps";
@@ -72,7 +73,7 @@ export function postgresServerScript(a: { appName: string; memoryMiB: number; pr
             { path: `${pgConfDir()}/conf.d/60-${a.appName}.conf`, content: renderPostgresConf(opts), owner: "postgres:postgres" },
             { path: `${pgConfDir()}/pg_hba.conf`, content: renderPgHba(opts), mode: "0640", owner: "postgres:postgres" },
             // The private address must be up before the server binds it, after a reboot too.
-            ...(net ? [{ path: PRIVATE_NETWORK_DROPIN, content: "[Unit]\nWants=network-online.target\nAfter=network-online.target\n" }] : []),
+            ...(net ? [{ path: PRIVATE_NETWORK_DROPIN, content: renderPrivateAddressDropIn("PostgreSQL", net.listenAddress) }] : []),
         ],
         // The server parses the files on disk in these views, before anything is reloaded. A setting that needs a
         // restart shows as "could not be applied" there; that is not an error of the file.

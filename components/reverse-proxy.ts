@@ -9,6 +9,7 @@ import { ApplyScript, enableNow, lateValue } from "../lib/render/apply-script";
 import { bootstrapCertificate, CertificateOptions, deployHookPath, issueCertificate, knownHostsLine, renderDeployHook, shareDir, tlsDir } from "../lib/render/certbot";
 import { bannedMapFile } from "../lib/render/fail2ban";
 import { ensureListeners, nginxListeners, renderNginxHttpConf, renderNginxSite, ReverseProxyOptions, reverseProxyProblems } from "../lib/render/nginx";
+import { renderPrivateAddressDropIn } from "../lib/render/systemd";
 import { aptInstall } from "./host-hardening";
 import { remoteStep } from "./remote-step";
 import type { SshConnection } from "./vps";
@@ -34,6 +35,12 @@ export interface ReverseProxyArgs {
      */
     share?: { role: "leader"; followers: { address: string; hostKey: pulumi.Input<string> }[]; user: string; sshPort: number } | { role: "follower" };
 }
+
+/** The drop-in that makes nginx wait for its private address (a server behind the load balancer). */
+/** Debian's nginx.service tests its configuration before it starts; `nginx -t` binds every listener. */
+export const DEBIAN_NGINX_TEST = "/usr/sbin/nginx -t -q -g 'daemon on; master_process on;'";
+
+export const NGINX_PRIVATE_ADDRESS_DROPIN = "/etc/systemd/system/nginx.service.d/10-private-address.conf";
 
 export function reverseProxyScript(a: ReverseProxyArgs): ApplyScript {
     const share = a.share;
@@ -63,11 +70,13 @@ export function reverseProxyScript(a: ReverseProxyArgs): ApplyScript {
             { path: `/etc/nginx/conf.d/${a.proxy.name}.conf`, content: renderNginxHttpConf(options) },
             { path: `/etc/nginx/sites-enabled/${a.proxy.name}`, content: renderNginxSite(options) },
             { path: deployHookPath(cert.appName), content: renderDeployHook(cert), mode: "0755" },
+            // Behind the load balancer nginx binds the private address alone: after a reboot it waits for it.
+            ...(a.proxy.loadBalancer ? [{ path: NGINX_PRIVATE_ADDRESS_DROPIN, content: renderPrivateAddressDropIn("nginx", a.proxy.loadBalancer.listenAddress, undefined, [DEBIAN_NGINX_TEST]) }] : []),
             // The other servers' host keys (late values: read from their receive steps), pinned for the push.
             ...(cert.share ? [{ path: cert.share.knownHosts, content: followers.map((f, i) => knownHostsLine(f.address, cert.share!.port, lateValue(`host-key-${i + 1}`))).join("\n") + "\n", mode: "0600" }] : []),
         ],
         validate: ["nginx -t -q"],
-        activate: ["systemctl reload-or-restart nginx"],
+        activate: [...(a.proxy.loadBalancer ? ["systemctl daemon-reload"] : []), "systemctl reload-or-restart nginx"],
         ensure: [enableNow(["nginx"]), ...ensureListeners(nginxListeners(options)), ...issueCertificate(cert)],
     };
 }

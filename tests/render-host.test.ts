@@ -6,6 +6,8 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { PRIVATE_NETWORK_DROPIN } from "../components/database";
+import { DEBIAN_NGINX_TEST, NGINX_PRIVATE_ADDRESS_DROPIN } from "../components/reverse-proxy";
 import { renderApplyScript } from "../lib/render/apply-script";
 import { renderAutoUpgrades, renderUnattendedUpgrades } from "../lib/render/apt";
 import { bootstrapCertificate, issueCertificate, renderDeployHook } from "../lib/render/certbot";
@@ -13,7 +15,7 @@ import { bannedMapFile, renderAppFilter, renderAppJail, renderSshdJail } from ".
 import { DEFAULT_LOG_FILES, renderLogrotate } from "../lib/render/logrotate";
 import { renderAlertScript, renderAlertUnits } from "../lib/render/monitoring";
 import { renderSysctl, SYSCTL_HARDENING } from "../lib/render/sysctl";
-import { healthCheckScriptPath, renderAppUnit, renderHealthCheckScript, renderHealthCheckService, renderHealthCheckTimer } from "../lib/render/systemd";
+import { healthCheckScriptPath, renderAppUnit, renderHealthCheckScript, renderHealthCheckService, renderHealthCheckTimer, renderPrivateAddressDropIn } from "../lib/render/systemd";
 import { renderUfwRules, UFW_APPLY, UFW_RULES_PATH } from "../lib/render/ufw";
 import { run } from "./helpers";
 import { unitRoot, verifyUnits } from "./support/systemd";
@@ -113,6 +115,37 @@ describe("systemd units (SVC-1..6)", () => {
         const r = root({ "webapp.service": unit.replace("/opt/webapp/venv/bin/gunicorn", "/opt/webapp/missing"), "typo.service": unit.replace("PrivateTmp=yes", "PrivateTemp=yes") });
         expect(verify(r, ["webapp.service"]).status).not.toBe(0);
         expect(verify(r, ["typo.service"]).stderr).toMatch(/Unknown key '?PrivateTemp'? in section \[Service\]/);
+    });
+
+    test("fleet: nginx and PostgreSQL wait for their private address; systemd-analyze verify accepts the drop-ins on Debian's units", () => {
+        const r = unitRoot(dir, {}, ["/usr/sbin/nginx", "/bin/sh", "/usr/bin/pg_ctlcluster"]);
+        for (const [unit, dropIn] of [["nginx.service", NGINX_PRIVATE_ADDRESS_DROPIN], ["postgresql@15-main.service", PRIVATE_NETWORK_DROPIN]]) {
+            const file = path.join(r, dropIn);
+            fs.mkdirSync(path.dirname(file), { recursive: true });
+            const content = renderPrivateAddressDropIn(unit, "10.0.0.10", undefined, unit === "nginx.service" ? [DEBIAN_NGINX_TEST] : []);
+            fs.writeFileSync(file, content);
+            const res = run("systemd-analyze", ["verify", `--root=${r}`, unit]);
+            expect({ unit, status: res.status, stderr: res.stderr }).toEqual({ unit, status: 0, stderr: "" });
+        }
+        // nginx: the wait comes before Debian's own `nginx -t` (which binds the listeners), which the drop-in keeps.
+        const nginx = fs.readFileSync("/lib/systemd/system/nginx.service", "utf8");
+        expect(nginx).toContain(`ExecStartPre=${DEBIAN_NGINX_TEST}\n`);
+        const pre = fs.readFileSync(path.join(r, NGINX_PRIVATE_ADDRESS_DROPIN), "utf8").split("\n").filter((l) => l.startsWith("ExecStartPre="));
+        expect(pre.map((l) => l.slice(0, 30))).toEqual(["ExecStartPre=", "ExecStartPre=/bin/sh -c \"for i", `ExecStartPre=${DEBIAN_NGINX_TEST}`.slice(0, 30)]);
+    });
+
+    test("fleet: the wait ends when the address appears (in a network namespace of its own), and fails after its time without it", () => {
+        // systemd passes `$$` to the command as `$`.
+        const command = (address: string, seconds: number) => /^ExecStartPre=\/bin\/sh -c "(.*)"$/m.exec(renderPrivateAddressDropIn("nginx", address, seconds))![1].replace(/\$\$/g, "$");
+        const quoted = (address: string, seconds: number) => `sh -c '${command(address, seconds).replace(/'/g, "'\\''")}'`;
+        const late = run("unshare", ["-n", "bash", "-c", ["(sleep 2; ip addr add 10.9.9.10/24 dev lo) &", "started=$SECONDS", quoted("10.9.9.10", 10), 'echo "rc=$? after $((SECONDS - started)) s"'].join("\n")]);
+        expect(late.stdout.trim()).toMatch(/^rc=0 after [23] s$/);
+        const never = run("unshare", ["-n", "sh", "-c", command("10.9.9.11", 2)]);
+        expect(never.status).toBe(1);
+        expect(never.stderr).toBe("10.9.9.11 is not configured on any interface\n");
+        // Another address with the same prefix does not count.
+        const prefix = run("unshare", ["-n", "bash", "-c", ["ip addr add 10.9.9.100/24 dev lo", quoted("10.9.9.10", 1)].join("\n")]);
+        expect(prefix.status).toBe(1);
     });
 
     test("the sandbox rates OK in systemd-analyze security", () => {

@@ -174,3 +174,35 @@ export function renderHealthCheckTimer(o: HealthCheckOptions): string {
         "",
     ].join("\n");
 }
+
+/** How long a unit bound to a private address waits at start for the address to exist. */
+export const PRIVATE_ADDRESS_WAIT_SECONDS = 60;
+
+/**
+ * A drop-in for a unit that binds a private address (nginx and PostgreSQL in a fleet). The provider's network
+ * configuration may bring the private interface up after network-online.target (DHCP on a hotplugged interface):
+ * a server that starts first fails to bind (EADDRNOTAVAIL) and stays down after a reboot. The unit starts after
+ * the network and waits up to `waitSeconds` (default {@link PRIVATE_ADDRESS_WAIT_SECONDS}) for the address before it
+ * starts, within systemd's default start timeout of 90 s. `before`: the unit's own ExecStartPre commands, which then
+ * run after the wait (Debian's nginx.service tests its configuration with `nginx -t`, which binds the listeners).
+ */
+export function renderPrivateAddressDropIn(unit: string, address: string, waitSeconds = PRIVATE_ADDRESS_WAIT_SECONDS, before: string[] = []): string {
+    if (!/^(\d{1,3}\.){3}\d{1,3}$/.test(address)) throw new Error(`private address drop-in: ${JSON.stringify(address)} is not an IPv4 address`);
+    // systemd expands $ in command lines: $$ passes a literal one to the shell.
+    if (!Number.isInteger(waitSeconds) || waitSeconds < 1) throw new Error(`private address drop-in: waitSeconds ${waitSeconds} must be a positive integer`);
+    const wait = `for i in $$(seq ${waitSeconds}); do ip -4 -o addr show | grep -qF ' inet ${address}/' && exit 0; sleep 1; done; echo '${address} is not configured on any interface' >&2; exit 1`;
+    return [
+        `# Managed by Pulumi: ${unit} binds ${address}; start it once the private network has given this server that address.`,
+        "[Unit]",
+        "Wants=network-online.target",
+        "After=network-online.target",
+        "",
+        "[Service]",
+        // The unit's own ExecStartPre lines (`before`) may bind the address too (`nginx -t` does): the list is reset
+        // so the wait comes first.
+        ...(before.length ? ["ExecStartPre="] : []),
+        `ExecStartPre=/bin/sh -c "${wait}"`,
+        ...before.map((c) => `ExecStartPre=${c}`),
+        "",
+    ].join("\n");
+}
