@@ -71,7 +71,7 @@ export function reverseProxyScript(a: ReverseProxyArgs): ApplyScript {
             { path: `/etc/nginx/sites-enabled/${a.proxy.name}`, content: renderNginxSite(options) },
             { path: deployHookPath(cert.appName), content: renderDeployHook(cert), mode: "0755" },
             // Behind the load balancer nginx binds the private address alone: after a reboot it waits for it.
-            ...(a.proxy.loadBalancer ? [{ path: NGINX_PRIVATE_ADDRESS_DROPIN, content: renderPrivateAddressDropIn("nginx", a.proxy.loadBalancer.listenAddress, undefined, [DEBIAN_NGINX_TEST]) }] : []),
+            ...(a.proxy.loadBalancer ? [{ path: NGINX_PRIVATE_ADDRESS_DROPIN, content: renderPrivateAddressDropIn("nginx", a.proxy.loadBalancer.listenAddress, { before: [DEBIAN_NGINX_TEST] }) }] : []),
             // The other servers' host keys (late values: read from their receive steps), pinned for the push.
             ...(cert.share ? [{ path: cert.share.knownHosts, content: followers.map((f, i) => knownHostsLine(f.address, cert.share!.port, lateValue(`host-key-${i + 1}`))).join("\n") + "\n", mode: "0600" }] : []),
         ],

@@ -2,7 +2,7 @@
  * The host itself (SSH-1..4, HOST-1..3), judged on the files the remote steps and cloud-init ship.
  */
 import { parse as parseYaml } from "yaml";
-import { aptConfig, AptSetting, asList, EffectiveSshd, effectiveSshd, fail2banJails, Fail2banSetting, fail2banSeconds, fail2banTrue, HostFile, hostFiles, hostScripts, parseUnit, ResourceLike, seconds, sysctlValue, unitValue } from "./parse";
+import { aptConfig, AptSetting, asList, EffectiveSshd, effectiveSshd, fail2banJails, Fail2banSetting, fail2banSeconds, fail2banTrue, HostFile, hostFiles, hostIndex, hostScripts, parseUnit, ResourceLike, seconds, sysctlValue, unitValue } from "./parse";
 import { ChecklistPolicy, Context, firstStep, hasHosts, isServer, stackPolicy } from "./support";
 
 /** Files under a directory; reports once when hosts exist but no step ships any. */
@@ -25,11 +25,10 @@ export function sshdHosts(resources: readonly ResourceLike[], ctx: Context): { s
         required(resources, ctx, () => false, "an sshd drop-in (/etc/ssh/sshd_config.d/*.conf)");
         return [];
     }
-    const hostOf = (f: HostFile) => /-(\d+)(?:-|$)/.exec(f.from.name)?.[1];
-    const hosts = [...new Set(files.map(hostOf).filter((h): h is string => h !== undefined))];
+    const hosts = [...new Set(files.map(hostIndex).filter((h): h is string => h !== undefined))];
     return (hosts.length ? hosts : ["*"]).map((h) => {
         // A path written by cloud-init at boot and again by a remote step holds what the step wrote.
-        const candidates = files.filter((f) => hostOf(f) === h || hostOf(f) === undefined);
+        const candidates = files.filter((f) => hostIndex(f) === h || hostIndex(f) === undefined);
         const mine = candidates.filter((f) => f.from.type === "command:remote:Command" || !candidates.some((o) => o.path === f.path && o.from.type === "command:remote:Command"));
         return { sshd: effectiveSshd(mine), fallback: mine.find((f) => f.path.startsWith("/etc/ssh/sshd_config.d/")) ?? mine[0] };
     });

@@ -127,6 +127,12 @@ export function hostFiles(resources: readonly ResourceLike[]): HostFile[] {
     );
 }
 
+/**
+ * The server a file belongs to: the index in its step's name (`host-1-fail2ban`, `proxy-1-nginx` → "1").
+ * Undefined for steps of no numbered server (the database server's, the backups').
+ */
+export const hostIndex = (f: HostFile) => /-(\d+)(?:-|$)/.exec(f.from.name)?.[1];
+
 /** The scripts the remote steps run (those the engine knows now), with the resource that carries each. */
 export function hostScripts(resources: readonly ResourceLike[]): { script: string; from: ResourceLike }[] {
     return memo(scriptsOf, resources, () => resources.filter(isRemoteStep).flatMap((r) => parsedOf(r).scripts.map((script) => ({ script, from: r }))));

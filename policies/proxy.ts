@@ -3,7 +3,7 @@
  * remote steps ship.
  */
 import * as path from "path";
-import { directive, directives, HostFile, hostFiles, hostScripts, NginxDirective, parseNginx, ResourceLike } from "./parse";
+import { directive, directives, HostFile, hostFiles, hostIndex, hostScripts, NginxDirective, parseNginx, ResourceLike } from "./parse";
 import { appJails } from "./app";
 import { applicationLoadBalancers, hcloudServices } from "./fleet";
 import { isLocalOrPrivate, isWideSource } from "./network";
@@ -63,9 +63,11 @@ const inHttpContext = (path: string) => path === "/etc/nginx/nginx.conf" || /^\/
  * block), and the http context's own directives (inherited by every server). Reports once when hosts exist but
  * no site is shipped.
  */
+/** A file's directives at the http level: nginx.conf's http block, or the whole of a conf.d file or site. */
+const top = (f: HostFile) => (f.path === "/etc/nginx/nginx.conf" ? directive(parseNginx(f.content), "http")?.block ?? [] : parseNginx(f.content));
+
 function nginx(resources: readonly ResourceLike[], ctx: Context): { sites: Site[]; httpConf: NginxDirective[] } {
     const files = hostFiles(resources).filter((f) => inHttpContext(f.path));
-    const top = (f: HostFile) => (f.path === "/etc/nginx/nginx.conf" ? directive(parseNginx(f.content), "http")?.block ?? [] : parseNginx(f.content));
     const sites = files
         .map((file) => {
             const servers = directives(top(file), "server");
@@ -743,8 +745,8 @@ function blockMapFile(action: string): string | undefined {
     const m = /(?:^|\s)nginx-block-map(?:\[([^\]]*)\])?/.exec(action);
     if (!m) return undefined;
     const params = new Map([...(m[1] ?? "").matchAll(/(\w+)\s*=\s*("[^"]*"|'[^']*'|[^,]*)/g)].map((p) => [p[1], p[2].trim().replace(/^["']|["']$/g, "")]));
-    const file = params.get("blck_lst_file") ?? `${params.get("srv_cfg_path") ?? "/etc/nginx/"}/blacklisted-sessions.map`;
-    return path.posix.normalize(file.replace("%(srv_cfg_path)s", params.get("srv_cfg_path") ?? "/etc/nginx/"));
+    const cfgPath = params.get("srv_cfg_path") ?? "/etc/nginx/";
+    return path.posix.normalize((params.get("blck_lst_file") ?? "%(srv_cfg_path)s/blacklisted-sessions.map").replace("%(srv_cfg_path)s", cfgPath));
 }
 
 /**
@@ -754,12 +756,11 @@ function blockMapFile(action: string): string | undefined {
  */
 function bansBehindLoadBalancer(all: readonly HostFile[], reached: { site: Site; server: NginxDirective }[], report: (m: string, r: ResourceLike) => void) {
     // Judged per app server: the files of the steps with its index in their names (host-1-fail2ban, proxy-1-nginx).
-    const index = (f: HostFile) => /-(\d+)(?:-|$)/.exec(f.from.name)?.[1];
-    for (const host of new Set(reached.map((r) => index(r.site.file)))) {
-        const files = all.filter((f) => index(f) === host || (host === undefined && !f.from.name.startsWith("db-")));
+    for (const host of new Set(reached.map((r) => hostIndex(r.site.file)))) {
+        const files = all.filter((f) => hostIndex(f) === host || (host === undefined && !f.from.name.startsWith("db-")));
         // The host's own http context: its conf.d files, and nginx.conf's http block if a step ships it.
-        const http = files.filter((f) => inHttpContext(f.path) && !f.path.startsWith("/etc/nginx/sites-")).flatMap((f) => (f.path === "/etc/nginx/nginx.conf" ? directive(parseNginx(f.content), "http")?.block ?? [] : parseNginx(f.content)));
-        bansOnHost(files, http, reached.filter((r) => index(r.site.file) === host), report);
+        const http = files.filter((f) => inHttpContext(f.path) && !f.path.startsWith("/etc/nginx/sites-")).flatMap(top);
+        bansOnHost(files, http, reached.filter((r) => hostIndex(r.site.file) === host), report);
     }
 }
 

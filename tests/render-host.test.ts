@@ -122,7 +122,7 @@ describe("systemd units (SVC-1..6)", () => {
         for (const [unit, dropIn] of [["nginx.service", NGINX_PRIVATE_ADDRESS_DROPIN], ["postgresql@15-main.service", PRIVATE_NETWORK_DROPIN]]) {
             const file = path.join(r, dropIn);
             fs.mkdirSync(path.dirname(file), { recursive: true });
-            const content = renderPrivateAddressDropIn(unit, "10.0.0.10", undefined, unit === "nginx.service" ? [DEBIAN_NGINX_TEST] : []);
+            const content = renderPrivateAddressDropIn(unit, "10.0.0.10", { before: unit === "nginx.service" ? [DEBIAN_NGINX_TEST] : [] });
             fs.writeFileSync(file, content);
             const res = run("systemd-analyze", ["verify", `--root=${r}`, unit]);
             expect({ unit, status: res.status, stderr: res.stderr }).toEqual({ unit, status: 0, stderr: "" });
@@ -136,7 +136,7 @@ describe("systemd units (SVC-1..6)", () => {
 
     test("fleet: the wait ends when the address appears (in a network namespace of its own), and fails after its time without it", () => {
         // systemd passes `$$` to the command as `$`.
-        const command = (address: string, seconds: number) => /^ExecStartPre=\/bin\/sh -c "(.*)"$/m.exec(renderPrivateAddressDropIn("nginx", address, seconds))![1].replace(/\$\$/g, "$");
+        const command = (address: string, seconds: number) => /^ExecStartPre=\/bin\/sh -c "(.*)"$/m.exec(renderPrivateAddressDropIn("nginx", address, { waitSeconds: seconds }))![1].replace(/\$\$/g, "$");
         const quoted = (address: string, seconds: number) => `sh -c '${command(address, seconds).replace(/'/g, "'\\''")}'`;
         const late = run("unshare", ["-n", "bash", "-c", ["(sleep 2; ip addr add 10.9.9.10/24 dev lo) &", "started=$SECONDS", quoted("10.9.9.10", 10), 'echo "rc=$? after $((SECONDS - started)) s"'].join("\n")]);
         expect(late.stdout.trim()).toMatch(/^rc=0 after [23] s$/);

@@ -186,7 +186,8 @@ export const PRIVATE_ADDRESS_WAIT_SECONDS = 60;
  * starts, within systemd's default start timeout of 90 s. `before`: the unit's own ExecStartPre commands, which then
  * run after the wait (Debian's nginx.service tests its configuration with `nginx -t`, which binds the listeners).
  */
-export function renderPrivateAddressDropIn(unit: string, address: string, waitSeconds = PRIVATE_ADDRESS_WAIT_SECONDS, before: string[] = []): string {
+export function renderPrivateAddressDropIn(unit: string, address: string, o: { waitSeconds?: number; before?: string[] } = {}): string {
+    const { waitSeconds = PRIVATE_ADDRESS_WAIT_SECONDS, before = [] } = o;
     if (!/^(\d{1,3}\.){3}\d{1,3}$/.test(address)) throw new Error(`private address drop-in: ${JSON.stringify(address)} is not an IPv4 address`);
     // systemd expands $ in command lines: $$ passes a literal one to the shell.
     if (!Number.isInteger(waitSeconds) || waitSeconds < 1) throw new Error(`private address drop-in: waitSeconds ${waitSeconds} must be a positive integer`);
