@@ -13,7 +13,6 @@
 import * as fs from "fs";
 import * as http from "http";
 import * as https from "https";
-import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { execFileSync } from "child_process";
@@ -22,8 +21,8 @@ import { renderUserData } from "../lib/render/cloud-init";
 import { CACHE, Engine, EngineResult, policyEvents, steps } from "./engine/engine";
 import { run } from "./helpers";
 import { RunningHaproxy, startHaproxy } from "./support/haproxy";
-import { freePort } from "./support/nginx";
-import { bootVm, ensureImage, Vm } from "./support/vm";
+import { freePort, waitFor } from "./support/nginx";
+import { answers, bootVm, ensureImage, Vm } from "./support/vm";
 
 jest.setTimeout(40 * 60 * 1000);
 
@@ -148,28 +147,6 @@ function request(o: { port: number; from: string; path?: string; method?: string
     });
 }
 
-/** Whether a TCP service answers on a forwarded port (QEMU accepts, then closes when the guest refuses or drops). */
-function answers(host: string, port: number): Promise<boolean> {
-    return new Promise((resolve) => {
-        const s = net.connect(port, host);
-        let data = false;
-        s.on("data", () => (data = true));
-        s.on("connect", () => s.write("GET / HTTP/1.0\r\n\r\n"));
-        s.setTimeout(8000, () => s.destroy());
-        s.on("close", () => resolve(data));
-        s.on("error", () => resolve(false));
-    });
-}
-
-async function waitFor(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 60_000): Promise<void> {
-    const end = Date.now() + timeoutMs;
-    while (Date.now() < end) {
-        if (await check()) return;
-        await new Promise((r) => setTimeout(r, 1000));
-    }
-    throw new Error(`timed out waiting for ${what}`);
-}
-
 /** Which servers answer `/` through the load balancer, over `n` new connections. */
 async function servedBy(n: number, from = "127.0.0.7"): Promise<string[]> {
     const seen: string[] = [];
@@ -273,7 +250,7 @@ beforeAll(async () => {
         lb.https,
         { timeoutSeconds: 60 },
     );
-    await waitFor("the load balancer to see both servers healthy", async () => new Set(await servedBy(4).catch(() => [])).size === 2, 120_000).catch((e: Error) => {
+    await waitFor("the load balancer to see both servers healthy", async () => new Set(await servedBy(4).catch(() => [])).size === 2, { timeoutMs: 120_000, everyMs: 1000 }).catch((e: Error) => {
         throw new Error(`${e.message}\n${diagnose()}`);
     });
 });
@@ -354,8 +331,8 @@ describe("the database server (NET-2, DB-*): on the private network only, and on
     });
 
     test("from the runner neither address answers: not the user network, and ufw drops the private one", async () => {
-        expect(await answers(DB.loopback, db.ports[5432])).toBe(false);
-        expect(await answers(DB.loopback, db.privatePorts[5432])).toBe(false);
+        expect(await answers(DB.loopback, db.ports[5432], 8000)).toBe(false);
+        expect(await answers(DB.loopback, db.privatePorts[5432], 8000)).toBe(false);
     });
 
     test("each app connects over TLS with its credential; without TLS PostgreSQL refuses it", async () => {
@@ -399,7 +376,7 @@ describe("LOG-2 behind the load balancer: five failed logins ban the client, not
         agent.destroy();
         expect(statuses).toEqual([401, 401, 401, 401, 401]);
         const vm = apps[i];
-        await waitFor("fail2ban to ban the client", () => /Banned IP list:\s+127\.0\.0\.2\s*$/m.test(must(vm, "sudo fail2ban-client status webapp")));
+        await waitFor("fail2ban to ban the client", () => /Banned IP list:\s+127\.0\.0\.2\s*$/m.test(must(vm, "sudo fail2ban-client status webapp")), { timeoutMs: 60_000, everyMs: 1000 });
         expect(must(vm, `sudo cat ${bannedMapFile("webapp")}`)).toBe("\\127.0.0.2 1;");
         // Asked on that server: the banned client gets 403, another client the app.
         expect((await request({ port: lb.direct[i], from: "127.0.0.2" })).status).toBe(403);
@@ -444,7 +421,7 @@ describe("after a reboot", () => {
         [apps[0], db].forEach((vm, i) => expect(must(vm, "cat /proc/sys/kernel/random/boot_id")).not.toBe(boots[i]));
         expect(must(db, "sudo ss -Htln | awk '{print $4}'").split("\n")).toContain(`${DB.address}:5432`);
         expect(must(apps[0], "sudo ss -Htln | awk '{print $4}'").split("\n")).toContain(`${APP[0].address}:443`);
-        await waitFor("the load balancer to take the rebooted server back", async () => new Set(await servedBy(4).catch(() => [])).size === 2, 180_000);
+        await waitFor("the load balancer to take the rebooted server back", async () => new Set(await servedBy(4).catch(() => [])).size === 2, { timeoutMs: 180_000, everyMs: 1000 });
         const r = await request({ port: lb.direct[0], from: "127.0.0.7", path: "/db" });
         expect(r.status).toBe(200);
         expect(r.body.trim()).toBe(`${APP[0].name} ssl=t`);

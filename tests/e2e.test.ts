@@ -9,7 +9,6 @@
 import * as fs from "fs";
 import * as https from "https";
 import * as http from "http";
-import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { execFileSync, spawnSync } from "child_process";
@@ -21,7 +20,7 @@ import { dualSlotKeepers, rotationGeneration } from "../lib/rotation";
 import { CACHE, Engine, EngineResult, policyEvents, steps } from "./engine/engine";
 import { run } from "./helpers";
 import { freePort } from "./support/nginx";
-import { bootVm, ensureImage, Vm } from "./support/vm";
+import { answers, bootVm, ensureImage, Vm } from "./support/vm";
 
 jest.setTimeout(30 * 60 * 1000);
 
@@ -71,19 +70,6 @@ function request(scheme: "http" | "https", urlPath: string, method = "GET"): Pro
         );
         req.on("error", reject);
         req.end();
-    });
-}
-
-/** Whether a TCP service answers on a forwarded port (QEMU accepts, then closes when the guest refuses). */
-function answers(port: number): Promise<boolean> {
-    return new Promise((resolve) => {
-        const s = net.connect(port, "127.0.0.1");
-        let data = false;
-        s.on("data", () => (data = true));
-        s.on("connect", () => s.write("GET / HTTP/1.0\r\n\r\n"));
-        s.setTimeout(5000, () => s.destroy());
-        s.on("close", () => resolve(data));
-        s.on("error", () => resolve(false));
     });
 }
 
@@ -167,8 +153,8 @@ describe("from outside, as an attacker", () => {
     });
 
     test("NET-2, NET-4: PostgreSQL and the app port are closed from outside", async () => {
-        expect(await answers(vm.ports[5432])).toBe(false);
-        expect(await answers(vm.ports[8000])).toBe(false);
+        expect(await answers("127.0.0.1", vm.ports[5432])).toBe(false);
+        expect(await answers("127.0.0.1", vm.ports[8000])).toBe(false);
         // ...while both answer on the server's loopback.
         expect(must("curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:8000/health")).toBe("200");
         expect(must("sudo runuser -u postgres -- psql -X -At -c 'SELECT 1'")).toBe("1");
@@ -186,8 +172,8 @@ describe("the deploy path (README, Deploying from CI): only the admin network re
         );
         expect(outside.status).toBe(255);
         expect(outside.stderr).not.toMatch(/Permission denied/); // no SSH server ever answered
-        expect(await answers(vm.outsidePorts[sshPort])).toBe(false);
-        expect(await answers(vm.outsidePorts[80])).toBe(true);
+        expect(await answers("127.0.0.1", vm.outsidePorts[sshPort])).toBe(false);
+        expect(await answers("127.0.0.1", vm.outsidePorts[80])).toBe(true);
         // The same key from the admin network gets in: the path the deploy took.
         expect(must("echo in")).toBe("in");
         // And the guest saw the outside client as 10.0.3.2, which ufw dropped (the kernel log of UFW BLOCK).

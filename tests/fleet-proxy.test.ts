@@ -13,7 +13,7 @@ import * as path from "path";
 import { spawnSync } from "child_process";
 import { drainFile, ensureListeners, nginxListeners, ReverseProxyOptions } from "../lib/render/nginx";
 import { RunningHaproxy, startHaproxy } from "./support/haproxy";
-import { debianNginxConf, freePort, instanceBanList, RunningNginx, selfSignedCert, startNginx, writeProxyInstance } from "./support/nginx";
+import { debianNginxConf, freePort, instanceBanList, RunningNginx, selfSignedCert, startNginx, waitFor, writeProxyInstance } from "./support/nginx";
 
 const DOMAIN = "fleet.app.example.com";
 /** The load balancer's own address: HAProxy connects from it, nginx believes PROXY headers from it alone. */
@@ -57,15 +57,6 @@ function raw(o: { host: string; port: number; from: string; lines: string[] }): 
 
 const accessLog = () => fs.readFileSync(path.join(dir, "leader", "logs", "access.log"), "utf8").trim().split("\n");
 const lastClient = () => accessLog().slice(-1)[0].split(" ")[0];
-
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 15000): Promise<void> {
-    const end = Date.now() + timeoutMs;
-    while (Date.now() < end) {
-        if (await check()) return;
-        await new Promise((r) => setTimeout(r, 200));
-    }
-    throw new Error(`timed out waiting for ${what}`);
-}
 
 beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-proxy-"));

@@ -20,6 +20,16 @@ export function freePort(): Promise<number> {
     });
 }
 
+/** Polls `check` every `everyMs` until it holds; throws naming `what` after `timeoutMs`. */
+export async function waitFor(what: string, check: () => Promise<boolean> | boolean, o: { timeoutMs?: number; everyMs?: number } = {}): Promise<void> {
+    const end = Date.now() + (o.timeoutMs ?? 15000);
+    while (Date.now() < end) {
+        if (await check()) return;
+        await new Promise((r) => setTimeout(r, o.everyMs ?? 200));
+    }
+    throw new Error(`timed out waiting for ${what}`);
+}
+
 export async function waitForPort(port: number, timeoutMs = 10000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {

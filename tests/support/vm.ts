@@ -7,6 +7,7 @@
 import { ChildProcess, spawn, spawnSync } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
+import * as net from "net";
 import * as path from "path";
 import { freePort, stopProcess } from "./nginx";
 
@@ -17,6 +18,19 @@ export const IMAGE_PACKAGES = [
     "nginx", "certbot", "postgresql", "ssl-cert", "fail2ban", "python3-systemd", "ufw", "unattended-upgrades", "apt-listchanges",
     "curl", "openssl", "ca-certificates", "sqlite3", "logrotate", "auditd",
 ];
+
+/** Whether a TCP service answers on a forwarded port (QEMU accepts, then closes when the guest refuses or drops). */
+export function answers(host: string, port: number, timeoutMs = 5000): Promise<boolean> {
+    return new Promise((resolve) => {
+        const s = net.connect(port, host);
+        let data = false;
+        s.on("data", () => (data = true));
+        s.on("connect", () => s.write("GET / HTTP/1.0\r\n\r\n"));
+        s.setTimeout(timeoutMs, () => s.destroy());
+        s.on("close", () => resolve(data));
+        s.on("error", () => resolve(false));
+    });
+}
 
 export type Image = { rootfs: string; kernel: string; initrd: string };
 
