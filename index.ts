@@ -8,7 +8,9 @@ import { AppService } from "./components/app-service";
 import { Backups } from "./components/backups";
 import { Database, dbIdentifier, rdsAdminUser } from "./components/database";
 import { HostHardening } from "./components/host-hardening";
+import { FleetVpc } from "./components/fleet-vpc";
 import { LoadBalancer } from "./components/load-balancer";
+import { NetworkLoadBalancer } from "./components/network-load-balancer";
 import { OffsiteBucket } from "./components/offsite-bucket";
 import { PrivateNetwork } from "./components/private-network";
 import { ReverseProxy } from "./components/reverse-proxy";
@@ -16,7 +18,7 @@ import { SharedCertificate } from "./components/shared-certificate";
 import { AppSecrets } from "./components/secrets";
 import { Vps } from "./components/vps";
 import { loadConfig } from "./lib/config";
-import { existingFleetPlan, fleetPlan, HCLOUD_ROLLING } from "./lib/fleet";
+import { AWS_ROLLING, awsFleetPlan, existingFleetPlan, fleetPlan, HCLOUD_ROLLING } from "./lib/fleet";
 import { FirewallRole } from "./lib/net";
 import { drainFile, HEALTH_CHECK_PORT } from "./lib/render/nginx";
 import { rdsCaBundle } from "./lib/render/postgres";
@@ -34,8 +36,8 @@ const identity = cfg.secretStore === "aws-secrets-manager"
     : undefined;
 
 // A fleet (issue 15): more than one app server behind a load balancer, or PostgreSQL on a server of its own. Every
-// private address is known here (planned on hcloud, given for existing hosts), so the pack sees them at the first
-// preview.
+// private address is known here (planned on hcloud and aws, given for existing hosts), so the pack sees them at the
+// first preview.
 const dedicatedDatabase = cfg.databaseEngine === "self-hosted" && cfg.databaseHost === "dedicated";
 const isFleet = cfg.serverCount > 1 || dedicatedDatabase;
 const plan = !isFleet
@@ -44,17 +46,18 @@ const plan = !isFleet
         ? fleetPlan({ networkCidr: cfg.privateNetworkCidr, appServers: cfg.serverCount, dedicatedDatabase })
         : cfg.provider === "existing"
             ? existingFleetPlan({ networkCidr: cfg.privateNetworkCidr, appIps: cfg.existingPrivateAddresses, databaseIp: dedicatedDatabase ? cfg.existingDatabasePrivateAddress : undefined, loadBalancerIp: cfg.existingLoadBalancerAddress })
-            : undefined;
+            : awsFleetPlan({ networkCidr: cfg.privateNetworkCidr, appServers: cfg.serverCount });
 const network = plan && cfg.provider === "hcloud" ? new PrivateNetwork("private", { plan, location: cfg.hcloudLocation, networkName: namePrefix, protect: cfg.protect, labels: tags }) : undefined;
+const vpc = plan && cfg.provider === "aws" ? new FleetVpc("private", { plan, namePrefix, tags }, { provider: awsProvider }) : undefined;
 // Behind the load balancer one Let's Encrypt certificate serves the fleet: the first app server obtains it and
 // pushes it to the others (components/shared-certificate.ts).
-const sharedCertificate = !!plan?.loadBalancerIp && cfg.tlsMode === "letsencrypt";
+const sharedCertificate = !!plan?.loadBalancerFrom && cfg.tlsMode === "letsencrypt";
 const appRole = (i: number): FirewallRole => {
-    if (!plan?.loadBalancerIp) return { kind: "standalone" };
+    if (!plan?.loadBalancerFrom) return { kind: "standalone" };
     const [leader, ...followers] = plan.appIps;
     return {
         kind: "behind-load-balancer",
-        loadBalancer: plan.loadBalancerIp,
+        loadBalancer: plan.loadBalancerFrom,
         healthPort: HEALTH_CHECK_PORT,
         sshFrom: sharedCertificate && i > 0 ? [leader] : [],
         healthFrom: sharedCertificate && i === 0 ? followers : [],
@@ -79,10 +82,16 @@ const serverArgs = {
     providerBackups: prod,
     labels: tags,
 };
+// One security group guards every AWS app server, so it admits what each one's ufw admits: the first server's ACME
+// forwarding from the others, and its certificate push to them.
+const sharedRole = (): FirewallRole => {
+    const first = appRole(0);
+    return first.kind === "behind-load-balancer" && plan && plan.appIps.length > 1 ? { ...first, sshFrom: [plan.appIps[0]].filter(() => sharedCertificate) } : first;
+};
 const vps = new Vps("web", {
     ...serverArgs,
-    role: appRole(0),
-    privateNetwork: network && plan && { networkId: network.networkId, ips: plan.appIps },
+    role: sharedRole(),
+    privateNetwork: !plan ? undefined : network ? { networkId: network.networkId, ips: plan.appIps } : vpc ? { vpcId: vpc.vpcId, subnetIds: vpc.appSubnetIds, ips: plan.appIps } : undefined,
 }, { provider: awsProvider });
 const databaseRole: FirewallRole | undefined = plan?.databaseIp ? { kind: "database", clients: plan.appIps } : undefined;
 const dbVps = plan?.databaseIp && databaseRole
@@ -110,6 +119,18 @@ const loadBalancer = network && plan?.loadBalancerIp
         protect: cfg.protect,
         labels: tags,
     })
+    : undefined;
+const networkLoadBalancer = vpc && plan?.loadBalancerFrom
+    ? new NetworkLoadBalancer("web", {
+        lbName: namePrefix,
+        vpcId: vpc.vpcId,
+        subnetIds: vpc.loadBalancerSubnetIds,
+        instanceIds: vps.instanceIds,
+        healthPath: cfg.healthPath,
+        healthPort: HEALTH_CHECK_PORT,
+        protect: cfg.protect,
+        tags,
+    }, { provider: awsProvider })
     : undefined;
 
 const secrets = new AppSecrets("app", {
@@ -154,7 +175,7 @@ const database = new Database("database", {
     appConnections: vps.connections,
     privateNetwork: plan?.databaseIp ? { listenAddress: plan.databaseIp, clients: plan.appIps } : undefined,
     memoryMiB: cfg.provider === "existing" ? cfg.existingServerMemoryMiB : serverMemoryMiB(cfg.provider, cfg.provider === "hcloud" ? cfg.hcloudServerType : cfg.awsInstanceType),
-    rds: cfg.databaseEngine === "rds" ? { instanceClass: cfg.rdsInstanceClass, allocatedStorageGb: cfg.rdsAllocatedStorageGb, backupRetentionDays: Math.min(35, Math.max(7, cfg.backupRetentionDailyDays)), appSecurityGroupId: vps.firewallId, adminPassword: secrets.dbAdminPassword! } : undefined,
+    rds: cfg.databaseEngine === "rds" ? { instanceClass: cfg.rdsInstanceClass, allocatedStorageGb: cfg.rdsAllocatedStorageGb, backupRetentionDays: Math.min(35, Math.max(7, cfg.backupRetentionDailyDays)), appSecurityGroupId: vps.firewallId, network: vpc && { vpcId: vpc.vpcId, subnetIds: vpc.appSubnetIds }, adminPassword: secrets.dbAdminPassword! } : undefined,
     protect: cfg.protect,
     tags,
 }, { dependsOn: [dbHost ?? hosts[0]], provider: awsProvider });
@@ -191,7 +212,7 @@ vps.connections.forEach((connection, i) => {
         values: database.values,
         writablePaths: cfg.uploadsMode === "none" ? [] : [uploadsDir],
         after: cfg.databaseEngine === "self-hosted" && !dedicatedDatabase ? ["postgresql.service"] : [],
-        rolling: plan?.loadBalancerIp ? { drainFile: drainFile(cfg.appName), ...HCLOUD_ROLLING } : undefined,
+        rolling: plan?.loadBalancerFrom ? { drainFile: drainFile(cfg.appName), ...(cfg.provider === "aws" ? AWS_ROLLING : HCLOUD_ROLLING) } : undefined,
     }, { dependsOn: [hosts[i], ...database.steps, ...(services[i - 1]?.steps ?? [])] }));
 });
 
@@ -206,8 +227,8 @@ const proxyArgs = (i: number) => ({
         contentSecurityPolicy: cfg.contentSecurityPolicy,
         clientMaxBodySize: cfg.clientMaxBodySize,
         uploads: cfg.uploadsMode === "none" ? undefined : { path: cfg.uploadsPath, mode: cfg.uploadsMode, directory: uploadsDir },
-        loadBalancer: plan?.loadBalancerIp
-            ? { address: plan.loadBalancerIp, listenAddress: plan.appIps[i], healthPath: cfg.healthPath, healthPort: HEALTH_CHECK_PORT, acmeServer: sharedCertificate ? plan.appIps[0] : undefined }
+        loadBalancer: plan?.loadBalancerFrom
+            ? { address: plan.loadBalancerFrom, listenAddress: plan.appIps[i], healthPath: cfg.healthPath, healthPort: HEALTH_CHECK_PORT, acmeServer: sharedCertificate ? plan.appIps[0] : undefined }
             : undefined,
     },
     tlsMode: cfg.tlsMode,
@@ -232,8 +253,16 @@ new ReverseProxy("proxy-0", {
 
 export const environment = cfg.environment;
 export const servers = vps.servers;
-/** Where the domain's A record points: Hetzner's load balancer of a fleet, else the (first) app server. Existing hosts behind your own load balancer: its address, which the program does not know. */
-export const publicIp = loadBalancer?.ipv4 ?? vps.publicIp;
+/**
+ * Where the domain's A record points: the fleet's load balancer at Hetzner (or the first of the AWS network load
+ * balancer's addresses: point the domain at all of `loadBalancerIps`), else the (first) app server. Existing hosts
+ * behind your own load balancer: its address, which the program does not know.
+ */
+export const publicIp = loadBalancer?.ipv4 ?? networkLoadBalancer?.ipv4s[0] ?? vps.publicIp;
+/** Every public address of the fleet's load balancer: one at Hetzner, one per zone at AWS; empty without one. */
+export const loadBalancerIps = loadBalancer ? [loadBalancer.ipv4] : networkLoadBalancer ? networkLoadBalancer.ipv4s : [];
+/** The app servers' cloud firewall (hcloud) or security group (aws), for rules of your own; empty for existing hosts. */
+export const appFirewallId = vps.firewallId;
 export const databaseServer = dbVps ? dbVps.servers.apply((s) => s[0]) : null;
 export const privateNetwork = plan ?? null;
 export const sshCommand = pulumi.interpolate`ssh -p ${cfg.sshPort} ${vps.adminUser}@${vps.publicIp}`;

@@ -41,6 +41,11 @@ export interface DatabaseArgs {
         backupRetentionDays?: number;
         /** Security group of the app servers, the only one allowed to reach 5432 (NET-2). */
         appSecurityGroupId: pulumi.Input<string>;
+        /**
+         * The VPC and its subnets in two zones (an AWS fleet's, components/fleet-vpc.ts). Default: the default VPC and
+         * its default subnets.
+         */
+        network?: { vpcId: pulumi.Input<string>; subnetIds: pulumi.Input<string>[] };
         /** Master password (a secret). */
         adminPassword: pulumi.Input<string>;
     };
@@ -185,13 +190,14 @@ export class Database extends pulumi.ComponentResource {
         } else {
             const r = args.rds!;
             const protect = args.protect ?? false;
-            const subnets = aws.ec2.getSubnetsOutput({ filters: [{ name: "default-for-az", values: ["true"] }] }, { parent: this });
+            const subnetIds = r.network ? pulumi.output(r.network.subnetIds) : aws.ec2.getSubnetsOutput({ filters: [{ name: "default-for-az", values: ["true"] }] }, { parent: this }).ids;
             // Named, not left to the provider: the instance then refers to known names at the first preview, and the pack
             // can match its parameter group (DB-2) before anything exists.
-            const subnetGroup = new aws.rds.SubnetGroup(`${name}-subnets`, { name: `${args.appName}-db`, subnetIds: subnets.ids, tags: args.tags }, { parent: this });
+            const subnetGroup = new aws.rds.SubnetGroup(`${name}-subnets`, { name: `${args.appName}-db`, subnetIds, tags: args.tags }, { parent: this });
             const securityGroup = new aws.ec2.SecurityGroup(
                 `${name}-security-group`,
                 {
+                    vpcId: r.network?.vpcId,
                     description: "PostgreSQL from the app servers only",
                     ingress: [{ description: "PostgreSQL from the app servers", protocol: "tcp", fromPort: 5432, toPort: 5432, securityGroups: [r.appSecurityGroupId] }],
                     egress: [],

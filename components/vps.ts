@@ -6,7 +6,7 @@
 import * as aws from "@pulumi/aws";
 import * as hcloud from "@pulumi/hcloud";
 import * as pulumi from "@pulumi/pulumi";
-import { FirewallRole, inboundRules, splitByFamily } from "../lib/net";
+import { FirewallRole, inboundRules, privateRules, splitByFamily } from "../lib/net";
 import { renderUserData } from "../lib/render/cloud-init";
 
 /** How the remote steps reach one server (the shape of `command.remote.Command`'s `connection`). */
@@ -74,10 +74,13 @@ export interface VpsArgs {
      */
     role?: FirewallRole;
     /**
-     * The private network the servers join (provider hcloud): its id (from components/private-network.ts, known once
-     * the subnet exists) and one fixed address per server. Default: none.
+     * The private network the servers join, with one fixed address per server (`ips`). Provider hcloud: the network's
+     * `networkId` (from components/private-network.ts, known once the subnet exists). Provider aws: the fleet VPC's
+     * `vpcId` and its app subnets `subnetIds` (components/fleet-vpc.ts), server i in `subnetIds[i % length]`; the
+     * security group then also admits what ufw admits on the private network (lib/net.ts `privateRules`), since AWS
+     * filters private traffic too. Default: none (hcloud: no private network; aws: the default VPC).
      */
-    privateNetwork?: { networkId: pulumi.Input<number>; ips: readonly string[] };
+    privateNetwork?: { ips: readonly string[]; networkId?: pulumi.Input<number>; vpcId?: pulumi.Input<string>; subnetIds?: pulumi.Input<string>[] };
 }
 
 const DEBIAN_12_HCLOUD_IMAGE = "debian-12";
@@ -98,6 +101,8 @@ export class Vps extends pulumi.ComponentResource {
     public readonly firewallId: pulumi.Output<string>;
     /** Provider ids of the hcloud servers, in index order (load balancer targets); empty for other providers. */
     public readonly serverIds: pulumi.Output<number>[] = [];
+    /** Instance ids of the EC2 servers, in index order (load balancer targets); empty for other providers. */
+    public readonly instanceIds: pulumi.Output<string>[] = [];
 
     constructor(name: string, args: VpsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("webapp:compute:Vps", name, args, opts);
@@ -109,7 +114,10 @@ export class Vps extends pulumi.ComponentResource {
         const rules = inboundRules({ sshPort, adminCidrs: args.adminCidrs, role });
         const firewallName = role.kind === "database" ? args.namePrefix : `${args.namePrefix}-app`;
         if (args.privateNetwork && args.privateNetwork.ips.length !== count) throw new Error(`Vps ${name}: ${count} servers need ${count} private addresses, got ${args.privateNetwork.ips.length}`);
-        if (args.privateNetwork && args.provider !== undefined && args.provider !== "hcloud") throw new Error(`Vps ${name}: a private network is built for provider hcloud only`);
+        const provider = args.provider ?? "hcloud";
+        if (args.privateNetwork && provider === "existing") throw new Error(`Vps ${name}: existing hosts are on their private network already`);
+        if (args.privateNetwork && provider === "hcloud" && args.privateNetwork.networkId === undefined) throw new Error(`Vps ${name}: a private network at Hetzner needs its networkId`);
+        if (args.privateNetwork && provider === "aws" && (!args.privateNetwork.vpcId || !args.privateNetwork.subnetIds?.length)) throw new Error(`Vps ${name}: a private network at AWS needs its vpcId and subnetIds`);
         const hostnames = Array.from({ length: count }, (_, i) => `${args.namePrefix}-${i}`);
         const userData = hostnames.map((hostname) =>
             renderUserData({ hostname, adminUser: args.adminUser, adminSshPublicKeys: args.adminSshPublicKeys, sshPort }),
@@ -157,7 +165,7 @@ export class Vps extends pulumi.ComponentResource {
                         firewallIds: [firewall.id.apply(Number)],
                         publicNets: [{ ipv4Enabled: true, ipv4: ip.id.apply(Number), ipv6Enabled: true }],
                         userData: userData[i],
-                        networks: args.privateNetwork && [{ networkId: args.privateNetwork.networkId, ip: args.privateNetwork.ips[i] }],
+                        networks: args.privateNetwork && [{ networkId: args.privateNetwork.networkId!, ip: args.privateNetwork.ips[i] }],
                         backups: args.providerBackups ?? false,
                         deleteProtection: protect,
                         rebuildProtection: protect,
@@ -184,12 +192,16 @@ export class Vps extends pulumi.ComponentResource {
         } else {
             const instanceType = args.awsInstanceType ?? "t3.small";
             const keyPair = new aws.ec2.KeyPair(`${name}-key-pair`, { keyName: `${args.namePrefix}-admin`, publicKey: args.adminSshPublicKeys[0], tags: labels }, { parent: this });
+            const fleet = args.privateNetwork;
             const securityGroup = new aws.ec2.SecurityGroup(
                 `${name}-security-group`,
                 {
                     name: `${args.namePrefix}-app`,
-                    description: "App servers: HTTP and HTTPS from anywhere, SSH from the admin networks only",
-                    ingress: rules.map((r) => {
+                    vpcId: fleet?.vpcId,
+                    description: role.kind === "standalone"
+                        ? "App servers: HTTP and HTTPS from anywhere, SSH from the admin networks only"
+                        : "App servers behind the load balancer: web and health checks from its subnets, SSH from the admin networks",
+                    ingress: [...rules, ...(fleet ? privateRules(role, sshPort) : [])].map((r) => {
                         const { ipv4, ipv6 } = splitByFamily(r.sources);
                         return { description: r.description, protocol: r.protocol, fromPort: r.port, toPort: r.port, cidrBlocks: ipv4, ipv6CidrBlocks: ipv6 };
                     }),
@@ -218,6 +230,8 @@ export class Vps extends pulumi.ComponentResource {
                         instanceType,
                         keyName: keyPair.keyName,
                         vpcSecurityGroupIds: [securityGroup.id],
+                        subnetId: fleet?.subnetIds?.[i % fleet.subnetIds.length],
+                        privateIp: fleet?.ips[i],
                         iamInstanceProfile: args.awsInstanceProfile,
                         userData: userData[i],
                         metadataOptions: { httpTokens: "required", httpEndpoint: "enabled", httpPutResponseHopLimit: 1 },
@@ -228,6 +242,7 @@ export class Vps extends pulumi.ComponentResource {
                     },
                     { parent: this, protect, ignoreChanges: [...createOnly("keyName"), "ami"] },
                 );
+                this.instanceIds.push(instance.id);
                 const eip = new aws.ec2.Eip(`${name}-ipv4-${i}`, { domain: "vpc", instance: instance.id, tags: { ...labels, Name: `${hostname}-ipv4` } }, { parent: this, protect });
                 if (args.volumeSizeGb) {
                     const volume = new aws.ebs.Volume(

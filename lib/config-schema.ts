@@ -7,7 +7,7 @@
  * in step (names, types, defaults).
  */
 import { z } from "zod";
-import { privateNetworkProblem } from "./fleet";
+import { awsFleetNetworkProblem, privateNetworkProblem } from "./fleet";
 import { cidrContains, isWorldCidr, parseCidr } from "./net";
 import { cspProblems, DEFAULT_CSP } from "./render/nginx";
 import { parsePublicKey } from "./ssh-keys";
@@ -83,9 +83,9 @@ export const CONFIG_KEYS = {
     existingDatabasePrivateAddress: { type: "string", description: "Provider existing with databaseHost dedicated: the database server's IPv4 address on the private network, where PostgreSQL listens.", default: "" },
     existingLoadBalancerAddress: { type: "string", description: "Provider existing with more than one server: the IPv4 address your load balancer connects from on the private network. It must pass TCP 80 and 443 with the PROXY protocol and health-check port 8404 on the app's health path.", default: "" },
     existingServerMemoryMiB: { type: "integer", description: "Provider existing: memory of those servers in MiB, for sizing PostgreSQL (512-1048576).", default: 2048 },
-    serverCount: { type: "integer", description: "Number of app servers of the same kind (1-10). More than one: on hcloud behind Hetzner's load balancer (needs `databaseHost: dedicated`); on existing hosts behind yours (`existingLoadBalancerAddress`); on aws separate servers sharing RDS (`databaseEngine: rds`), each with its own address: no load balancer yet.", default: 1 },
+    serverCount: { type: "integer", description: "Number of app servers of the same kind (1-10). More than one: on hcloud behind Hetzner's load balancer (needs `databaseHost: dedicated`); on existing hosts behind yours (`existingLoadBalancerAddress`); on aws behind a network load balancer in a VPC of its own, sharing RDS (needs `databaseEngine: rds` and `uploadsMode: none`).", default: 1 },
     databaseHost: { type: "string", description: "Where the self-hosted PostgreSQL runs: `app-server` (the first app server) or `dedicated` (a server of its own on the private network, provider hcloud).", default: "app-server" },
-    privateNetworkCidr: { type: "string", description: "The fleet's private network (RFC 1918, /24 or larger); its first /24 is the subnet of the servers and the load balancer.", default: "10.0.0.0/16" },
+    privateNetworkCidr: { type: "string", description: "The fleet's private network (RFC 1918, /24 or larger); its first /24 is the subnet of the servers and the load balancer. On aws (/22 to /16) the fleet's VPC: the first two /24s are the app servers' subnets in two zones, the third holds the load balancer's.", default: "10.0.0.0/16" },
     hcloudLoadBalancerType: { type: "string", description: "Hetzner load balancer type in front of more than one app server (provider hcloud).", default: "lb11" },
     hcloudServerType: { type: "string", description: "Hetzner server type (provider hcloud).", default: "cx23" },
     hcloudLocation: { type: "string", description: "Hetzner location (provider hcloud).", default: "fsn1" },
@@ -368,6 +368,16 @@ export const configSchema = z
             issue(["serverCount"], `${c.serverCount} servers cannot share a ${c.databaseEngine} database that lives on one server`, {
                 fix: `pulumi config set ${PROJECT}:databaseEngine rds --stack ${STACK}, or pulumi config set ${PROJECT}:serverCount 1 --stack ${STACK}`,
             });
+        }
+        if (fleet && c.provider === "aws") {
+            const problem = awsFleetNetworkProblem(c.privateNetworkCidr);
+            if (problem && !privateNetworkProblem(c.privateNetworkCidr)) issue(["privateNetworkCidr"], problem, { example: "10.0.0.0/16" });
+            if (c.uploadsMode !== "none") {
+                // Each server would keep the uploads it received on its own disk; the others would not serve them.
+                issue(["uploadsMode"], `${show(c.uploadsMode)} keeps uploads on one app server's disk, where the other ${c.serverCount - 1} servers behind the load balancer cannot serve them`, {
+                    fix: `pulumi config set ${PROJECT}:uploadsMode none --stack ${STACK} (keep uploads in object storage), or pulumi config set ${PROJECT}:serverCount 1 --stack ${STACK}`,
+                });
+            }
         } else if (fleet && c.provider === "existing" && !(c.databaseEngine === "self-hosted" && c.databaseHost === "dedicated")) {
             issue(["databaseHost"], `${c.serverCount} existing app hosts cannot share a database that lives on one of them; give it a host of its own`, {
                 fix: `pulumi config set ${PROJECT}:databaseHost dedicated --stack ${STACK} && pulumi config set ${PROJECT}:existingDatabaseHost <address> --stack ${STACK} (or serverCount 1)`,

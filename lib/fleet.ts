@@ -14,8 +14,22 @@ export type FleetPlan = {
     readonly networkCidr: string;
     /** The subnet the machines and the load balancer join: the network's first /24. */
     readonly subnetCidr: string;
-    /** The load balancer's private address; absent for a single app server, which takes traffic itself. */
+    /**
+     * The load balancer's private address (hcloud, existing hosts); absent for a single app server, which takes traffic
+     * itself, and on AWS, where a network load balancer has no fixed private address.
+     */
     readonly loadBalancerIp?: string;
+    /**
+     * Where the load balancer's connections come from, for ufw, security groups and nginx's trusted proxy: its private
+     * address, or on AWS the CIDR of its own subnets (its nodes take addresses there, nothing else runs in them).
+     * Absent without a load balancer.
+     */
+    readonly loadBalancerFrom?: string;
+    /**
+     * AWS: the fleet VPC's subnets, one pair per availability zone: the app servers' (app server i in zone i % 2, at
+     * {@link appIps}[i]) and the load balancer's. Absent on hcloud and for existing hosts.
+     */
+    readonly zones?: readonly { readonly appSubnet: string; readonly loadBalancerSubnet: string }[];
     /** One private address per app server, in index order. */
     readonly appIps: readonly string[];
     /** The database server's private address; absent when PostgreSQL runs on the first app server. */
@@ -62,10 +76,12 @@ export function fleetPlan(a: { networkCidr: string; appServers: number; dedicate
     }
     const network = (parseCidr(a.networkCidr) as { network: string }).network;
     const subnetCidr = `${network.split("/")[0]}/24`;
+    const loadBalancerIp = a.appServers > 1 ? hostAt(subnetCidr, OFFSET.loadBalancer) : undefined;
     return {
         networkCidr: network,
         subnetCidr,
-        loadBalancerIp: a.appServers > 1 ? hostAt(subnetCidr, OFFSET.loadBalancer) : undefined,
+        loadBalancerIp,
+        loadBalancerFrom: loadBalancerIp,
         appIps: Array.from({ length: a.appServers }, (_, i) => hostAt(subnetCidr, OFFSET.firstApp + i)),
         databaseIp: a.dedicatedDatabase ? hostAt(subnetCidr, OFFSET.database) : undefined,
     };
@@ -77,7 +93,48 @@ export function fleetPlan(a: { networkCidr: string; appServers: number; dedicate
  */
 export function existingFleetPlan(a: { networkCidr: string; appIps: readonly string[]; databaseIp?: string; loadBalancerIp?: string }): FleetPlan {
     if (a.appIps.length > 1 && !a.loadBalancerIp) throw new Error("a fleet of existing hosts needs the load balancer's address");
-    return { networkCidr: a.networkCidr, subnetCidr: a.networkCidr, loadBalancerIp: a.appIps.length > 1 ? a.loadBalancerIp : undefined, appIps: [...a.appIps], databaseIp: a.databaseIp || undefined };
+    const loadBalancerIp = a.appIps.length > 1 ? a.loadBalancerIp : undefined;
+    return { networkCidr: a.networkCidr, subnetCidr: a.networkCidr, loadBalancerIp, loadBalancerFrom: loadBalancerIp, appIps: [...a.appIps], databaseIp: a.databaseIp || undefined };
+}
+
+/** The smallest private network an AWS fleet fits in: two app subnets and the load balancer's, a /24 each. */
+export const AWS_FLEET_MIN_PREFIX = 22;
+
+/** Why a CIDR cannot be an AWS fleet's VPC, or undefined when it can. */
+export function awsFleetNetworkProblem(cidr: string): string | undefined {
+    const problem = privateNetworkProblem(cidr);
+    if (problem) return problem;
+    const parsed = parseCidr(cidr) as { prefixLength: number };
+    if (parsed.prefixLength > AWS_FLEET_MIN_PREFIX) return `${JSON.stringify(cidr)} is smaller than a /${AWS_FLEET_MIN_PREFIX}, too small for the AWS fleet's three /24 subnets`;
+    if (parsed.prefixLength < 16) return `${JSON.stringify(cidr)} is larger than a /16, the largest VPC AWS allows`;
+    return undefined;
+}
+
+/**
+ * The addresses of an AWS fleet (issue 15) in a VPC of its own: the network's first two /24s are the app servers'
+ * subnets in two availability zones (RDS's subnet group needs two), and the third /24 holds the load balancer's
+ * two /27 subnets. A network load balancer's nodes take their private addresses in its subnets at creation, so what
+ * ufw, the security group and nginx trust is those subnets' /26: known at plan time, and holding nothing else.
+ * The app servers' addresses are fixed like Hetzner's: app server i in zone i % 2 at offset 10 + i.
+ */
+export function awsFleetPlan(a: { networkCidr: string; appServers: number }): FleetPlan {
+    const problem = awsFleetNetworkProblem(a.networkCidr);
+    if (problem) throw new Error(`private network: ${problem}`);
+    if (!Number.isInteger(a.appServers) || a.appServers < 1 || a.appServers > MAX_APP_SERVERS) {
+        throw new Error(`a fleet has 1 to ${MAX_APP_SERVERS} app servers, not ${a.appServers}`);
+    }
+    const network = (parseCidr(a.networkCidr) as { network: string }).network;
+    const base = network.split("/")[0];
+    const appSubnets = [0, 1].map((k) => `${hostAt(`${base}/32`, k * 256)}/24`);
+    const lbBlock = hostAt(`${base}/32`, 2 * 256);
+    const zones = [0, 1].map((k) => ({ appSubnet: appSubnets[k], loadBalancerSubnet: `${hostAt(`${lbBlock}/32`, k * 32)}/27` }));
+    return {
+        networkCidr: network,
+        subnetCidr: appSubnets[0],
+        loadBalancerFrom: a.appServers > 1 ? `${lbBlock}/26` : undefined,
+        appIps: Array.from({ length: a.appServers }, (_, i) => hostAt(appSubnets[i % 2], OFFSET.firstApp + i)),
+        zones,
+    };
 }
 
 /** Hetzner's network zone of each location: the subnet and the load balancer must be in the servers' zone. */
@@ -108,6 +165,21 @@ export type RollingRestart = {
     /** Seconds the restarted app has to answer its health path before the step fails. Default: 60. */
     healthTimeoutSeconds?: number;
 };
+
+/**
+ * The AWS network load balancer's health check per target group: every `intervalSeconds`, out after
+ * `unhealthyThreshold` failed checks in a row, back after `healthyThreshold` good ones; `timeoutSeconds` per check.
+ */
+export const AWS_HEALTH_CHECK = { intervalSeconds: 10, timeoutSeconds: 5, healthyThreshold: 2, unhealthyThreshold: 2 } as const;
+
+/**
+ * The waits for the AWS network load balancer with {@link AWS_HEALTH_CHECK}: out after its failed checks (each of its
+ * nodes checks on its own, so one more interval), back after its good ones.
+ */
+export const AWS_ROLLING = {
+    drainSeconds: (AWS_HEALTH_CHECK.unhealthyThreshold + 1) * AWS_HEALTH_CHECK.intervalSeconds + AWS_HEALTH_CHECK.timeoutSeconds + 2,
+    settleSeconds: (AWS_HEALTH_CHECK.healthyThreshold + 1) * AWS_HEALTH_CHECK.intervalSeconds,
+} as const;
 
 /** The waits for Hetzner's load balancer with {@link HEALTH_CHECK}: out after its failed checks, back after one good one. */
 export const HCLOUD_ROLLING = {

@@ -72,6 +72,7 @@ export type FirewallRole =
     | { readonly kind: "standalone" }
     | {
           readonly kind: "behind-load-balancer";
+          /** Where the load balancer connects from: its private address, or a CIDR (an AWS load balancer's subnets). */
           readonly loadBalancer: string;
           readonly healthPort: number;
           /** Fleet peers that push the shared certificate over SSH (the first app server, to the others). */
@@ -106,7 +107,7 @@ export function privateRules(role: FirewallRole = { kind: "standalone" }, sshPor
         case "standalone":
             return [];
         case "behind-load-balancer": {
-            const fromLb = (port: number, description: string): InboundRule => ({ description, protocol: "tcp", port, sources: [`${role.loadBalancer}/32`] });
+            const fromLb = (port: number, description: string): InboundRule => ({ description, protocol: "tcp", port, sources: [asCidr(role.loadBalancer)] });
             return [
                 fromLb(80, "HTTP from the load balancer"),
                 fromLb(443, "HTTPS from the load balancer"),
@@ -119,6 +120,9 @@ export function privateRules(role: FirewallRole = { kind: "standalone" }, sshPor
             return [{ description: "PostgreSQL from the app servers", protocol: "tcp", port: 5432, sources: role.clients.map((c) => `${c}/32`) }];
     }
 }
+
+/** An IPv4 address as its /32, a CIDR as it is. */
+export const asCidr = (source: string) => (source.includes("/") ? source : `${source}/32`);
 
 /** Splits sources by family, as AWS security groups want them (`cidrBlocks` / `ipv6CidrBlocks`). */
 export function splitByFamily(sources: readonly string[]): { ipv4: string[]; ipv6: string[] } {

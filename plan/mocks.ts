@@ -122,13 +122,33 @@ export function createMocks(region: string, options: { firstDeploy?: boolean } =
                 return { id: String(inputs.keyName), state: { ...inputs, arn: arn("ec2", `key-pair/${inputs.keyName}`), keyPairId: `key-${hex(label, 17)}`, fingerprint: md5Fingerprint(String(inputs.publicKey)) } };
             case "aws:ec2/securityGroup:SecurityGroup": {
                 const id = `sg-${hex(label, 17)}`;
-                return { id, state: { ...inputs, arn: arn("ec2", `security-group/${id}`), vpcId: `vpc-${hex("vpc", 17)}`, ownerId: ACCOUNT } };
+                return { id, state: { ...inputs, arn: arn("ec2", `security-group/${id}`), vpcId: inputs.vpcId ?? `vpc-${hex("vpc", 17)}`, ownerId: ACCOUNT } };
+            }
+            case "aws:ec2/vpc:Vpc":
+            case "aws:ec2/subnet:Subnet":
+            case "aws:ec2/internetGateway:InternetGateway":
+            case "aws:ec2/routeTable:RouteTable": {
+                const kind = args.type.split(":")[2].replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`).slice(1);
+                const id = `${{ vpc: "vpc", subnet: "subnet", "internet-gateway": "igw", "route-table": "rtb" }[kind]}-${hex(label, 17)}`;
+                return { id, state: { ...inputs, arn: arn("ec2", `${kind}/${id}`), ownerId: ACCOUNT } };
+            }
+            case "aws:lb/loadBalancer:LoadBalancer": {
+                const lbArn = arn("elasticloadbalancing", `loadbalancer/net/${inputs.name}/${hex(label, 16)}`);
+                return { id: lbArn, state: { ...inputs, arn: lbArn, arnSuffix: lbArn.split(":loadbalancer/")[1], dnsName: `${inputs.name}-${hex(label, 16)}.elb.${region}.amazonaws.com`, zoneId: "Z3F0SRJ5LGBH90" } };
+            }
+            case "aws:lb/targetGroup:TargetGroup": {
+                const tgArn = arn("elasticloadbalancing", `targetgroup/${inputs.name}/${hex(label, 16)}`);
+                return { id: tgArn, state: { ...inputs, arn: tgArn, arnSuffix: tgArn.split(":")[5] } };
+            }
+            case "aws:lb/listener:Listener": {
+                const listenerArn = `${String(inputs.loadBalancerArn).replace(":loadbalancer/", ":listener/")}/${hex(label, 16)}`;
+                return { id: listenerArn, state: { ...inputs, arn: listenerArn } };
             }
             case "aws:ec2/instance:Instance": {
                 const id = `i-${hex(label, 17)}`;
                 return {
                     id,
-                    state: { ...inputs, arn: arn("ec2", `instance/${id}`), availabilityZone: `${region}a`, privateIp: `172.31.${hostOctet}.${hostOctet * 3}`, publicIp: nextIp(), instanceState: "running" },
+                    state: { ...inputs, arn: arn("ec2", `instance/${id}`), availabilityZone: `${region}a`, privateIp: inputs.privateIp ?? `172.31.${hostOctet}.${hostOctet * 3}`, publicIp: nextIp(), instanceState: "running" },
                 };
             }
             case "aws:ec2/eip:Eip": {
@@ -204,6 +224,8 @@ export function createMocks(region: string, options: { firstDeploy?: boolean } =
                 return { id: ACCOUNT, accountId: ACCOUNT, arn: `arn:aws:iam::${ACCOUNT}:user/deployer`, userId: "AIDAEXAMPLEDEPLOYER01" };
             case "aws:ec2/getSubnets:getSubnets":
                 return { id: region, ids: ["a", "b", "c"].map((az) => `subnet-${hex(`${region}${az}`, 17)}`), filters: args.inputs.filters };
+            case "aws:index/getAvailabilityZones:getAvailabilityZones":
+                return { ...args.inputs, id: region, names: ["a", "b", "c"].map((az) => `${region}${az}`), zoneIds: [1, 2, 3].map((n) => `euc1-az${n}`), groupNames: [region] };
             default:
                 return args.inputs;
         }

@@ -6,7 +6,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { fleetPlan, HCLOUD_ROLLING, HEALTH_CHECK, privateNetworkProblem } from "../lib/fleet";
+import { AWS_HEALTH_CHECK, AWS_ROLLING, awsFleetNetworkProblem, awsFleetPlan, fleetPlan, HCLOUD_ROLLING, HEALTH_CHECK, privateNetworkProblem } from "../lib/fleet";
 import { inboundRules, privateRules } from "../lib/net";
 import { HEALTH_CHECK_PORT } from "../lib/render/nginx";
 import { blocking, evaluate } from "../plan/evaluate";
@@ -29,13 +29,14 @@ describe("fleetPlan: fixed private addresses", () => {
             networkCidr: "10.0.0.0/16",
             subnetCidr: "10.0.0.0/24",
             loadBalancerIp: "10.0.0.2",
+            loadBalancerFrom: "10.0.0.2",
             appIps: ["10.0.0.10", "10.0.0.11", "10.0.0.12"],
             databaseIp: "10.0.0.3",
         });
     });
 
     test("one app server has no load balancer; ten take .10 to .19", () => {
-        expect(fleetPlan({ networkCidr: "172.16.8.0/24", appServers: 1, dedicatedDatabase: true })).toMatchObject({ loadBalancerIp: undefined, appIps: ["172.16.8.10"], databaseIp: "172.16.8.3" });
+        expect(fleetPlan({ networkCidr: "172.16.8.0/24", appServers: 1, dedicatedDatabase: true })).toMatchObject({ loadBalancerIp: undefined, loadBalancerFrom: undefined, appIps: ["172.16.8.10"], databaseIp: "172.16.8.3" });
         expect(fleetPlan({ networkCidr: "192.168.0.0/16", appServers: 10, dedicatedDatabase: false }).appIps.slice(-1)).toEqual(["192.168.0.19"]);
     });
 
@@ -52,6 +53,31 @@ describe("fleetPlan: fixed private addresses", () => {
 
     test("11 app servers are refused", () => {
         expect(() => fleetPlan({ networkCidr: "10.0.0.0/16", appServers: 11, dedicatedDatabase: true })).toThrow(/1 to 10 app servers, not 11/);
+    });
+});
+
+describe("awsFleetPlan: a VPC of its own, two zones", () => {
+    test("app servers alternate between the zones' subnets; the load balancer has the third /24's first /26", () => {
+        expect(awsFleetPlan({ networkCidr: "10.0.0.0/16", appServers: 3 })).toEqual({
+            networkCidr: "10.0.0.0/16",
+            subnetCidr: "10.0.0.0/24",
+            loadBalancerFrom: "10.0.2.0/26",
+            appIps: ["10.0.0.10", "10.0.1.11", "10.0.0.12"],
+            zones: [
+                { appSubnet: "10.0.0.0/24", loadBalancerSubnet: "10.0.2.0/27" },
+                { appSubnet: "10.0.1.0/24", loadBalancerSubnet: "10.0.2.32/27" },
+            ],
+        });
+        expect(awsFleetPlan({ networkCidr: "172.20.4.0/22", appServers: 10 }).appIps).toEqual(Array.from({ length: 10 }, (_, i) => `172.20.${4 + (i % 2)}.${10 + i}`));
+        expect(awsFleetPlan({ networkCidr: "172.20.4.0/22", appServers: 1 }).loadBalancerFrom).toBeUndefined();
+    });
+
+    test("a network without room for three /24s, or larger than AWS allows, is refused", () => {
+        expect(awsFleetNetworkProblem("10.0.0.0/23")).toBe('"10.0.0.0/23" is smaller than a /22, too small for the AWS fleet\'s three /24 subnets');
+        expect(awsFleetNetworkProblem("10.0.0.0/8")).toBe('"10.0.0.0/8" is larger than a /16, the largest VPC AWS allows');
+        expect(awsFleetNetworkProblem("100.64.0.0/16")).toMatch(/not inside a private range/);
+        expect(awsFleetNetworkProblem("10.8.0.0/16")).toBeUndefined();
+        expect(() => awsFleetPlan({ networkCidr: "10.0.0.0/24", appServers: 2 })).toThrow(/smaller than a \/22/);
     });
 });
 
@@ -244,6 +270,120 @@ describe("one Let's Encrypt certificate for the fleet", () => {
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
         }
+    });
+});
+
+const AWS_FLEET = { "webapp:provider": "aws", "webapp:databaseEngine": "rds", "webapp:uploadsMode": "none" };
+
+describe.each([1, 3, 10])("a prod fleet of %i app server(s) on AWS", (servers) => {
+    let run: PlanRun;
+    beforeAll(async () => {
+        run = await runStack("prod", { ...AWS_FLEET, "webapp:serverCount": String(servers) });
+    });
+    const plan = awsFleetPlan({ networkCidr: "10.0.0.0/16", appServers: servers });
+    const ingress = () => resource(run, "web-security-group").inputs.ingress as { fromPort: number; cidrBlocks: string[]; ipv6CidrBlocks: string[] }[];
+
+    test("the program runs and the pack finds nothing blocking", () => {
+        expect(run.error).toBeUndefined();
+        expect(blocking(evaluate(run, ALL_POLICIES, packConfig("prod"))).map((f) => `${f.policy}: ${f.message}`)).toEqual([]);
+    });
+
+    test("more than one server: a VPC of its own with app and load balancer subnets in two zones; one server stays in the default VPC", () => {
+        const subnets = ofType(run, "aws:ec2/subnet:Subnet").map((r) => [r.name, r.inputs.cidrBlock, r.inputs.availabilityZone, r.inputs.mapPublicIpOnLaunch]);
+        const instances = ofType(run, "aws:ec2/instance:Instance").map((r) => [r.inputs.privateIp, r.inputs.subnetId]);
+        if (servers === 1) {
+            expect(ofType(run, "aws:ec2/vpc:Vpc")).toEqual([]);
+            expect(subnets).toEqual([]);
+            expect(instances).toEqual([[undefined, undefined]]);
+            expect(ingress().filter((r) => [80, 443].includes(r.fromPort)).map((r) => r.cidrBlocks)).toEqual([["0.0.0.0/0"], ["0.0.0.0/0"]]);
+            return;
+        }
+        expect(ofType(run, "aws:ec2/vpc:Vpc").map((r) => r.inputs.cidrBlock)).toEqual(["10.0.0.0/16"]);
+        expect(subnets).toEqual([
+            ["private-app-0", "10.0.0.0/24", "eu-central-1a", false],
+            ["private-app-1", "10.0.1.0/24", "eu-central-1b", false],
+            ["private-lb-0", "10.0.2.0/27", "eu-central-1a", false],
+            ["private-lb-1", "10.0.2.32/27", "eu-central-1b", false],
+        ]);
+        const subnetId = (name: string) => resource(run, name).outputs.id ?? resource(run, name).id;
+        expect(instances).toEqual(plan.appIps.map((ip, i) => [ip, subnetId(`private-app-${i % 2}`)]));
+        expect(ofType(run, "aws:ec2/routeTableAssociation:RouteTableAssociation")).toHaveLength(4);
+        expect(resource(run, "database-subnets").inputs.subnetIds).toEqual([subnetId("private-app-0"), subnetId("private-app-1")]);
+    });
+
+    test("the servers' security group: SSH from the admin networks; web and health checks only from the load balancer's subnets", () => {
+        if (servers === 1) return;
+        const rules = ingress().map((r) => `${r.fromPort} ${[...r.cidrBlocks, ...r.ipv6CidrBlocks].join(",")}`);
+        const admin = rules.filter((r) => r.startsWith("22 ") && r.includes("198.51.100."));
+        expect(admin).toHaveLength(1);
+        expect(rules.filter((r) => !admin.includes(r))).toEqual([
+            "80 10.0.2.0/26",
+            "443 10.0.2.0/26",
+            `${HEALTH_CHECK_PORT} 10.0.2.0/26`,
+            // The first server takes the others' ACME challenges; the others take its certificate push.
+            ...(servers > 1 ? [`${HEALTH_CHECK_PORT} ${plan.appIps.slice(1).map((a) => `${a}/32`).join(",")}`, `22 ${plan.appIps[0]}/32`] : []),
+        ]);
+        expect(resource(run, "web-security-group").inputs.vpcId).toBe(resource(run, "private-vpc").id);
+        expect(resource(run, "database-security-group").inputs.vpcId).toBe(resource(run, "private-vpc").id);
+    });
+
+    test("each server's nginx listens on its private address, believes the PROXY header from the load balancer's subnets only; ufw likewise", () => {
+        if (servers === 1) return;
+        for (const i of [0, servers - 1]) {
+            const site = file(run, `proxy-${i}-nginx`, "/etc/nginx/sites-enabled/webapp");
+            expect(site).toContain(`listen ${plan.appIps[i]}:443 ssl http2 proxy_protocol;`);
+            expect(site.match(/set_real_ip_from 10\.0\.2\.0\/26;\n\s*real_ip_header proxy_protocol;/g)).toHaveLength(2);
+            const rules = file(run, `host-${i}-firewall`, "/etc/ufw/pulumi-rules");
+            expect(rules).toContain("allow proto tcp from 10.0.2.0/26 to any port 443");
+            expect(rules).not.toMatch(/allow proto tcp (from any )?to any port 443/);
+        }
+    });
+
+    test("the app servers restart one at a time, drained for the network load balancer's health checks", () => {
+        if (servers === 1) return;
+        const script = stepScript(resource(run, `service-${servers - 1}-service`));
+        expect(script).toContain(`sleep ${AWS_ROLLING.drainSeconds}\n        systemctl restart webapp.service`);
+        expect(AWS_ROLLING.drainSeconds).toBeGreaterThan(AWS_HEALTH_CHECK.unhealthyThreshold * AWS_HEALTH_CHECK.intervalSeconds + AWS_HEALTH_CHECK.timeoutSeconds);
+        expect(resource(run, `service-${servers - 1}-credentials`).dependencies).toEqual(expect.arrayContaining([resource(run, `service-${servers - 2}-service`).urn]));
+    });
+});
+
+describe("the network load balancer of an AWS fleet of three", () => {
+    let run: PlanRun;
+    beforeAll(async () => {
+        run = await runStack("prod", { ...AWS_FLEET, "webapp:serverCount": "3" });
+    });
+
+    test("internet-facing in the load balancer subnets, with a fixed address in each zone", () => {
+        const lb = resource(run, "web-nlb").inputs;
+        expect(lb).toMatchObject({ name: "webapp-prod", loadBalancerType: "network", internal: false, enableCrossZoneLoadBalancing: true, enableDeletionProtection: true });
+        const eips = ofType(run, "aws:ec2/eip:Eip").filter((e) => e.name.startsWith("web-address-"));
+        expect(lb.subnetMappings).toEqual([0, 1].map((k) => ({ subnetId: resource(run, `private-lb-${k}`).id, allocationId: eips[k].outputs.allocationId })));
+        expect(run.outputs.loadBalancerIps).toEqual(eips.map((e) => e.outputs.publicIp));
+        expect(run.outputs.publicIp).toBe(eips[0].outputs.publicIp);
+    });
+
+    test("80 and 443 pass TCP through with the PROXY protocol v2 to every server, health-checked on nginx's health listener", () => {
+        const groups = ofType(run, "aws:lb/targetGroup:TargetGroup");
+        expect(groups.map((g) => [g.inputs.port, g.inputs.protocol, g.inputs.proxyProtocolV2, g.inputs.preserveClientIp, g.inputs.targetType])).toEqual([[80, "TCP", true, "false", "instance"], [443, "TCP", true, "false", "instance"]]);
+        for (const g of groups) {
+            expect(g.inputs.healthCheck).toEqual({
+                enabled: true,
+                protocol: "HTTP",
+                port: String(HEALTH_CHECK_PORT),
+                path: "/health",
+                matcher: "200-299",
+                interval: AWS_HEALTH_CHECK.intervalSeconds,
+                timeout: AWS_HEALTH_CHECK.timeoutSeconds,
+                healthyThreshold: AWS_HEALTH_CHECK.healthyThreshold,
+                unhealthyThreshold: AWS_HEALTH_CHECK.unhealthyThreshold,
+            });
+        }
+        const instances = ofType(run, "aws:ec2/instance:Instance").map((i) => i.id);
+        const attached = ofType(run, "aws:lb/targetGroupAttachment:TargetGroupAttachment").map((a) => [a.inputs.targetGroupArn, a.inputs.targetId, a.inputs.port]);
+        expect(attached).toEqual(groups.flatMap((g) => instances.map((id) => [g.outputs.arn, id, g.inputs.port])));
+        const listeners = ofType(run, "aws:lb/listener:Listener").map((l) => [l.inputs.port, l.inputs.protocol, (l.inputs.defaultActions as Record<string, unknown>[])[0]]);
+        expect(listeners).toEqual(groups.map((g) => [g.inputs.port, "TCP", { type: "forward", targetGroupArn: g.outputs.arn }]));
     });
 });
 

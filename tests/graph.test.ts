@@ -173,10 +173,11 @@ describe("provider aws", () => {
         expect(arm.invokes.find((i) => i.token === "aws:ec2/getAmi:getAmi")?.inputs.filters).toContainEqual({ name: "name", values: ["debian-12-arm64-*"] });
     });
 
-    test("N servers of the same kind share one security group and key, and one RDS database", async () => {
-        const fleet = await runStack("prod", { "webapp:provider": "aws", "webapp:databaseEngine": "rds", "webapp:serverCount": "3" });
+    test("N servers of the same kind share one security group and key, and one RDS database, behind one network load balancer", async () => {
+        const fleet = await runStack("prod", { "webapp:provider": "aws", "webapp:databaseEngine": "rds", "webapp:serverCount": "3", "webapp:uploadsMode": "none" });
         expect(ofType(fleet, "aws:ec2/instance:Instance").map((r) => r.name)).toEqual(["web-server-0", "web-server-1", "web-server-2"]);
-        expect(ofType(fleet, "aws:ec2/eip:Eip")).toHaveLength(3);
+        expect(ofType(fleet, "aws:ec2/eip:Eip").map((r) => r.name)).toEqual(["web-ipv4-0", "web-ipv4-1", "web-ipv4-2", "web-address-0", "web-address-1"]);
+        expect(ofType(fleet, "aws:lb/loadBalancer:LoadBalancer").map((r) => r.name)).toEqual(["web-nlb"]);
         expect(ofType(fleet, "aws:ec2/securityGroup:SecurityGroup").map((r) => r.name)).toEqual(["web-security-group", "database-security-group"]);
         expect(ofType(fleet, "aws:ec2/keyPair:KeyPair")).toHaveLength(1);
         expect((fleet.outputs.servers as { name: string }[]).map((s) => s.name)).toEqual(["webapp-prod-0", "webapp-prod-1", "webapp-prod-2"]);

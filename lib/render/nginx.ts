@@ -73,7 +73,10 @@ export type ReverseProxyOptions = {
  * each client's address from the header (rate limits, access log, fail2ban: PX-4).
  */
 export type LoadBalancedOptions = {
-    /** The load balancer's private address: the only peer whose PROXY header nginx believes. */
+    /**
+     * Where the load balancer connects from, the only peers whose PROXY header nginx believes: its private address,
+     * or the CIDR of its own subnets (AWS: a network load balancer's nodes take addresses there).
+     */
     address: string;
     /** This server's private address: the only address nginx listens on (NET-6). */
     listenAddress: string;
@@ -142,9 +145,8 @@ export function reverseProxyProblems(o: ReverseProxyOptions): string[] {
     if (p.uploads) path("uploads.path", p.uploads.path);
     if (p.loadBalancer) {
         path("loadBalancer.healthPath", p.loadBalancer.healthPath);
-        for (const key of ["address", "listenAddress"] as const) {
-            if (!/^(\d{1,3}\.){3}\d{1,3}$/.test(p.loadBalancer[key])) problems.push(`loadBalancer.${key} ${JSON.stringify(p.loadBalancer[key])} must be an IPv4 address`);
-        }
+        if (!/^(\d{1,3}\.){3}\d{1,3}(\/\d{1,2})?$/.test(p.loadBalancer.address)) problems.push(`loadBalancer.address ${JSON.stringify(p.loadBalancer.address)} must be an IPv4 address or CIDR`);
+        if (!/^(\d{1,3}\.){3}\d{1,3}$/.test(p.loadBalancer.listenAddress)) problems.push(`loadBalancer.listenAddress ${JSON.stringify(p.loadBalancer.listenAddress)} must be an IPv4 address`);
     }
     for (const [key, value, max] of [
         ["loginRatePerMinute", p.loginRatePerMinute, 600],

@@ -20,6 +20,7 @@ const ACCOUNT = "123456789012";
 const INVOKES: Record<string, (inputs: Record<string, any>) => Record<string, unknown>> = {
     "aws:index/getCallerIdentity:getCallerIdentity": () => ({ id: ACCOUNT, accountId: ACCOUNT, arn: `arn:aws:iam::${ACCOUNT}:user/deployer`, userId: "AIDAEXAMPLEDEPLOYER01" }),
     "aws:ec2/getAmi:getAmi": (inputs) => ({ ...inputs, id: "ami-0123456789abcdef0", architecture: "x86_64", name: "debian-12-amd64-20261101-1950", ownerId: "136693071363", rootDeviceType: "ebs" }),
+    "aws:index/getAvailabilityZones:getAvailabilityZones": (inputs) => ({ ...inputs, id: "eu-central-1", names: ["eu-central-1a", "eu-central-1b", "eu-central-1c"], zoneIds: ["euc1-az2", "euc1-az3", "euc1-az1"], groupNames: ["eu-central-1"] }),
     "aws:ec2/getSubnets:getSubnets": (inputs) => ({ ...inputs, id: "eu-central-1", ids: ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1", "subnet-0123456789abcdef2"] }),
 };
 
