@@ -118,9 +118,12 @@ export function evaluate(run: PlanRun, policies: readonly Policy[], config: Pack
     };
     const stackResources = resources.map(asPolicyResource);
     for (const r of resources) {
-        const pr = byUrn.get(r.urn)! as { parent?: PolicyResource; dependencies: PolicyResource[] };
+        const pr = byUrn.get(r.urn)! as { parent?: PolicyResource; dependencies: PolicyResource[]; propertyDependencies: Record<string, PolicyResource[]> };
         pr.parent = r.parent ? byUrn.get(r.parent) : undefined;
         pr.dependencies = r.dependencies.map((d) => byUrn.get(d)).filter((d): d is PolicyResource => !!d);
+        pr.propertyDependencies = Object.fromEntries(
+            Object.entries(r.propertyDependencies ?? {}).map(([k, urns]) => [k, urns.map((u) => byUrn.get(u)).filter((d): d is PolicyResource => !!d)]),
+        );
     }
 
     const findings: Finding[] = [];

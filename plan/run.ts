@@ -28,6 +28,8 @@ export type RecordedResource = {
     protect: boolean;
     ignoreChanges: string[];
     dependencies: string[];
+    /** Per input property, the URNs of the resources its value comes from (what the engine gives policies). */
+    propertyDependencies: Record<string, string[]>;
     additionalSecretOutputs: string[];
     /** Provider reference (`urn::id`) for custom resources. */
     provider?: string;
@@ -167,6 +169,7 @@ export async function runProgram(options: RunOptions): Promise<PlanRun> {
                     protect: req.getProtect() ?? false,
                     ignoreChanges: req.getIgnorechangesList(),
                     dependencies: req.getDependenciesList(),
+                    propertyDependencies: propertyDependencies(req.getPropertydependenciesMap()),
                     additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
                     provider: req.getProvider() || undefined,
                     deleteBeforeReplace: req.getDeletebeforereplace(),
@@ -254,4 +257,13 @@ export async function runProgram(options: RunOptions): Promise<PlanRun> {
     // The stack's registered outputs, as the engine receives them: secrets stay marked.
     const outputs = resources.find((r) => r.type === "pulumi:pulumi:Stack")?.outputs ?? {};
     return { project, stack: options.stack, config, resources, invokes, outputs, error, firstDeploy: options.firstDeploy ?? false, exampleValues: configModule.exampleValuesFound() };
+}
+
+/** A registration's property dependencies (a protobuf map of URN lists) as plain lists. */
+function propertyDependencies(map: { forEach(f: (value: { getUrnsList(): string[] }, key: string) => void): void }): Record<string, string[]> {
+    const out: Record<string, string[]> = {};
+    map.forEach((value, key) => {
+        out[key] = value.getUrnsList();
+    });
+    return out;
 }

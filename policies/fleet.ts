@@ -16,7 +16,8 @@ const AWS_V2_LBS = ["aws:lb/loadBalancer:LoadBalancer", "aws:alb/loadBalancer:Lo
 /** Those and the classic ELB. */
 const AWS_LBS = [...AWS_V2_LBS, "aws:elb/loadBalancer:LoadBalancer"];
 const AWS_LISTENERS = ["aws:lb/listener:Listener", "aws:alb/listener:Listener"];
-const AWS_TARGET_GROUPS = ["aws:lb/targetGroup:TargetGroup", "aws:alb/targetGroup:TargetGroup"];
+export const AWS_TARGET_GROUPS = ["aws:lb/targetGroup:TargetGroup", "aws:alb/targetGroup:TargetGroup"];
+const SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup";
 
 /** The load balancers of the stack, of any provider. */
 export const loadBalancers = (resources: readonly ResourceLike[]) => resources.filter((r) => r.type === HCLOUD_LB || AWS_LBS.includes(r.type));
@@ -41,23 +42,46 @@ export function hcloudServices(resources: readonly ResourceLike[]): HcloudServic
 
 const WEB_PORTS = [80, 443];
 
+/**
+ * The security group an inbound rule belongs to (its URN): the group itself, or the group a separate rule resource
+ * (`ec2.SecurityGroupRule`, `vpc.SecurityGroupIngressRule`) takes its securityGroupId from. Undefined for a group
+ * the stack does not create.
+ */
+function ruleGroup(rule: ResourceLike): string | undefined {
+    if (rule.type === SECURITY_GROUP) return rule.urn;
+    return rule.deps?.securityGroupId?.find((urn) => urn.split("::")[2]?.split("$").pop() === SECURITY_GROUP);
+}
+
+/**
+ * The security groups the stack's load balancers use: those their `securityGroups` come from. The engine names
+ * them at a first preview too, when no group's id exists yet.
+ */
+function loadBalancerGroups(resources: readonly ResourceLike[]): Set<string> {
+    return new Set(loadBalancers(resources).flatMap((lb) => lb.deps?.securityGroups ?? []));
+}
+
 export const net6: ChecklistPolicy = stackPolicy({
     id: "NET-6",
     slug: "web-ports-only-from-load-balancer",
     description:
         "Behind a load balancer no server answers 80 or 443 from the internet: no cloud firewall rule and no ufw rule admits them from a public source, and the load balancer reaches its hcloud targets over the private network.",
     severity: "high",
-    remediation: "Open 80 and 443 in ufw only from the load balancer's private address, keep them out of the cloud firewall, and set usePrivateIp on every hcloud load balancer target.",
+    remediation: "Open 80 and 443 in ufw only from the load balancer's private address, keep them out of the cloud firewall, and set usePrivateIp on every hcloud load balancer target. AWS: admit them in the servers' security group only from the load balancer's subnets (or its security group), with the PROXY protocol v2 and client address preservation off on its target groups.",
     check: (resources, ctx) => {
         if (loadBalancers(resources).length === 0) return;
+        const lbGroups = loadBalancerGroups(resources);
         for (const rule of inboundRules(resources)) {
-            // An AWS security group is also the load balancer's own; which one guards the instances is judged by NET-1.
-            if (rule.resource.type !== "hcloud:index/firewall:Firewall") continue;
             const open = WEB_PORTS.filter((p) => rule.from <= p && p <= rule.to);
             const sources = rule.sources.filter(isPublicSource);
-            if (open.length && sources.length) {
+            if (!open.length || !sources.length) continue;
+            if (rule.resource.type === "hcloud:index/firewall:Firewall") {
                 ctx.report(`${rule.resource.name} opens ${open.join(" and ")} to ${sources.join(", ")} although a load balancer takes the traffic; remove the rule (the load balancer reaches the servers over the private network).`, rule.resource);
+                continue;
             }
+            // AWS: a load balancer's own security group takes the internet's traffic; a server's must not.
+            const group = ruleGroup(rule.resource);
+            if (group && lbGroups.has(group)) continue;
+            ctx.report(`${rule.resource.name} opens ${open.join(" and ")} to ${sources.join(", ")} although a load balancer takes the traffic, so clients can bypass it (and its address checks) to reach a server directly; admit the web ports only from the load balancer's subnets or its security group (target groups with proxyProtocolV2 and preserveClientIp "false").`, rule.resource);
         }
         const { rules } = ufwRules(resources);
         for (const port of WEB_PORTS) {

@@ -9,7 +9,14 @@ import { parse as parseYaml } from "yaml";
 import { ManagedFile, parseApplyScript, scriptOfCommand } from "../lib/render/apply-script";
 
 /** A resource as policies see it (engine-shaped: secrets unwrapped). */
-export type ResourceLike = { type: string; name: string; urn: string; props: Record<string, any> };
+export type ResourceLike = {
+    type: string;
+    name: string;
+    urn: string;
+    props: Record<string, any>;
+    /** Per property, the URNs of the resources its value comes from (the engine's propertyDependencies). */
+    deps?: Record<string, string[]>;
+};
 
 export type HostFile = ManagedFile & { from: ResourceLike; script: string };
 

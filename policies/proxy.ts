@@ -5,7 +5,7 @@
 import * as path from "path";
 import { directive, directives, HostFile, hostFiles, hostIndex, hostScripts, NginxDirective, parseNginx, ResourceLike } from "./parse";
 import { appJails } from "./app";
-import { applicationLoadBalancers, hcloudServices } from "./fleet";
+import { applicationLoadBalancers, AWS_TARGET_GROUPS, hcloudServices } from "./fleet";
 import { isLocalOrPrivate, isWideSource } from "./network";
 import { ChecklistPolicy, Context, firstStep, hasHosts, stackPolicy } from "./support";
 
@@ -677,8 +677,8 @@ const listenPort = (listen: NginxDirective) => {
 
 /**
  * What the load balancers in front of nginx hand it, per destination port: the PROXY protocol header (hcloud tcp
- * services with proxyprotocol), a forwarded header (hcloud http services, AWS application load balancers), or
- * nothing but their own address (a tcp service without the header).
+ * services with proxyprotocol, AWS target groups with proxyProtocolV2), a forwarded header (hcloud http services, AWS
+ * application load balancers), or nothing but their own address (a tcp service without the header).
  */
 function balancedPorts(resources: readonly ResourceLike[], report: (m: string, r: ResourceLike) => void): Map<number, "proxy_protocol" | "X-Forwarded-For"> {
     const ports = new Map<number, "proxy_protocol" | "X-Forwarded-For">();
@@ -688,6 +688,17 @@ function balancedPorts(resources: readonly ResourceLike[], report: (m: string, r
         } else {
             ports.set(s.destinationPort, s.protocol === "tcp" ? "proxy_protocol" : "X-Forwarded-For");
         }
+    }
+    // AWS network load balancers: TCP and TLS target groups. Without the PROXY header a server sees the client only
+    // while client address preservation is on (the default for instance targets), and then its security group must
+    // admit the internet (NET-6).
+    for (const tg of resources.filter((r) => AWS_TARGET_GROUPS.includes(r.type))) {
+        const protocol = String(tg.props.protocol ?? "").toUpperCase();
+        if (!["TCP", "TLS", "TCP_UDP"].includes(protocol)) continue;
+        const port = Number(tg.props.port);
+        const preserved = String(tg.props.preserveClientIp ?? (tg.props.targetType === "ip" ? "false" : "true")) === "true";
+        if (tg.props.proxyProtocolV2 === true) ports.set(port, "proxy_protocol");
+        else if (!preserved) report(`${tg.name} passes ${protocol} to port ${port} without the PROXY protocol header and with client address preservation off, so nginx, its rate limits and fail2ban see every client as the load balancer; set proxyProtocolV2: true and listen ... proxy_protocol.`, tg);
     }
     if (applicationLoadBalancers(resources).length) for (const p of [80, 443]) if (!ports.has(p)) ports.set(p, "X-Forwarded-For");
     return ports;

@@ -113,7 +113,14 @@ export function stackPolicy(c: Common & { check: (resources: (ResourceLike & { o
             const config = args.getConfig<PolicyConfig>();
             // In URN order: the engine lists a stack's resources in another order than the program registers them,
             // and a finding must land on the same resource under the engine and in the offline plan.
-            const resources = args.resources.map((r) => ({ type: r.type, name: r.name, urn: r.urn, props: r.props, opts: r.opts }));
+            const resources = args.resources.map((r) => ({
+                type: r.type,
+                name: r.name,
+                urn: r.urn,
+                props: r.props,
+                opts: r.opts,
+                deps: Object.fromEntries(Object.entries(r.propertyDependencies ?? {}).map(([k, v]) => [k, v.map((d) => d.urn)])),
+            }));
             resources.sort((a, b) => (a.urn < b.urn ? -1 : a.urn > b.urn ? 1 : 0));
             c.check(resources, context(c.id, config, reportViolation as Reporter));
         },

@@ -66,6 +66,7 @@ describe("a first preview judges every mandatory control", () => {
         { name: "prod on AWS with RDS", stack: "prod", config: { "webapp:provider": "aws", "webapp:databaseEngine": "rds" } },
         { name: "prod on existing servers", stack: "prod", config: existing },
         { name: "prod as a fleet of three behind the load balancer", stack: "prod", config: { "webapp:serverCount": "3", "webapp:databaseHost": "dedicated", "webapp:uploadsMode": "none" } },
+        { name: "prod as an AWS fleet of three behind the network load balancer", stack: "prod", config: { "webapp:provider": "aws", "webapp:databaseEngine": "rds", "webapp:serverCount": "3", "webapp:uploadsMode": "none" } },
         {
             name: "prod on two existing hosts and a database host, behind your own load balancer",
             stack: "prod",
@@ -117,6 +118,27 @@ describe("the engine and the offline plan agree on insecure changes", () => {
         expect(fromEngine).toEqual(await planFindings(c));
         // A mandatory finding stops the preview, as it stops `pulumi up` before any step.
         if (policyEvents(r).some((p) => p.enforcementLevel === "mandatory")) expect(r.ok).toBe(false);
+    });
+});
+
+describe("what a user adds next to the stack's own resources", () => {
+    test("a rule that opens 443 on the AWS fleet servers' security group is NET-6's at the first preview, before the group has an id", async () => {
+        const c = configured({ name: "open web ports", stack: "prod", config: { "webapp:provider": "aws", "webapp:databaseEngine": "rds", "webapp:serverCount": "3", "webapp:uploadsMode": "none" } });
+        engine.forget(c.stack);
+        const r = await engine.run({ stack: c.stack, op: "preview", config: c.config, extend: path.join(__dirname, "engine/programs/open-web-ports.ts") });
+        expect(engineFindings(r)).toEqual([
+            "net-6-web-ports-only-from-load-balancer | web-https-anywhere | web-https-anywhere opens 443 to 0.0.0.0/0 although a load balancer takes the traffic, so clients can bypass it (and its address checks) to reach a server directly; admit the web ports only from the load balancer's subnets or its security group (target groups with proxyProtocolV2 and preserveClientIp \"false\").",
+        ]);
+        expect(r.ok).toBe(false);
+    });
+
+    test("a load balancer's own security group may admit the internet: NET-6 knows it from the engine's property dependencies", async () => {
+        const c = configured({ name: "a load balancer's group", stack: "prod", config: { "webapp:provider": "aws", "webapp:databaseEngine": "rds", "webapp:serverCount": "3", "webapp:uploadsMode": "none" } });
+        engine.forget(c.stack);
+        const r = await engine.run({ stack: c.stack, op: "preview", config: c.config, extend: path.join(__dirname, "engine/programs/load-balancer-group.ts") });
+        expect(engineFindings(r)).toEqual([]);
+        expect(r.ok).toBe(true);
+        expect(steps(r).filter((s) => s.name.startsWith("extra-")).map((s) => `${s.op} ${s.name}`).sort()).toEqual(["create extra-lb-group", "create extra-nlb"]);
     });
 });
 

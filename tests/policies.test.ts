@@ -16,8 +16,9 @@ let prod: PlanRun;
 let staging: PlanRun;
 let rds: PlanRun;
 let fleet: PlanRun;
+let awsFleet: PlanRun;
 beforeAll(async () => {
-    ({ prod, staging, rds, fleet } = await shippedRuns());
+    ({ prod, staging, rds, fleet, awsFleet } = await shippedRuns());
 });
 
 describe("the pack", () => {
@@ -89,6 +90,10 @@ describe("the shipped stacks pass", () => {
 
     test("a prod fleet of three behind the load balancer: no finding at all", () => {
         expect(findings(fleet)).toEqual([]);
+    });
+
+    test("a prod fleet of three on AWS behind the network load balancer: no finding at all", () => {
+        expect(findings(awsFleet)).toEqual([]);
     });
 
     test("staging may open SSH to the world (NET-1 is about prod there)", async () => {

@@ -13,14 +13,20 @@ let prod: PlanRun;
 let staging: PlanRun;
 let rds: PlanRun;
 let fleet: PlanRun;
+let awsFleet: PlanRun;
 beforeAll(async () => {
-    ({ prod, staging, rds, fleet } = await shippedRuns());
+    ({ prod, staging, rds, fleet, awsFleet } = await shippedRuns());
 });
 
 const P = () => prod;
 const S = () => staging;
 const R = () => rds;
 const F = () => fleet;
+const A = () => awsFleet;
+/** Adds an inbound rule to the AWS fleet servers' security group. */
+const appGroupRule = (rule: Record<string, unknown>) => (r: PlanRun) => (res(r, "web-security-group").inputs.ingress as Record<string, unknown>[]).push(rule);
+/** Edits an input of the AWS fleet's target group for a port. */
+const targetGroup443 = (edit: (inputs: Record<string, any>) => void) => (r: PlanRun) => edit(res(r, "web-tcp443").inputs);
 /** Edits an input of the fleet's load balancer service for a port. */
 const service443 = (edit: (inputs: Record<string, any>) => void) => (r: PlanRun) => edit(res(r, "web-service-443").inputs);
 const service80 = (edit: (inputs: Record<string, any>) => void) => (r: PlanRun) => edit(res(r, "web-service-80").inputs);
@@ -152,8 +158,23 @@ const forms: Form[] = [
     ["NET-6", "a target reached at its public address", F, (r) => (res(r, "web-target-1").inputs.usePrivateIp = false), /web-target-1 sends traffic to its target's public address/],
     ["NET-6", "targets listed inline on the load balancer", F, (r) => (res(r, "web-lb").inputs.targets = [{ type: "server", serverId: 4200001 }]), /web-lb lists its targets inline/],
     ["NET-6", "pass: ufw admits 443 from the private subnet", F, (r) => editFile(r, "host-1-firewall", "/etc/ufw/pulumi-rules", (c) => `${c}allow proto tcp from 10.0.0.0/24 to any port 443\n`), null],
+    // NET-6 at AWS: the servers' security group in any form; the load balancer's own group may face the internet.
+    ["NET-6", "AWS: the servers' security group opens 443 to the world", A, appGroupRule({ protocol: "tcp", fromPort: 443, toPort: 443, cidrBlocks: ["0.0.0.0/0"] }), /web-security-group opens 443 to 0\.0\.0\.0\/0 although a load balancer takes the traffic, so clients can bypass it/],
+    ["NET-6", "AWS: every protocol from an IPv6 world", A, appGroupRule({ protocol: "-1", fromPort: 0, toPort: 0, ipv6CidrBlocks: ["::/0"] }), /web-security-group opens 80 and 443 to ::\/0/],
+    ["NET-6", "AWS: a separate ingress rule on the servers' group", A, (r) => addResource(r, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "web-https-anywhere", { securityGroupId: res(r, "web-security-group").id, ipProtocol: "tcp", fromPort: 80, toPort: 443, cidrIpv4: "0.0.0.0/0" }, { securityGroupId: [res(r, "web-security-group").urn] }), /web-https-anywhere opens 80 and 443 to 0\.0\.0\.0\/0/],
+    ["NET-6", "AWS: a classic SecurityGroupRule for a public /16", A, (r) => addResource(r, "aws:ec2/securityGroupRule:SecurityGroupRule", "web-http-partner", { type: "ingress", securityGroupId: res(r, "web-security-group").id, protocol: "tcp", fromPort: 80, toPort: 80, cidrBlocks: ["203.0.0.0/16"] }, { securityGroupId: [res(r, "web-security-group").urn] }), /web-http-partner opens 80 to 203\.0\.0\.0\/16/],
+    ["NET-6", "AWS: a group of its own for the servers, outside the stack's knowledge", A, (r) => addResource(r, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "web-https-imported", { securityGroupId: "sg-0123456789abcdef0", ipProtocol: "tcp", fromPort: 443, toPort: 443, cidrIpv4: "0.0.0.0/0" }), /web-https-imported opens 443 to 0\.0\.0\.0\/0/],
+    ["NET-6", "pass: AWS: the load balancer's own security group admits the internet", A, (r) => {
+        addResource(r, "aws:ec2/securityGroup:SecurityGroup", "web-lb-group", { ingress: [{ protocol: "tcp", fromPort: 443, toPort: 443, cidrBlocks: ["0.0.0.0/0"] }, { protocol: "tcp", fromPort: 80, toPort: 80, cidrBlocks: ["0.0.0.0/0"] }] });
+        const lb = res(r, "web-nlb");
+        lb.inputs.securityGroups = ["web-lb-group-id"];
+        lb.propertyDependencies = { ...lb.propertyDependencies, securityGroups: [res(r, "web-lb-group").urn] };
+    }, null],
+    ["NET-6", "pass: AWS: the servers' group admits 443 from the VPC", A, appGroupRule({ protocol: "tcp", fromPort: 443, toPort: 443, cidrBlocks: ["10.0.0.0/16"] }), null],
     ["NET-6", "pass: without a load balancer the server takes web traffic itself", P, hcloudRule({ protocol: "tcp", port: "443", sourceIps: ["0.0.0.0/0"] }), null],
     // NET-7: the health check asks the app.
+    ["NET-7", "AWS: a target group checked over TCP", A, targetGroup443((i) => (i.healthCheck.protocol = "TCP")), /web-tcp443 checks health over TCP/],
+    ["NET-7", "AWS: a target group checked on /", A, targetGroup443((i) => (i.healthCheck.path = "/")), /web-tcp443 checks health on \/, not the app's health path/],
     ["NET-7", "a TCP health check", F, service443((i) => (i.healthCheck.protocol = "tcp")), /web-service-443 \(port 443\) checks health over tcp/],
     ["NET-7", "no health check (Hetzner's default is TCP)", F, (r) => [res(r, "web-service-443").inputs, res(r, "web-service-443").outputs].forEach((p) => delete p.healthCheck), /web-service-443 \(port 443\) has no health check/],
     ["NET-7", "a redirect counted as healthy", F, service80((i) => (i.healthCheck.http.statusCodes = ["2??", "3??"])), /counts status 3\?\? as healthy/],
@@ -184,6 +205,9 @@ const forms: Form[] = [
     ["PX-4", "no set_real_ip_from: every client is the load balancer", F, fleetSite((c) => c.replaceAll("    set_real_ip_from 10.0.0.2;\n", "")), /sees the load balancer's address for every client \(no set_real_ip_from\)/],
     ["PX-4", "a location that trusts anyone", F, fleetSite((c) => c.replace("location / {\n        proxy_pass", "location / {\n        set_real_ip_from 0.0.0.0/0;\n        proxy_pass")), /location \/ believes client addresses from 0\.0\.0\.0\/0/],
     ["PX-4", "an AWS application load balancer in front of nginx without realip", P, (r) => addResource(r, "aws:lb/loadBalancer:LoadBalancer", "web-alb", { loadBalancerType: "application", internal: false }), /no set_real_ip_from/],
+    ["PX-4", "AWS: a target group without the PROXY header, client addresses not preserved", A, targetGroup443((i) => (i.proxyProtocolV2 = false)), /web-tcp443 passes TCP to port 443 without the PROXY protocol header and with client address preservation off/],
+    ["PX-4", "AWS: the PROXY header believed from anyone", A, (r) => editFile(r, "proxy-2-nginx", SITE_PATH, (c) => c.replaceAll("set_real_ip_from 10.0.2.0/26;", "set_real_ip_from 0.0.0.0/0;")), /believes client addresses from 0\.0\.0\.0\/0/],
+    ["PX-4", "AWS: a listen without proxy_protocol behind the target group", A, (r) => editFile(r, "proxy-1-nginx", SITE_PATH, (c) => c.replace("443 ssl http2 proxy_protocol;", "443 ssl http2;")), /listen 10\.0\.1\.11:443 ssl http2 does not read the load balancer's PROXY header/],
     ["PX-4", "pass: the realip settings in the http context", F, (r) => {
         fleetSite((c) => c.replaceAll("    set_real_ip_from 10.0.0.2;\n    real_ip_header proxy_protocol;\n", ""))(r);
         editFile(r, "proxy-1-nginx", "/etc/nginx/conf.d/webapp.conf", (c) => `${c}set_real_ip_from 10.0.0.2;\nreal_ip_header proxy_protocol;\n`);

@@ -12,7 +12,8 @@
  * up() passes --skip-preview, which would let stack policies judge only after every step has run.
  *
  * spec: { projectDir, workDir, stack, op: "preview" | "up", config?: { key: value }, secretConfig?: { key: value },
- *         policyPacks?: [dir], policyPackConfigs?: [file], expectNoChanges?: bool, refresh?: bool, program?: "empty" }
+ *         policyPacks?: [dir], policyPackConfigs?: [file], expectNoChanges?: bool, refresh?: bool, program?: "empty",
+ *         extend?: module path, a function called with the program's exports (resources a user adds) }
  * result: { ok, error?, events: [engine events, each with its phase: "preview" or "update"], outputs?, summary?, ms, previewMs? }
  */
 "use strict";
@@ -44,7 +45,12 @@ async function main() {
             for (const id of Object.keys(require.cache)) if (id.startsWith(spec.projectDir + path.sep) && !id.includes(`${path.sep}node_modules${path.sep}`)) delete require.cache[id];
             return require(spec.projectDir);
         };
-        const program = spec.program === "empty" ? async () => ({}) : async () => fresh();
+        const extended = async () => {
+            const exported = fresh();
+            if (spec.extend) require(spec.extend)(exported);
+            return exported;
+        };
+        const program = spec.program === "empty" ? async () => ({}) : extended;
         const stack = await LocalWorkspace.createOrSelectStack(
             { stackName: spec.stack, projectName, program },
             { workDir: spec.workDir, secretsProvider: "passphrase", envVars: {} },

@@ -42,6 +42,11 @@ export type RunSpec = {
     expectNoChanges?: boolean;
     /** `empty`: a program that registers nothing instead of the project (the engine's fixed cost). */
     program?: "empty";
+    /**
+     * A test module (absolute path) whose exported function the program's exports are passed to once the project
+     * has run: resources a user adds next to the stack's own, registered in the same program. Default: none.
+     */
+    extend?: string;
     /** Run the program with the clock moved this many days ahead (libfaketime), e.g. past a rotation period. */
     clockOffsetDays?: number;
     /** Environment variables for the program (and the CLI), e.g. WEBAPP_ROTATION_GENERATION. */
@@ -123,6 +128,7 @@ export class Engine {
                 policyPackConfigs: spec.policyPack === false ? undefined : [spec.policyPackConfig ?? path.join(ROOT, "policies/config", `${spec.stack}.json`)],
                 expectNoChanges: spec.expectNoChanges,
                 program: spec.program,
+                extend: spec.extend,
             }),
         );
         return new Promise((resolve, reject) => {

@@ -16,20 +16,22 @@ export const clone = (run: PlanRun): PlanRun => structuredClone(run);
 
 /** The prod stack as a fleet: three app servers behind Hetzner's load balancer, PostgreSQL on its own server. */
 export const FLEET_OVERRIDES = { "webapp:serverCount": "3", "webapp:databaseHost": "dedicated", "webapp:uploadsMode": "none" };
+export const AWS_FLEET_OVERRIDES = { "webapp:provider": "aws", "webapp:databaseEngine": "rds", "webapp:serverCount": "3", "webapp:uploadsMode": "none" };
 
-/** The compliant plans the policy tests break one thing in: prod, staging, prod on AWS with RDS, and the fleet. */
+/** The compliant plans the policy tests break one thing in: prod, staging, prod on AWS with RDS, and the fleets at Hetzner and AWS. */
 
-export async function shippedRuns(): Promise<{ prod: PlanRun; staging: PlanRun; rds: PlanRun; fleet: PlanRun }> {
+export async function shippedRuns(): Promise<{ prod: PlanRun; staging: PlanRun; rds: PlanRun; fleet: PlanRun; awsFleet: PlanRun }> {
     return {
         prod: await runStack("prod"),
         staging: await runStack("staging"),
         rds: await runStack("prod", { "webapp:provider": "aws", "webapp:databaseEngine": "rds" }),
         fleet: await runStack("prod", FLEET_OVERRIDES),
+        awsFleet: await runStack("prod", AWS_FLEET_OVERRIDES),
     };
 }
 
 /** Adds a resource the program does not make (another form of the same thing), as a child of the stack. */
-export function addResource(run: PlanRun, type: string, name: string, inputs: Record<string, unknown>): void {
+export function addResource(run: PlanRun, type: string, name: string, inputs: Record<string, unknown>, propertyDependencies: Record<string, string[]> = {}): void {
     const stack = run.resources.find((r) => r.type === "pulumi:pulumi:Stack")!;
     run.resources.push({
         urn: `${stack.urn.split("::").slice(0, 2).join("::")}::${type}::${name}`,
@@ -42,7 +44,8 @@ export function addResource(run: PlanRun, type: string, name: string, inputs: Re
         outputs: { ...inputs },
         protect: false,
         ignoreChanges: [],
-        dependencies: [],
+        dependencies: [...new Set(Object.values(propertyDependencies).flat())],
+        propertyDependencies,
         additionalSecretOutputs: [],
         deleteBeforeReplace: false,
         retainOnDelete: false,
