@@ -261,7 +261,7 @@ function diagnose(): string {
     for (const [i, vm] of apps.entries()) {
         const health = run("curl", ["-s", "-m", "10", "-o", "/dev/null", "-w", "%{http_code}", `http://${APP[i].loopback}:${vm.privatePorts[8404]}/health`]);
         out.push(`app ${i}: health listener from the runner: ${health.stdout} ${health.stderr}`);
-        out.push(vm.ssh("sudo ss -Htlnp; systemctl is-active webapp nginx; sudo tail -5 /var/log/nginx/error.log; sudo journalctl -u webapp -n 10 --no-pager -o cat; sudo ufw status numbered; sudo journalctl -k -n 5 --no-pager -o cat").stdout);
+        out.push(vm.ssh("sudo ss -Htlnp; systemctl is-active webapp nginx; sudo tail -5 /var/log/nginx/error.log; sudo journalctl -b -u nginx -n 10 --no-pager -o cat; sudo journalctl -u webapp -n 10 --no-pager -o cat; sudo ufw status numbered; sudo journalctl -k -n 5 --no-pager -o cat").stdout);
     }
     return out.join("\n");
 }
@@ -412,18 +412,55 @@ describe("a rolling update of the app unit", () => {
     });
 });
 
-describe("after a reboot", () => {
-    test("nginx and PostgreSQL come back on their private addresses, and the fleet serves", async () => {
-        const boots = [apps[0], db].map((vm) => must(vm, "cat /proc/sys/kernel/random/boot_id"));
-        for (const vm of [apps[0], db]) vm.ssh("sudo systemctl reboot", { timeoutMs: 20_000 });
+/**
+ * A test unit that configures the private interface late, as a provider's DHCP on a hotplugged interface may: only
+ * once `unit` has begun to start, and 5 s after that. `Type=simple` with `Before=` lets `unit` begin as soon as this
+ * one has been forked (a oneshot would hold it back until the address exists).
+ */
+const lateInterface = (unit: string, address: string) => `[Unit]
+Description=The private interface, configured late (test)
+Before=${unit}
+
+[Service]
+Type=simple
+ExecStart=/bin/sh -c 'until [ "$$(systemctl show -P ActiveState ${unit})" = activating ]; do sleep 0.2; done; sleep 5; ip addr add ${address}/24 dev eth1; ip link set eth1 up'
+
+[Install]
+WantedBy=multi-user.target
+`;
+
+describe("after a reboot with the private interface configured late", () => {
+    const late = [
+        { vm: () => apps[0], unit: "nginx.service", address: APP[0].address, listener: `${APP[0].address}:443` },
+        { vm: () => db, unit: "postgresql@15-main.service", address: DB.address, listener: `${DB.address}:5432` },
+    ];
+
+    test("nginx and PostgreSQL wait for their private addresses, come back on them, and the fleet serves", async () => {
+        for (const l of late) {
+            l.vm().ssh("sudo tee /etc/systemd/system/late-private-network.service >/dev/null", { input: lateInterface(l.unit, l.address) });
+            must(l.vm(), "sudo rm /etc/network/interfaces.d/eth1 && sudo systemctl daemon-reload && sudo systemctl enable --quiet late-private-network.service");
+        }
+        const boots = late.map((l) => must(l.vm(), "cat /proc/sys/kernel/random/boot_id"));
+        for (const l of late) l.vm().ssh("sudo systemctl reboot", { timeoutMs: 20_000 });
         await new Promise((r) => setTimeout(r, 10_000));
-        await Promise.all([apps[0], db].map((vm) => vm.waitForSsh(600_000)));
-        [apps[0], db].forEach((vm, i) => expect(must(vm, "cat /proc/sys/kernel/random/boot_id")).not.toBe(boots[i]));
-        expect(must(db, "sudo ss -Htln | awk '{print $4}'").split("\n")).toContain(`${DB.address}:5432`);
-        expect(must(apps[0], "sudo ss -Htln | awk '{print $4}'").split("\n")).toContain(`${APP[0].address}:443`);
+        await Promise.all(late.map((l) => l.vm().waitForSsh(600_000)));
+        for (const [i, l] of late.entries()) {
+            const vm = l.vm();
+            expect(must(vm, "cat /proc/sys/kernel/random/boot_id")).not.toBe(boots[i]);
+            // The unit began to start, then the address came, then the unit was up: it waited instead of failing.
+            const at = (unit: string, property: string) => Number(must(vm, `systemctl show -P ${property} ${unit}`));
+            const began = at(l.unit, "InactiveExitTimestampMonotonic");
+            const addressed = at("late-private-network.service", "ExecMainExitTimestampMonotonic");
+            const active = at(l.unit, "ActiveEnterTimestampMonotonic");
+            const log = () => vm.ssh(`sudo journalctl -b -u ${l.unit} -u late-private-network -o short-monotonic --no-pager | tail -15`).stdout;
+            expect({ unit: l.unit, order: began > 0 && began < addressed && addressed < active, log: began < addressed && addressed < active ? "" : log() }).toEqual({ unit: l.unit, order: true, log: "" });
+            expect(must(vm, `systemctl is-active ${l.unit}`)).toBe("active");
+            expect(must(vm, "sudo ss -Htln | awk '{print $4}'").split("\n")).toContain(l.listener);
+        }
         await waitFor("the load balancer to take the rebooted server back", async () => new Set(await servedBy(4).catch(() => [])).size === 2, { timeoutMs: 180_000, everyMs: 1000 });
         const r = await request({ port: lb.direct[0], from: "127.0.0.7", path: "/db" });
         expect(r.status).toBe(200);
         expect(r.body.trim()).toBe(`${APP[0].name} ssl=t`);
     });
 });
+
