@@ -83,7 +83,12 @@ export function hostHardeningScripts(a: HostHardeningArgs): ApplyScript[] {
         },
         {
             name: "ssh",
-            prepare: [...SSH_KEY_COMMANDS],
+            prepare: [
+                ...SSH_KEY_COMMANDS,
+                // sshd takes a setting's first value, and drop-ins load in name order: any other drop-in would override
+                // this step's (a hand-made 00-x.conf with PasswordAuthentication yes). The step owns the directory.
+                `for f in /etc/ssh/sshd_config.d/*.conf; do if [ -e "$f" ] && [ "$f" != ${SSHD_DROPIN_PATH} ]; then mv -f "$f" "$f.disabled-by-pulumi"; log "disabled $f"; changed+=("$f"); fi; done`,
+            ],
             files: [{ path: SSHD_DROPIN_PATH, content: renderSshdConfig({ adminUser: a.adminUser, port: sshPort }) }],
             validate: ["sshd -t"],
             activate: ["systemctl reload ssh"],

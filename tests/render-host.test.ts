@@ -327,10 +327,15 @@ describe("ufw (NET-1, NET-3)", () => {
         const scriptFile = tmp("ufw-apply-run.sh", script);
         const res = run("unshare", ["--mount", "--net", "bash", "-c",
             `set -e; mount --bind ${etc} /etc/ufw; mkdir -p /var/lib/ufw; mount --bind ${lib} /var/lib/ufw; ` +
-            `bash ${scriptFile}; echo @@@; ufw status verbose; echo @@@; bash ${scriptFile}`]);
+            `bash ${scriptFile}; echo @@@; ufw status verbose; echo @@@; bash ${scriptFile}; ` +
+            // A rule added by hand: the next run notices it (ufw show added) and brings ufw back to the file.
+            `ufw allow 5432 >/dev/null; echo @@@; bash ${scriptFile}; echo @@@; ufw status verbose`]);
         expect(res.stderr).toBe("");
         expect(res.status).toBe(0);
-        const [first, status, second] = res.stdout.split("@@@\n");
+        const [first, status, second, third, repaired] = res.stdout.split("@@@\n");
+        expect(third).toMatch(/ufw rules applied/);
+        expect(repaired).not.toMatch(/5432/);
+        expect(repaired.split("\n").filter((l) => /ALLOW IN/.test(l))).toHaveLength(6);
         expect(first).toMatch(/ufw rules applied\n.*result: changed/);
         expect(status).toMatch(/Status: active/);
         // Routed traffic is denied; ufw shows it as "disabled" while the kernel does not forward at all.
@@ -372,6 +377,19 @@ describe("certificates (TLS-5)", () => {
         const text = run("openssl", ["x509", "-in", path.join(root, "tls", "fullchain.pem"), "-noout", "-ext", "subjectAltName"]).stdout;
         expect(text).toMatch(/DNS:app\.example\.com, DNS:www\.app\.example\.com/);
         expect((fs.statSync(path.join(root, "tls", "privkey.pem")).mode & 0o777).toString(8)).toBe("600");
+    });
+
+    test("self-signed: an expired certificate (a test CA's, a year past) is replaced and nginx reloads; a Let's Encrypt one is left to certbot", () => {
+        for (const mode of ["self-signed", "letsencrypt"] as const) {
+            const root = fs.mkdtempSync(path.join(dir, `tls-expired-${mode}-`));
+            fs.mkdirSync(path.join(root, "tls"));
+            const expired = run("faketime", ["-f", "-400d", "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "30", "-subj", "/CN=webapp test CA", "-keyout", path.join(root, "tls", "privkey.pem"), "-out", path.join(root, "tls", "fullchain.pem")]);
+            expect(expired.status).toBe(0);
+            const steps = renderApplyScript({ name: "tls", files: [], prepare: bootstrapCertificate({ ...le, mode }).map((l) => l.replace(/\/etc\/webapp\/tls/g, root + "/tls")), activate: ["echo reloading nginx"] });
+            const out = run("bash", ["-s"], { input: steps }).stdout;
+            const valid = run("openssl", ["x509", "-in", path.join(root, "tls", "fullchain.pem"), "-noout", "-checkend", "86400"]).status === 0;
+            expect({ mode, created: /self-signed certificate created/.test(out), reloaded: /reloading nginx/.test(out), valid }).toEqual({ mode, created: mode === "self-signed", reloaded: mode === "self-signed", valid: mode === "self-signed" });
+        }
     });
 });
 

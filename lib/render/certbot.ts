@@ -128,16 +128,21 @@ export const tlsDir = (appName: string) => `/etc/${appName}/tls`;
 /** Passed to certbot as --deploy-hook, which it also records for renewals (not in renewal-hooks/, which would run it twice). */
 export const deployHookPath = (appName: string) => `/usr/local/lib/${appName}/certbot-deploy-hook`;
 
-/** Bash lines: a self-signed certificate in the TLS directory unless one is already there. */
+/**
+ * Bash lines: a self-signed certificate in the TLS directory unless one is already there. In mode `self-signed`
+ * the step also replaces one that expires within a day (TLS-5: nothing else renews it), and nginx reloads.
+ */
 export function bootstrapCertificate(o: CertificateOptions): string[] {
     const dir = tlsDir(o.appName);
     const san = o.domains.map((d) => `DNS:${d}`).join(",");
+    const expiring = o.mode === "self-signed" ? ` || ! openssl x509 -in ${dir}/fullchain.pem -noout -checkend 86400 >/dev/null 2>&1` : "";
     return [
         `install -d -m 0750 -o root -g root ${dir}`,
-        `if [ ! -e ${dir}/fullchain.pem ] || [ ! -e ${dir}/privkey.pem ]; then`,
+        `if [ ! -e ${dir}/fullchain.pem ] || [ ! -e ${dir}/privkey.pem ]${expiring}; then`,
         `    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 825 -subj ${shq(`/CN=${o.domains[0]}`)} -addext ${shq(`subjectAltName=${san}`)} -keyout ${dir}/privkey.pem -out ${dir}/fullchain.pem 2>/dev/null`,
         `    chmod 0600 ${dir}/privkey.pem`,
         '    log "self-signed certificate created"',
+        ...(o.mode === "self-signed" ? [`    changed+=(${dir}/fullchain.pem)`] : []),
         "fi",
     ];
 }

@@ -8,6 +8,8 @@ import { FirewallRole, inboundRules, privateRules } from "../net";
 
 export const UFW_RULES_PATH = "/etc/ufw/pulumi-rules";
 export const UFW_APPLIED_PATH = "/var/lib/ufw/pulumi-rules.applied";
+/** ufw's own list of the rules as they were right after the last apply: a rule added or deleted by hand since shows. */
+export const UFW_ADDED_PATH = "/var/lib/ufw/pulumi-added.applied";
 
 /** One ufw command line (without `ufw`) per rule, in the syntax `ufw` takes. */
 export function renderUfwRules(args: { sshPort: number; adminCidrs: readonly string[]; role?: FirewallRole }): string {
@@ -21,10 +23,11 @@ export function renderUfwRules(args: { sshPort: number; adminCidrs: readonly str
 
 /**
  * Bash lines that bring ufw to exactly the rules file: defaults deny incoming / allow outgoing / deny routed,
- * the rules, logging, enabled. Runs only when ufw is inactive or the file changed since the last apply.
+ * the rules, logging, enabled. Runs only when ufw is inactive, the file changed since the last apply, or ufw's
+ * rules changed by hand since (a `ufw allow 5432`: `ufw show added` differs from what it listed after the apply).
  */
 export const UFW_APPLY: readonly string[] = [
-    `if ! ufw status | grep -q '^Status: active' || ! cmp -s ${UFW_RULES_PATH} ${UFW_APPLIED_PATH}; then`,
+    `if ! ufw status | grep -q '^Status: active' || ! cmp -s ${UFW_RULES_PATH} ${UFW_APPLIED_PATH} || ! ufw show added 2>/dev/null | cmp -s - ${UFW_ADDED_PATH}; then`,
     "    ufw --force reset >/dev/null",
     "    rm -f /etc/ufw/*.rules.[0-9]* /etc/ufw/*.rules.pulumi-bak",
     "    ufw default deny incoming >/dev/null",
@@ -36,6 +39,7 @@ export const UFW_APPLY: readonly string[] = [
     "    ufw logging low >/dev/null",
     "    ufw --force enable >/dev/null",
     `    install -D -m 0644 ${UFW_RULES_PATH} ${UFW_APPLIED_PATH}`,
+    `    ufw show added > ${UFW_ADDED_PATH}`,
     '    log "ufw rules applied"',
     "    changed+=(ufw)",
     "fi",
