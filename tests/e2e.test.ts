@@ -34,6 +34,8 @@ let engine: Engine;
 let first: EngineResult;
 /** SSH listens on this port in the guest and on the host's loopback alike, so the stack's config can name it. */
 let sshPort: number;
+/** How long `npm run verify`'s probe ran on the host, without the SSH connection (bench/results/e2e.json). */
+let verifyProbeMs: number | undefined;
 
 function overrides(publicKey: string): Record<string, string> {
     return {
@@ -291,6 +293,95 @@ describe("the OS baseline on the live host (SSH-5, SSH-6, HOST-6..10, LOG-3)", (
     });
 });
 
+describe("npm run verify: the running host against what was deployed and against the checklist (issue 16)", () => {
+    type Report = { findings: { policy: string; checklistId?: string; level: string; message: string; urn?: string }[]; hosts: { id: string; probeMs: number; drifted: number; live: number; unreachable: string | null }[] };
+    /** Runs the CLI as a user would, against the e2e stack's state; the site from outside through the forwarded 443. */
+    const verify = (): { status: number; report: Report } => {
+        const r = spawnSync(process.execPath, [path.join(ROOT, "node_modules/ts-node/dist/bin.js"), "--swc", path.join(ROOT, "scripts/verify.ts"), "--stack", STACK, "--format", "json", "--cwd", engine.workDir(STACK), "--site", `127.0.0.1:${vm.ports[443]}`], { env: engine.env, encoding: "utf8", timeout: 180_000 });
+        if (!r.stdout.trim().startsWith("{")) throw new Error(`verify printed no report (exit ${r.status}): ${r.stderr}`);
+        return { status: r.status ?? -1, report: JSON.parse(r.stdout) as Report };
+    };
+    /** What verify must not change: every managed file's mtime, every unit's restart count and state, the packages. */
+    const snapshot = () =>
+        must(
+            "sudo bash -c 'stat -c \"%n %Y\" /etc/ssh/sshd_config.d/* /etc/ufw/pulumi-rules /etc/nginx/sites-enabled/webapp /etc/systemd/system/webapp.service /etc/fail2ban/jail.d/* /etc/webapp/tls/* 2>&1; " +
+                "for u in ssh nginx postgresql fail2ban ufw auditd webapp; do echo $u $(systemctl show -P NRestarts,ActiveEnterTimestampMonotonic $u | tr \"\\n\" \" \"); done; dpkg-query -W | sha256sum; ufw status numbered | sha256sum'",
+        );
+    const ids = (r: Report) => [...new Set(r.findings.map((f) => f.checklistId ?? f.policy))].sort();
+
+    test("after the converge verify is clean, changes nothing on the host, and probes in under 10 s", () => {
+        const before = snapshot();
+        const { status, report } = verify();
+        expect(report.findings.map((f) => `${f.policy}: ${f.message}`)).toEqual([]);
+        expect(status).toBe(0);
+        expect(snapshot()).toBe(before);
+        expect(report.hosts).toEqual([expect.objectContaining({ id: `deploy@127.0.0.1:${sshPort}`, unreachable: null, drifted: 0, live: 0 })]);
+        expect(report.hosts[0].probeMs).toBeLessThan(10_000);
+        verifyProbeMs = report.hosts[0].probeMs;
+        console.log(`verify: probe ran ${report.hosts[0].probeMs} ms on the host`);
+    });
+
+    test("seven hand changes are each named with their ID (and a diff for files); the printed repairs make it clean again", async () => {
+        // A test CA and a certificate it issued that expired a year ago.
+        const ca = path.join(dir, "test-ca");
+        fs.mkdirSync(ca);
+        const openssl = (args: string[], faked = false) => {
+            const r = run(faked ? "faketime" : "openssl", faked ? ["-f", "-400d", "openssl", ...args] : args, { cwd: ca });
+            if (r.status !== 0) throw new Error(`openssl ${args[0]} failed: ${r.stderr}`);
+        };
+        openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "3650", "-subj", "/CN=webapp test CA", "-keyout", "ca.key", "-out", "ca.pem"]);
+        openssl(["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-subj", `/CN=${DOMAIN}`, "-keyout", "leaf.key", "-out", "leaf.csr"]);
+        openssl(["x509", "-req", "-in", "leaf.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-days", "30", "-out", "leaf.pem"], true);
+        ssh("sudo tee /etc/webapp/tls/fullchain.pem >/dev/null", { input: fs.readFileSync(path.join(ca, "leaf.pem"), "utf8") });
+        ssh("sudo tee /etc/webapp/tls/privkey.pem >/dev/null", { input: fs.readFileSync(path.join(ca, "leaf.key"), "utf8") });
+        must(
+            [
+                "echo 'PasswordAuthentication yes' | sudo tee /etc/ssh/sshd_config.d/00-local.conf >/dev/null && sudo systemctl reload ssh",
+                "sudo systemctl stop fail2ban",
+                "sudo ufw allow 5432 >/dev/null",
+                // The newest backup gone, and the rest 27 hours old: as if the clock had moved past 26 h without one.
+                "newest=$(sudo find /var/backups/webapp -name '*.dump' -printf '%T@ %p\\n' | sort -n | tail -1 | cut -d' ' -f2) && sudo rm -f \"$newest\" \"$newest.sha256\" && sudo find /var/backups/webapp -type f -exec touch -d '27 hours ago' {} +",
+                "sudo sed -i '/X-Content-Type-Options/d' /etc/nginx/sites-enabled/webapp",
+                "sudo systemctl reload nginx",
+                "sudo sed -i 's/^ProtectSystem=strict$/ProtectSystem=full/' /etc/systemd/system/webapp.service && sudo systemctl daemon-reload",
+            ].join(" && "),
+        );
+        const { status, report } = verify();
+        expect(status).toBe(1);
+        const named = (id: string) => report.findings.filter((f) => (f.checklistId ?? f.policy) === id).map((f) => f.message);
+        expect(named("SSH-2")).toEqual([expect.stringMatching(/^sshd runs with passwordauthentication yes \(wanted no\)/)]);
+        expect(named("SSH-4")).toEqual([expect.stringMatching(/^fail2ban is not running/)]);
+        expect(named("LOG-2")).toEqual([expect.stringMatching(/^fail2ban is not running/)]);
+        expect(named("host-drift-unit")).toEqual([expect.stringMatching(/^fail2ban on deploy@127\.0\.0\.1:\d+ is enabled and inactive/)]);
+        expect(named("NET-2")).toEqual(expect.arrayContaining([expect.stringMatching(/^ufw admits port 5432 from anywhere/)]));
+        expect(named("BK-8")).toEqual([expect.stringMatching(/^(the newest verified backup is 2\d\.\d h old|no verified backup)/)]);
+        expect(named("HDR-1")).toEqual([expect.stringMatching(/^a 200 .*no X-Content-Type-Options header/), expect.stringMatching(/^an error page .*no X-Content-Type-Options header/)]);
+        expect(named("SVC-2")).toEqual([expect.stringMatching(/ProtectSystem=full \(wanted strict\)/)]);
+        expect(named("TLS-5")).toEqual([expect.stringMatching(/^the certificate expired 3\d\d\.\d days ago .*webapp test CA/), expect.stringMatching(/^the site serves a certificate that expired 3\d\d\.\d days ago/)]);
+        const drifted = named("host-drift-file");
+        expect(drifted).toEqual([expect.stringContaining("/etc/nginx/sites-enabled/webapp on "), expect.stringContaining("/etc/systemd/system/webapp.service on ")]);
+        expect(drifted[0]).toMatch(/\n-\s+add_header X-Content-Type-Options "nosniff" always;/);
+        expect(drifted[1]).toMatch(/\n-ProtectSystem=strict\n\+ProtectSystem=full/);
+        // No secret of the stack in the report.
+        const secrets = must("sudo find /etc/webapp/credentials -type f -exec base64 -w0 {} \\; -exec echo \\;").split("\n").map((b) => Buffer.from(b, "base64").toString("utf8").trim());
+        expect(secrets.length).toBeGreaterThan(2);
+        for (const s of secrets) expect(JSON.stringify(report)).not.toContain(s);
+        // The printed repairs: one `pulumi up --replace` per drifted step (run here as one update), one command for the backup.
+        const repairs = [...new Set(report.findings.map((f) => /Repair: (.*?)(?:\n|$)/.exec(f.message)?.[1]).filter((c): c is string => !!c))];
+        const replaced = repairs.map((c) => /^pulumi up --replace '([^']+)' --stack staging$/.exec(c)?.[1]).filter((u): u is string => !!u);
+        const commands = repairs.filter((c) => !c.startsWith("pulumi "));
+        expect(replaced.map((u) => u.split("::").pop()).sort()).toEqual(["host-0-fail2ban", "host-0-firewall", "host-0-ssh", "proxy-0-nginx", "service-0-service"]);
+        expect(commands).toEqual([`ssh -p ${sshPort} deploy@127.0.0.1 sudo systemctl start webapp-backup@daily.service`]);
+        const up = await engine.run({ stack: STACK, op: "up", replace: replaced });
+        expect(up.error).toBeUndefined();
+        must(commands[0].replace(/^ssh -p \d+ deploy@127\.0\.0\.1 /, ""));
+        const again = verify();
+        expect(again.report.findings.map((f) => `${f.policy}: ${f.message}`)).toEqual([]);
+        expect(again.status).toBe(0);
+        expect(ids(report)).toEqual(["BK-8", "HDR-1", "LOG-2", "NET-2", "SSH-2", "SSH-4", "SVC-2", "TLS-5", "host-drift-file", "host-drift-unit"]);
+    });
+});
+
 describe("idempotency and restarts", () => {
     test("a second pulumi up --expect-no-changes passes and runs no step on the host", async () => {
         const since = must("date -u +%s");
@@ -312,6 +403,7 @@ describe("idempotency and restarts", () => {
                     firstUpMs: first.ms,
                     secondUpMs: second.ms,
                     stepsRunOnSecondUp: ranSteps(second).length,
+                    verifyProbeMs: verifyProbeMs ?? null,
                 },
                 null,
                 2,

@@ -88,11 +88,21 @@ describe("what the workflows promise", () => {
         for (const [name, job] of jobs("pull-request.yml")) if (name !== "preview") expect({ name, creds: /secrets\.|id-token/.test(JSON.stringify(job)) }).toEqual({ name, creds: false });
     });
 
-    test("the jobs that apply run inside an admin network (the self-hosted deploy runner); the rest on GitHub's runners", () => {
+    test("the jobs that reach the servers (apply, verify) run inside an admin network (the self-hosted deploy runner); the rest on GitHub's runners", () => {
         for (const { f, name, job } of allJobs()) {
-            const applies = /pulumi up\b/.test(runOf(job));
-            expect({ f, name, runsOn: job["runs-on"] }).toEqual({ f, name, runsOn: applies ? ["self-hosted", "linux", "webapp-deploy"] : "ubuntu-24.04" });
+            const reaches = /pulumi up\b|npm run -s verify\b/.test(runOf(job));
+            expect({ f, name, runsOn: job["runs-on"] }).toEqual({ f, name, runsOn: reaches ? ["self-hosted", "linux", "webapp-deploy"] : "ubuntu-24.04" });
         }
+    });
+
+    test("the daily host verification files one issue per host, drift apart from an unreachable host, and fails the run", () => {
+        const hosts = workflow("drift.yml").jobs.hosts;
+        expect(runOf(hosts)).toMatch(/npm run -s verify -- --stack "\$STACK" --format json --output verify\.json/);
+        const script = hosts.steps.find((s: { uses?: string }) => s.uses?.startsWith("actions/github-script")).with.script as string;
+        expect(script).toContain("Host drift on ${h.id} (stack ${STACK})");
+        expect(script).toContain("Host ${h.id} unreachable (stack ${STACK})");
+        expect(hosts.concurrency).toEqual({ group: "verify-${{ matrix.stack }}", "cancel-in-progress": false });
+        expect(hosts.steps.at(-1).if).toBe("steps.verify.outputs.code != '0'");
     });
 
     test("deploys are never cancelled: one group per stack without cancel-in-progress, and drift checks in groups of their own", () => {

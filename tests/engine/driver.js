@@ -12,7 +12,7 @@
  * up() passes --skip-preview, which would let stack policies judge only after every step has run.
  *
  * spec: { projectDir, workDir, stack, op: "preview" | "up", config?: { key: value }, secretConfig?: { key: value },
- *         policyPacks?: [dir], policyPackConfigs?: [file], expectNoChanges?: bool, refresh?: bool, program?: "empty",
+ *         policyPacks?: [dir], policyPackConfigs?: [file], expectNoChanges?: bool, refresh?: bool, replace?: [urn], program?: "empty",
  *         extend?: module path, a function called with the program's exports (resources a user adds) }
  * result: { ok, error?, events: [engine events, each with its phase: "preview" or "update"], outputs?, summary?, ms, previewMs? }
  */
@@ -77,6 +77,7 @@ async function main() {
             policyPackConfigs: spec.policyPackConfigs,
             expectNoChanges: spec.expectNoChanges,
             refresh: spec.refresh,
+            replace: spec.replace,
             onEvent: (e) => events.push({ ...e, phase }),
         };
         const started = Date.now();

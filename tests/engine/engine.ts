@@ -40,6 +40,8 @@ export type RunSpec = {
     /** A different pack config file. Default `policies/config/<stack>.json`. */
     policyPackConfig?: string;
     expectNoChanges?: boolean;
+    /** URNs to replace, as `pulumi up --replace <urn>` (the repair verify prints). Default: none. */
+    replace?: string[];
     /** `empty`: a program that registers nothing instead of the project (the engine's fixed cost). */
     program?: "empty";
     /**
@@ -127,6 +129,7 @@ export class Engine {
                 policyPacks: spec.policyPack === false ? undefined : [PACK],
                 policyPackConfigs: spec.policyPack === false ? undefined : [spec.policyPackConfig ?? path.join(ROOT, "policies/config", `${spec.stack}.json`)],
                 expectNoChanges: spec.expectNoChanges,
+                replace: spec.replace,
                 program: spec.program,
                 extend: spec.extend,
             }),

@@ -1,0 +1,207 @@
+/**
+ * The live controls `npm run verify` judges inside a host, from what the read-only probe read, under the
+ * checklist's IDs: sshd's effective settings, ufw's active rules, listening sockets, fail2ban's jails, the newest
+ * verified backup's age and the last restore drill, the certificate's expiry, unattended upgrades, and the app
+ * unit's effective sandbox. Each finding names the remote step whose rerun repairs it, where one does. Pure.
+ */
+import type { ChecklistId } from "../policies/checklist";
+import type { DeployedHost } from "./deployment";
+import type { ProbeResult } from "./probe";
+
+export type LiveFinding = {
+    id: ChecklistId;
+    message: string;
+    /** URN of the remote step whose rerun (`pulumi up --replace`) restores what it wants. */
+    step?: string;
+    /** A command that repairs what no step's rerun does (a backup now, a renewal). */
+    command?: string;
+};
+
+/** How old the newest verified backup may be (BK-8's stale check). */
+export const MAX_BACKUP_AGE_HOURS = 26;
+/** A certificate must be valid this much longer (certbot renews 30 days before expiry). */
+export const MIN_CERTIFICATE_DAYS = 14;
+
+const stepNamed = (host: DeployedHost, suffix: string) => host.steps.find((s) => s.name.endsWith(`-${suffix}`))?.urn;
+
+/** sshd -T's output as key -> values. */
+export function parseSshdT(text: string): Map<string, string> {
+    const out = new Map<string, string>();
+    for (const line of text.split("\n")) {
+        const m = /^([a-z0-9]+) (.*)$/.exec(line.trim());
+        if (m && !out.has(m[1])) out.set(m[1], m[2]);
+    }
+    return out;
+}
+
+function sshd(host: DeployedHost, text: string): LiveFinding[] {
+    const s = parseSshdT(text);
+    const step = stepNamed(host, "ssh");
+    if (s.size < 10) return [{ id: "SSH-1", message: `sshd -T did not print sshd's effective settings: ${text.trim().split("\n")[0] ?? ""}`, step }];
+    const out: LiveFinding[] = [];
+    const want = (id: ChecklistId, key: string, ok: (v: string) => boolean, wanted: string) => {
+        const v = s.get(key) ?? "(unset)";
+        if (!ok(v)) out.push({ id, message: `sshd runs with ${key} ${v} (wanted ${wanted}); a file under /etc/ssh changed since the deploy`, step });
+    };
+    want("SSH-1", "permitrootlogin", (v) => v === "no", "no");
+    want("SSH-2", "passwordauthentication", (v) => v === "no", "no");
+    want("SSH-2", "kbdinteractiveauthentication", (v) => v === "no", "no");
+    want("SSH-3", "maxauthtries", (v) => Number(v) <= 3, "3 or less");
+    want("SSH-3", "allowtcpforwarding", (v) => v === "no", "no");
+    want("SSH-3", "x11forwarding", (v) => v === "no", "no");
+    want("SSH-3", "allowagentforwarding", (v) => v === "no", "no");
+    want("SSH-6", "compression", (v) => v === "no", "no");
+    return out;
+}
+
+/** ufw's active rules that admit anyone (`Anywhere`), as `port` or `all`. */
+export function worldRules(status: string): { port: string; text: string }[] {
+    const out: { port: string; text: string }[] = [];
+    for (const line of status.split("\n")) {
+        const m = /^(.+?)\s{2,}(ALLOW|LIMIT)(?: IN)?\s{2,}(Anywhere(?: \(v6\))?)\s*(?:#.*)?$/.exec(line.trim());
+        if (!m) continue;
+        const to = m[1].replace(/ \(v6\)$/, "");
+        const port = /^Anywhere/.test(to) ? "all" : /^(\d+(?::\d+)?)(?:\/(tcp|udp))?$/.exec(to)?.[1] ?? to;
+        out.push({ port, text: line.trim().replace(/\s{2,}/g, " ") });
+    }
+    return out;
+}
+
+function ufw(host: DeployedHost, status: string, wantedOpen: string[]): LiveFinding[] {
+    const step = stepNamed(host, "firewall");
+    const out: LiveFinding[] = [];
+    if (!/^Status: active$/m.test(status)) out.push({ id: "NET-3", message: `ufw is not active (${status.split("\n")[0]})`, step });
+    else if (!/^Default: deny \(incoming\)/m.test(status)) out.push({ id: "NET-3", message: `ufw's default for incoming traffic is not deny (${/^Default: .*$/m.exec(status)?.[0] ?? "unset"})`, step });
+    for (const r of worldRules(status)) {
+        if (wantedOpen.includes(r.port)) continue;
+        const id: ChecklistId = r.port === "5432" || r.port === "all" ? "NET-2" : "NET-1";
+        out.push({ id, message: `ufw admits port ${r.port} from anywhere ("${r.text}"), which the deploy does not open`, step });
+    }
+    return out;
+}
+
+/** Listening sockets (ss -Htln) on addresses other hosts can reach: not loopback. */
+function publicListeners(listen: string): { address: string; port: number }[] {
+    return listen
+        .split("\n")
+        .map((l) => l.trim().split(/\s+/)[3])
+        .filter((a): a is string => !!a)
+        .map((a) => {
+            const i = a.lastIndexOf(":");
+            return { address: a.slice(0, i).replace(/^\[|\]$/g, "").replace(/%.*$/, ""), port: Number(a.slice(i + 1)) };
+        })
+        .filter((l) => !/^(127\.|::1$)/.test(l.address));
+}
+
+const isPrivate = (a: string) => /^(10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.|f[cd])/i.test(a);
+
+function listeners(host: DeployedHost, listen: string): LiveFinding[] {
+    return publicListeners(listen)
+        .filter((l) => l.port === 5432 && !isPrivate(l.address))
+        .map((l) => ({ id: "NET-2" as const, message: `PostgreSQL listens on ${l.address || "every address"}:5432, reachable beyond localhost and the private network`, step: stepNamed(host, "postgresql") }));
+}
+
+function fail2ban(host: DeployedHost, status: string, appName: string): LiveFinding[] {
+    const step = stepNamed(host, "fail2ban");
+    const jails = /Jail list:\s*(.*)$/m.exec(status)?.[1].split(/,\s*/).filter(Boolean);
+    if (!jails) return [{ id: "SSH-4", message: `fail2ban is not running (${status.trim().split("\n").pop()}), so no client is banned`, step }, { id: "LOG-2", message: "fail2ban is not running, so the app's failed logins ban no one", step }];
+    const out: LiveFinding[] = [];
+    if (!jails.includes("sshd")) out.push({ id: "SSH-4", message: `fail2ban runs without its sshd jail (jails: ${jails.join(", ") || "none"})`, step });
+    if (!jails.includes(appName)) out.push({ id: "LOG-2", message: `fail2ban runs without the app's jail [${appName}] (jails: ${jails.join(", ") || "none"})`, step });
+    return out;
+}
+
+function backups(newest: string, now: number, appName: string): LiveFinding[] {
+    const m = /^(\d+)(?:\.\d+)? (\S+)$/.exec(newest.trim());
+    const command = `sudo systemctl start ${appName}-backup@daily.service`;
+    if (!m) return [{ id: "BK-8", message: "no verified backup (a dump with its .sha256) on the host", command }];
+    const hours = (now - Number(m[1])) / 3600;
+    if (hours <= MAX_BACKUP_AGE_HOURS) return [];
+    return [{ id: "BK-8", message: `the newest verified backup is ${hours.toFixed(1)} h old (${m[2].replace(/\.sha256$/, "")}), more than ${MAX_BACKUP_AGE_HOURS} h`, command }];
+}
+
+function drill(text: string, appName: string): LiveFinding[] {
+    const p = new Map(text.split("\n").map((l) => [l.split("=")[0], l.slice(l.indexOf("=") + 1)] as [string, string]));
+    if (!p.get("ExecMainExitTimestamp")) return []; // never ran yet: its timer is weekly
+    if (p.get("Result") === "success") return [];
+    return [{ id: "BK-7", message: `the last restore drill failed (result ${p.get("Result")}, status ${p.get("ExecMainStatus")}, at ${p.get("ExecMainExitTimestamp")})`, command: `sudo systemctl start ${appName}-restore-drill.service` }];
+}
+
+function certificate(host: DeployedHost, text: string, now: number): LiveFinding[] {
+    const end = /^notAfter=(.*)$/m.exec(text)?.[1];
+    const step = stepNamed(host, "nginx");
+    if (!end) return [{ id: "TLS-5", message: `the certificate cannot be read: ${text.trim().split("\n")[0]}`, step }];
+    const days = (Date.parse(end) / 1000 - now) / 86400;
+    if (days >= MIN_CERTIFICATE_DAYS) return [];
+    const issuer = /^issuer=(.*)$/m.exec(text)?.[1]?.trim();
+    return [{ id: "TLS-5", message: days < 0 ? `the certificate expired ${(-days).toFixed(1)} days ago (${end}, issuer ${issuer})` : `the certificate expires in ${days.toFixed(1)} days (${end}); it was not renewed`, step }];
+}
+
+function upgrades(host: DeployedHost, text: string): LiveFinding[] {
+    const on = (key: string) => new RegExp(`^APT::Periodic::${key} "1";$`, "m").test(text);
+    const timer = text.trim().split("\n").pop();
+    const problems = [...(on("Update-Package-Lists") ? [] : ["package lists are not updated daily"]), ...(on("Unattended-Upgrade") ? [] : ["unattended upgrades are off"]), ...(timer === "active" ? [] : [`apt-daily-upgrade.timer is ${timer}`])];
+    return problems.length ? [{ id: "HOST-1", message: problems.join("; "), step: stepNamed(host, "upgrades") }] : [];
+}
+
+function sandbox(host: DeployedHost, text: string, appName: string): LiveFinding[] {
+    const p = new Map(text.split("\n").map((l) => [l.split("=")[0], l.slice(l.indexOf("=") + 1)] as [string, string]));
+    const step = host.steps.find((s) => s.files.some((f) => f.path === `/etc/systemd/system/${appName}.service`))?.urn;
+    const out: LiveFinding[] = [];
+    if (!p.get("User") || p.get("User") === "root") out.push({ id: "SVC-1", message: `${appName}.service runs as ${p.get("User") || "root"}`, step });
+    const want: [string, string][] = [["NoNewPrivileges", "yes"], ["ProtectSystem", "strict"], ["ProtectHome", "yes"], ["PrivateTmp", "yes"], ["PrivateDevices", "yes"]];
+    const off = want.filter(([k, v]) => p.get(k) !== v).map(([k, v]) => `${k}=${p.get(k) ?? "(unset)"} (wanted ${v})`);
+    if (off.length) out.push({ id: "SVC-2", message: `${appName}.service runs with ${off.join(", ")}`, step });
+    return out;
+}
+
+/** The checklist control a timer serves. */
+function timerControl(unit: string, appName: string): ChecklistId {
+    if (unit.startsWith(`${appName}-restore-drill`)) return "BK-7";
+    if (unit.startsWith(`${appName}-backup-stale`)) return "BK-8";
+    if (unit.startsWith(`${appName}-backup`)) return "BK-1";
+    if (unit.startsWith("apt-daily")) return "HOST-1";
+    if (unit.includes("healthcheck")) return "SVC-6";
+    return "MON-1";
+}
+
+/** Timers that will not fire again (no next elapse of either kind): their job has stopped, whatever their unit's state says. */
+function timers(host: DeployedHost, text: string, appName: string): LiveFinding[] {
+    const out: LiveFinding[] = [];
+    for (const block of text.split(/\n\s*\n/)) {
+        const p = new Map(block.split("\n").map((l) => [l.split("=")[0], l.slice(l.indexOf("=") + 1)] as [string, string]));
+        const id = p.get("Id");
+        // A calendar timer's next run is realtime, a monotonic one's (OnUnitActiveSec=) is not; either will fire.
+        // systemctl prints an unset timestamp as n/a (or empty), an unset span as 0.
+        const set = (v: string | undefined) => !!v && !["n/a", "0", "infinity"].includes(v);
+        if (!id || set(p.get("NextElapseUSecRealtime")) || set(p.get("NextElapseUSecMonotonic"))) continue;
+        const step = host.steps.find((s) => s.units.includes(id))?.urn;
+        out.push({ id: timerControl(id, appName), message: `${id} has no next run (last run: ${set(p.get("LastTriggerUSec")) ? p.get("LastTriggerUSec") : "never"})`, step });
+    }
+    return out;
+}
+
+/**
+ * The live findings of one host. `wantedOpen`: the ports its ufw rules file opens to anyone (`80`, `443`, an SSH
+ * port in staging); `appName`: the app; sections a host does not have (no nginx, no backups) are not judged.
+ */
+export function liveFindings(host: DeployedHost, probe: ProbeResult, o: { appName: string; wantedOpen: string[] }): LiveFinding[] {
+    const s = probe.sections;
+    return [
+        ...(s.has("timers") ? timers(host, s.get("timers")!, o.appName) : []),
+        ...sshd(host, s.get("sshd") ?? ""),
+        ...ufw(host, s.get("ufw") ?? "", o.wantedOpen),
+        ...listeners(host, s.get("listen") ?? ""),
+        ...fail2ban(host, s.get("fail2ban") ?? "", o.appName),
+        ...(s.has("backups") ? backups(s.get("backups")!, probe.now, o.appName) : []),
+        ...(s.has("drill") ? drill(s.get("drill")!, o.appName) : []),
+        ...(s.has("cert") ? certificate(host, s.get("cert")!, probe.now) : []),
+        ...upgrades(host, s.get("upgrades") ?? ""),
+        ...(host.steps.some((st) => st.files.some((f) => f.path === `/etc/systemd/system/${o.appName}.service`)) ? sandbox(host, s.get("sandbox") ?? "", o.appName) : []),
+    ];
+}
+
+/** The ports a ufw rules file (lib/render/ufw.ts) opens to anyone. */
+export function openToAnyone(rules: string): string[] {
+    return [...rules.matchAll(/^allow proto \w+ to any port (\d+)$/gm)].map((m) => m[1]);
+}

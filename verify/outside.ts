@@ -1,0 +1,92 @@
+/**
+ * The live controls `npm run verify` judges from the runner, as a client sees the site: the TLS versions offered
+ * (TLS-2), the certificate's expiry (TLS-5), and the security headers on a 200 and on an error page (TLS-4,
+ * HDR-1..6). The judges are pure; `probeSite` makes the requests (Node's https) and asks OpenSSL's s_client
+ * whether an old TLS version gets a handshake.
+ */
+import { spawnSync } from "child_process";
+import * as https from "https";
+import type { ChecklistId } from "../policies/checklist";
+import type { LiveFinding } from "./live";
+import { MIN_CERTIFICATE_DAYS } from "./live";
+
+export type SiteTarget = {
+    /** The domain: SNI and Host header. */
+    domain: string;
+    /** Where to connect: an address or host name. Default: the domain. */
+    address?: string;
+    /** Default 443. */
+    port?: number;
+    /** A page that answers 200. Default `/`. */
+    okPath?: string;
+};
+
+export type Response = { status: number; headers: Record<string, string | string[] | undefined> };
+export type SiteProbe = { ok: Response; error: Response; notAfter?: string; oldTls: { version: string; accepted: boolean }[] };
+
+/** Requests a path over TLS, certificate checked or not (self-signed deployments); returns status, headers and the certificate's end. */
+function get(t: SiteTarget, path: string, verify: boolean): Promise<Response & { notAfter?: string }> {
+    return new Promise((resolve, reject) => {
+        const req = https.request(
+            { host: t.address ?? t.domain, port: t.port ?? 443, servername: t.domain, path, method: "GET", headers: { Host: t.domain }, rejectUnauthorized: verify, timeout: 10_000 },
+            (res) => {
+                const cert = (res.socket as import("tls").TLSSocket).getPeerCertificate?.();
+                res.resume();
+                res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, notAfter: cert?.valid_to }));
+            },
+        );
+        req.on("timeout", () => req.destroy(new Error(`no answer from ${t.address ?? t.domain}:${t.port ?? 443} within 10 s`)));
+        req.on("error", reject);
+        req.end();
+    });
+}
+
+/** Whether the server completes a handshake at one old TLS version (OpenSSL's client allows it at security level 0). */
+function accepts(t: SiteTarget, flag: "-tls1" | "-tls1_1"): boolean {
+    const r = spawnSync("openssl", ["s_client", "-connect", `${t.address ?? t.domain}:${t.port ?? 443}`, "-servername", t.domain, flag, "-cipher", "DEFAULT:@SECLEVEL=0"], { input: "", encoding: "utf8", timeout: 15_000 });
+    return /^\s*Protocol\s*:\s*TLSv1(\.1)?\s*$/m.test(r.stdout) && !/Cipher is \(NONE\)/.test(r.stdout);
+}
+
+export async function probeSite(t: SiteTarget, o: { verifyCertificate: boolean }): Promise<SiteProbe> {
+    const ok = await get(t, t.okPath ?? "/", o.verifyCertificate);
+    const error = await get(t, `/verify-${Date.now().toString(36)}-not-found`, o.verifyCertificate);
+    return {
+        ok,
+        error,
+        notAfter: ok.notAfter,
+        oldTls: (["-tls1", "-tls1_1"] as const).map((flag) => ({ version: flag === "-tls1" ? "TLSv1.0" : "TLSv1.1", accepted: accepts(t, flag) })),
+    };
+}
+
+const header = (r: Response, name: string) => {
+    const v = r.headers[name.toLowerCase()];
+    return Array.isArray(v) ? v.join(", ") : v;
+};
+
+/** What the site shows a client, judged. `now` in seconds since the epoch. */
+export function siteFindings(p: SiteProbe, now: number, o: { nginxStep?: string } = {}): LiveFinding[] {
+    const out: LiveFinding[] = [];
+    const step = o.nginxStep;
+    for (const v of p.oldTls.filter((x) => x.accepted)) out.push({ id: "TLS-2", message: `the site completes a ${v.version} handshake`, step });
+    if (p.notAfter) {
+        const days = (Date.parse(p.notAfter) / 1000 - now) / 86400;
+        if (days < MIN_CERTIFICATE_DAYS) out.push({ id: "TLS-5", message: days < 0 ? `the site serves a certificate that expired ${(-days).toFixed(1)} days ago (${p.notAfter})` : `the site's certificate expires in ${days.toFixed(1)} days (${p.notAfter})`, step });
+    }
+    const checks: [ChecklistId, string, (v: string | undefined) => boolean, string][] = [
+        ["TLS-4", "Strict-Transport-Security", (v) => !!v && Number(/max-age=(\d+)/.exec(v)?.[1] ?? 0) >= 31536000 && /includeSubDomains/i.test(v), "max-age >= 31536000; includeSubDomains"],
+        ["HDR-1", "X-Content-Type-Options", (v) => v === "nosniff", "nosniff"],
+        ["HDR-2", "X-Frame-Options", (v) => v === "DENY" || v === "SAMEORIGIN", "DENY"],
+        ["HDR-3", "Referrer-Policy", (v) => ["no-referrer", "same-origin", "strict-origin", "strict-origin-when-cross-origin"].includes(v ?? ""), "strict-origin-when-cross-origin"],
+        ["HDR-4", "Permissions-Policy", (v) => ["camera=()", "microphone=()", "geolocation=()"].every((d) => (v ?? "").includes(d)), "camera=(), microphone=(), geolocation=()"],
+        ["HDR-5", "Content-Security-Policy", (v) => !!v, "a policy"],
+    ];
+    for (const [what, r] of [["a 200", p.ok], ["an error page", p.error]] as const) {
+        for (const [id, name, ok, wanted] of checks) {
+            const v = header(r, name);
+            if (!ok(v)) out.push({ id, message: `${what} (status ${r.status}) comes with ${v === undefined ? `no ${name} header` : `${name}: ${v}`} (wanted ${wanted})`, step });
+        }
+        const server = header(r, "Server");
+        if (server && /\d/.test(server)) out.push({ id: "HDR-6", message: `${what} names the server's version (Server: ${server})`, step });
+    }
+    return out;
+}

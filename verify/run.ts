@@ -1,0 +1,222 @@
+/**
+ * `npm run verify`'s work: reach every host of a deployed stack the way its remote steps do (SSH as the admin
+ * user, the steps' key), run the read-only probe, and judge what it read: host drift (managed files, wanted units)
+ * and the live controls inside; then the site from outside. Each finding carries its repair, the engine's own:
+ * `pulumi up --replace <urn>` of the step that writes what drifted, or a command where no step's rerun helps.
+ */
+import { spawn, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { UFW_RULES_PATH } from "../lib/render/ufw";
+import type { Finding } from "../plan/evaluate";
+import { CHECKLIST, ChecklistId, Environment, levelFor } from "../policies/checklist";
+import { DeployedHost, deployedHosts, DeployedStep, wantedContent } from "./deployment";
+import { FileDrift, fileDrift } from "./drift";
+import { LiveFinding, liveFindings, openToAnyone } from "./live";
+import { parseProbe, ProbeResult, renderProbe } from "./probe";
+import { probeSite, SiteTarget, siteFindings } from "./outside";
+
+export type UnitDrift = { unit: string; step: DeployedStep; enabled: string; active: string };
+
+export type HostReport = {
+    host: DeployedHost;
+    /** Why the host could not be probed (SSH refused, timed out): not drift. */
+    unreachable?: string;
+    /** Milliseconds the probe ran on the host, without the SSH connection. */
+    probeMs?: number;
+    files: FileDrift[];
+    units: UnitDrift[];
+    live: LiveFinding[];
+    /** The app unit's exposure (systemd-analyze security), for the report. */
+    exposure?: string;
+};
+
+export type VerifyOptions = {
+    stack: string;
+    environment: Environment;
+    appName: string;
+    /** Where to check the site from outside; false: skip it. */
+    site: SiteTarget | false;
+    /** Check the site's certificate chain (Let's Encrypt); false for self-signed deployments. */
+    verifyCertificate: boolean;
+    /** Runs a script as root on a host; the default is SSH (`sshRunner`). */
+    run?: (host: DeployedHost, script: string) => Promise<{ status: number; stdout: string; stderr: string }>;
+};
+
+export type VerifyResult = { hosts: HostReport[]; site: LiveFinding[]; siteError?: string };
+
+/** The probe of one host: every file and unit its steps want, and the sections its roles need. */
+export function probeFor(host: DeployedHost, appName: string): string {
+    const writes = (p: string) => host.steps.some((s) => s.files.some((f) => f.path === p));
+    return renderProbe({
+        files: [...new Set(host.steps.flatMap((s) => s.files.map((f) => f.path)))],
+        units: [...new Set(host.steps.flatMap((s) => s.units))],
+        appName,
+        backupRoot: writes(`/etc/systemd/system/${appName}-backup-daily.timer`) ? `/var/backups/${appName}` : undefined,
+        certificate: host.steps.some((s) => s.name.endsWith("-nginx")) ? `/etc/${appName}/tls/fullchain.pem` : undefined,
+    });
+}
+
+/** Judges one host's probe. */
+export function judgeHost(host: DeployedHost, probe: ProbeResult, appName: string): Omit<HostReport, "host" | "probeMs"> {
+    const files: FileDrift[] = [];
+    for (const step of host.steps) {
+        for (const file of step.files) {
+            const live = probe.files.get(file.path);
+            const drift = fileDrift(step, file, live && live.exists ? { path: file.path, ...live } : { path: file.path, exists: false });
+            if (drift) files.push(drift);
+        }
+    }
+    const units: UnitDrift[] = [];
+    for (const step of host.steps) {
+        for (const unit of step.units) {
+            const u = probe.units.get(unit);
+            if (!u || u.enabled !== "enabled" || u.active !== "active") units.push({ unit, step, enabled: u?.enabled ?? "unknown", active: u?.active ?? "unknown" });
+        }
+    }
+    const ufwStep = host.steps.find((s) => s.files.some((f) => f.path === UFW_RULES_PATH));
+    const ufwFile = ufwStep?.files.find((f) => f.path === UFW_RULES_PATH);
+    const wantedOpen = ufwStep && ufwFile ? openToAnyone(wantedContent(ufwStep, ufwFile)) : [];
+    return { files, units, live: liveFindings(host, probe, { appName, wantedOpen }), exposure: probe.sections.get("exposure")?.trim() || undefined };
+}
+
+/** Runs a script as root over SSH, as the steps do: the admin user, sudo, the steps' key in a private agent. */
+export function sshRunner(): { run: NonNullable<VerifyOptions["run"]>; close: () => void } {
+    const agents = new Map<string, { sock: string; pid: string }>();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "verify-ssh-"));
+    const agentFor = (key: string) => {
+        const known = agents.get(key);
+        if (known) return known;
+        const sock = path.join(dir, `agent-${agents.size}`);
+        const started = spawnSync("ssh-agent", ["-a", sock, "-s"], { encoding: "utf8" });
+        const pid = /SSH_AGENT_PID=(\d+)/.exec(started.stdout)?.[1];
+        if (started.status !== 0 || !pid) throw new Error(`ssh-agent did not start: ${started.stderr}`);
+        // The key reaches the agent on stdin: never a file, never a command line.
+        const added = spawnSync("ssh-add", ["-q", "-"], { input: key.endsWith("\n") ? key : `${key}\n`, env: { ...process.env, SSH_AUTH_SOCK: sock }, encoding: "utf8" });
+        if (added.status !== 0) throw new Error(`ssh-add refused the steps' private key: ${added.stderr.trim()}`);
+        agents.set(key, { sock, pid });
+        return agents.get(key)!;
+    };
+    const run: NonNullable<VerifyOptions["run"]> = (host, script) =>
+        new Promise((resolve) => {
+            const sock = host.privateKey ? agentFor(host.privateKey).sock : process.env.SSH_AUTH_SOCK;
+            // Like the steps (pulumi-command), the host key is not pinned; BatchMode: no password prompt.
+            const args = ["-p", String(host.port), "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=15", `${host.user}@${host.host}`, "sudo bash -s"];
+            const child = spawn("ssh", args, { env: { ...process.env, SSH_AUTH_SOCK: sock ?? "" }, stdio: ["pipe", "pipe", "pipe"] });
+            let stdout = "";
+            let stderr = "";
+            child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
+            child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+            child.on("close", (status) => resolve({ status: status ?? 255, stdout, stderr }));
+            child.stdin.end(script);
+        });
+    const close = () => {
+        for (const a of agents.values()) spawnSync("kill", [a.pid]);
+        fs.rmSync(dir, { recursive: true, force: true });
+    };
+    return { run, close };
+}
+
+/** Wraps the probe so it also reports its own duration on the host. */
+const timed = (script: string) => `start=$(date +%s%N)\n${script.replace(/^#!.*\n/, "")}\necho "@@elapsed $(( ($(date +%s%N) - start) / 1000000 ))"\n`;
+
+export async function verifyDeployment(deployment: { resources?: Record<string, unknown>[] }, o: VerifyOptions): Promise<VerifyResult> {
+    const ssh = o.run ? undefined : sshRunner();
+    const run = o.run ?? ssh!.run;
+    try {
+        const hosts = await Promise.all(
+            deployedHosts(deployment).map(async (host): Promise<HostReport> => {
+                const r = await run(host, timed(probeFor(host, o.appName))).catch((e: Error) => ({ status: 255, stdout: "", stderr: e.message }));
+                // ssh's own failures exit 255; the probe itself always exits 0 and prints @@now.
+                if (r.status === 255 || !/^@@now \d+$/m.test(r.stdout)) return { host, unreachable: (r.stderr.trim() || `exit ${r.status}`).split("\n").slice(-3).join(" "), files: [], units: [], live: [] };
+                const probe = parseProbe(r.stdout);
+                const probeMs = Number(/^@@elapsed (\d+)$/m.exec(r.stdout)?.[1] ?? NaN);
+                return { host, probeMs, ...judgeHost(host, probe, o.appName) };
+            }),
+        );
+        if (!o.site) return { hosts, site: [] };
+        const nginxStep = hosts.flatMap((h) => h.host.steps).find((s) => s.name.endsWith("-nginx"))?.urn;
+        try {
+            const probe = await probeSite(o.site, { verifyCertificate: o.verifyCertificate });
+            return { hosts, site: siteFindings(probe, Date.now() / 1000, { nginxStep }) };
+        } catch (e) {
+            return { hosts, site: [], siteError: (e as Error).message };
+        }
+    } finally {
+        ssh?.close();
+    }
+}
+
+/** The command that repairs a finding. */
+export function repairCommand(stack: string, f: { step?: string; command?: string }, host?: DeployedHost): string | undefined {
+    if (f.step) return `pulumi up --replace '${f.step}' --stack ${stack}`;
+    if (f.command && host) return `ssh -p ${host.port} ${host.user}@${host.host} ${f.command}`;
+    return undefined;
+}
+
+const stepResource = (s: DeployedStep) => ({ type: "command:remote:Command", name: s.name });
+
+/** The findings in the plan's shape, for its report formats: drift first, then the live controls by ID. */
+export function asFindings(result: VerifyResult, o: { stack: string; environment: Environment }): Finding[] {
+    const out: Finding[] = [];
+    const fix = (cmd: string | undefined) => (cmd ? ` Repair: ${cmd}` : "");
+    for (const h of result.hosts) {
+        if (h.unreachable) {
+            out.push({ policy: "host-unreachable", level: "mandatory", message: `${h.host.id} could not be probed (not drift): ${h.unreachable}`, resource: { type: "host", name: h.host.id } });
+            continue;
+        }
+        for (const d of h.files) {
+            out.push({
+                policy: "host-drift-file",
+                level: "mandatory",
+                urn: d.step.urn,
+                resource: stepResource(d.step),
+                message: `${d.path} on ${h.host.id} differs from what ${d.step.name} writes: ${d.problems.join(", ")}.${fix(repairCommand(o.stack, { step: d.step.urn }))}${d.diff ? `\n${d.diff}` : ""}`,
+            });
+        }
+        for (const u of h.units) {
+            out.push({ policy: "host-drift-unit", level: "mandatory", urn: u.step.urn, resource: stepResource(u.step), message: `${u.unit} on ${h.host.id} is ${u.enabled} and ${u.active}; ${u.step.name} keeps it enabled and active.${fix(repairCommand(o.stack, { step: u.step.urn }))}` });
+        }
+        for (const f of h.live) out.push(liveFinding(f, o, h.host));
+    }
+    for (const f of result.site) out.push(liveFinding(f, o));
+    if (result.siteError) out.push({ policy: "site-unreachable", level: "mandatory", message: `the site could not be checked from outside: ${result.siteError}`, resource: { type: "site", name: "https" } });
+    return out;
+}
+
+function liveFinding(f: LiveFinding, o: { stack: string; environment: Environment }, host?: DeployedHost): Finding {
+    const cmd = repairCommand(o.stack, f, host);
+    return {
+        policy: livePolicyName(f.id),
+        checklistId: f.id,
+        level: levelFor(f.id, o.environment),
+        urn: f.step,
+        resource: host ? { type: "host", name: host.id } : { type: "site", name: "https" },
+        message: `${f.message}.${cmd ? ` Repair: ${cmd}` : ""}`,
+    };
+}
+
+export const livePolicyName = (id: ChecklistId) => `${id.toLowerCase()}-live`;
+
+/** Policy-like entries for the report formats (SARIF rules): one per live control found, and the drift kinds. */
+export function reportPolicies(findings: readonly Finding[]) {
+    const kinds: Record<string, string> = {
+        "host-drift-file": "A managed file on a host differs from what its remote step writes (content, mode or owner).",
+        "host-drift-unit": "A unit a remote step keeps enabled and running is not.",
+        "host-unreachable": "A host could not be probed: not drift, but nothing is known about it.",
+        "site-unreachable": "The site could not be checked from outside.",
+    };
+    const names = [...new Set(findings.map((f) => f.policy))];
+    return names.map((name) => {
+        const id = findings.find((f) => f.policy === name)?.checklistId as ChecklistId | undefined;
+        return {
+            name,
+            description: id ? `${id}: ${CHECKLIST[id]} (judged on the running host)` : kinds[name] ?? name,
+            enforcementLevel: "mandatory" as const,
+            remediationSteps: "Run the finding's repair command; for a step, `pulumi up --replace <urn>` writes what the program renders again.",
+            severity: "high" as const,
+            tags: id ? [id, id.split("-")[0], "live"] : ["drift"],
+        };
+    });
+}
