@@ -114,6 +114,39 @@ describe("the probe, run for real on this machine", () => {
         }
     });
 
+    test("a unit's states as systemctl prints them, whatever its exit status (inactive and disabled exit non-zero; a timer has no restart count)", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "verify-units-"));
+        try {
+            // systemctl as it answers for a stopped, disabled service and for a running timer.
+            fs.writeFileSync(
+                path.join(dir, "systemctl"),
+                [
+                    "#!/bin/sh",
+                    'case "$1 $2 $3 $4" in',
+                    '  "is-enabled fail2ban  ") echo disabled; exit 1 ;;',
+                    '  "is-active fail2ban  ") echo inactive; exit 3 ;;',
+                    '  "show -P NRestarts fail2ban") echo 2 ;;',
+                    '  "is-enabled x.timer  ") echo enabled ;;',
+                    '  "is-active x.timer  ") echo active ;;',
+                    '  "show -P NRestarts x.timer") echo ;;',
+                    "  *) exit 1 ;;",
+                    "esac",
+                    "",
+                ].join("\n"),
+                { mode: 0o755 },
+            );
+            const script = renderProbe({ files: [], units: ["fail2ban", "x.timer", "gone.service"], appName: "webapp" });
+            const probe = parseProbe(run("bash", ["-c", script], { env: { ...process.env, PATH: `${dir}:${process.env.PATH}` } }).stdout);
+            expect(Object.fromEntries(probe.units)).toEqual({
+                fail2ban: { enabled: "disabled", active: "inactive", restarts: 2 },
+                "x.timer": { enabled: "enabled", active: "active", restarts: 0 },
+                "gone.service": { enabled: "absent", active: "unknown", restarts: 0 },
+            });
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
     test("the probe of a converged host reads every managed file and wanted unit, and the backups and certificate where they are", () => {
         const script = probeFor(hosts[0], "webapp");
         for (const f of hosts[0].steps.flatMap((s) => s.files)) expect(script).toContain(`probe_file '${f.path}'`);

@@ -56,8 +56,14 @@ export function renderProbe(s: ProbeSpec): string {
         '        echo "@@file $1 0"',
         "    fi",
         "}",
+        // is-enabled and is-active print the state and exit non-zero for most of them (disabled, inactive, failed);
+        // a timer has no restart count.
         "probe_unit() {",
-        '    echo "@@unit $1 $(systemctl is-enabled "$1" 2>/dev/null || echo absent) $(systemctl is-active "$1" 2>/dev/null || echo inactive) $(systemctl show -P NRestarts "$1" 2>/dev/null || echo 0)"',
+        "    local enabled active restarts",
+        '    enabled=$(systemctl is-enabled "$1" 2>/dev/null)',
+        '    active=$(systemctl is-active "$1" 2>/dev/null)',
+        '    restarts=$(systemctl show -P NRestarts "$1" 2>/dev/null)',
+        '    echo "@@unit $1 ${enabled:-absent} ${active:-unknown} ${restarts:-0}"',
         "}",
         ...files.map((f) => `probe_file ${shq(f)}`),
         ...units.map((u) => `probe_unit ${shq(u)}`),
