@@ -106,41 +106,31 @@ describe("the probe, run for real on this machine", () => {
             expect(probe.files.get(a)).toEqual({ exists: true, mode: "640", owner: user, content: "line 1\nline 2 ünïcode\n" });
             expect(Buffer.from((probe.files.get(path.join(dir, "b")) as { content: string }).content, "utf8").length).toBeGreaterThan(0);
             expect(probe.files.get(path.join(dir, "absent"))).toEqual({ exists: false });
-            expect(probe.units.get("ssh.service")).toEqual(expect.objectContaining({ restarts: expect.any(Number) }));
             expect(Math.abs(probe.now - Date.now() / 1000)).toBeLessThan(60);
-            expect([...probe.sections.keys()]).toEqual(["sshd", "ufw", "listen", "fail2ban", "upgrades", "sandbox", "exposure"]);
+            expect([...probe.sections.keys()]).toEqual(["units", "sshd", "ufw", "listen", "fail2ban", "upgrades", "sandbox", "exposure"]);
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
         }
     });
 
-    test("a unit's states as systemctl prints them, whatever its exit status (inactive and disabled exit non-zero; a timer has no restart count)", () => {
+    test("every unit's states from one systemctl show: a stopped, disabled service, a running timer, a unit that is not there", () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "verify-units-"));
         try {
-            // systemctl as it answers for a stopped, disabled service and for a running timer.
-            fs.writeFileSync(
-                path.join(dir, "systemctl"),
-                [
-                    "#!/bin/sh",
-                    'case "$1 $2 $3 $4" in',
-                    '  "is-enabled fail2ban  ") echo disabled; exit 1 ;;',
-                    '  "is-active fail2ban  ") echo inactive; exit 3 ;;',
-                    '  "show -P NRestarts fail2ban") echo 2 ;;',
-                    '  "is-enabled x.timer  ") echo enabled ;;',
-                    '  "is-active x.timer  ") echo active ;;',
-                    '  "show -P NRestarts x.timer") echo ;;',
-                    "  *) exit 1 ;;",
-                    "esac",
-                    "",
-                ].join("\n"),
-                { mode: 0o755 },
-            );
-            const script = renderProbe({ files: [], units: ["fail2ban", "x.timer", "gone.service"], appName: "webapp" });
+            // systemctl show as it prints these (one block per unit, in the order asked; it exits 0).
+            const show = [
+                "Id=fail2ban.service\nLoadState=loaded\nUnitFileState=disabled\nActiveState=inactive\nNRestarts=2\nNextElapseUSecRealtime=\nNextElapseUSecMonotonic=0\nLastTriggerUSec=n/a",
+                "Id=x.timer\nLoadState=loaded\nUnitFileState=enabled\nActiveState=active\nNRestarts=\nNextElapseUSecRealtime=Sat 2027-01-16 02:00:00 UTC\nNextElapseUSecMonotonic=0\nLastTriggerUSec=Fri 2027-01-15 02:00:01 UTC",
+                "Id=gone.service\nLoadState=not-found\nUnitFileState=\nActiveState=inactive\nNRestarts=0\nNextElapseUSecRealtime=\nNextElapseUSecMonotonic=0\nLastTriggerUSec=n/a",
+            ].join("\n\n");
+            fs.writeFileSync(path.join(dir, "show.txt"), `${show}\n`);
+            fs.writeFileSync(path.join(dir, "systemctl"), `#!/bin/sh\n[ "$1" = show ] && exec cat ${path.join(dir, "show.txt")}\nexit 1\n`, { mode: 0o755 });
+            const script = renderProbe({ files: [], units: ["fail2ban.service", "x.timer", "gone.service"], appName: "webapp" });
+            expect(script.match(/systemctl show -p Id /g)).toHaveLength(1);
             const probe = parseProbe(run("bash", ["-c", script], { env: { ...process.env, PATH: `${dir}:${process.env.PATH}` } }).stdout);
             expect(Object.fromEntries(probe.units)).toEqual({
-                fail2ban: { enabled: "disabled", active: "inactive", restarts: 2 },
+                "fail2ban.service": { enabled: "disabled", active: "inactive", restarts: 2 },
                 "x.timer": { enabled: "enabled", active: "active", restarts: 0 },
-                "gone.service": { enabled: "absent", active: "unknown", restarts: 0 },
+                "gone.service": { enabled: "absent", active: "inactive", restarts: 0 },
             });
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
@@ -149,8 +139,9 @@ describe("the probe, run for real on this machine", () => {
 
     test("the probe of a converged host reads every managed file and wanted unit, and the backups and certificate where they are", () => {
         const script = probeFor(hosts[0], "webapp");
-        for (const f of hosts[0].steps.flatMap((s) => s.files)) expect(script).toContain(`probe_file '${f.path}'`);
-        expect(script).toContain("probe_unit 'fail2ban'");
+        const probed = /^probe_files (.*)$/m.exec(script)?.[1] ?? "";
+        for (const f of hosts[0].steps.flatMap((s) => s.files)) expect(probed).toContain(`'${f.path}'`);
+        expect(script).toMatch(/systemctl show -p Id .* 'fail2ban'/);
         expect(script).toContain("find '/var/backups/webapp' -type f -name '*.sha256'");
         expect(script).toContain("-in '/etc/webapp/tls/fullchain.pem'");
         // Read-only: nothing in it writes, moves, restarts or installs.
@@ -287,7 +278,9 @@ describe("the report", () => {
     test("a host the probe reached with nothing changed judges clean", () => {
         const host = hosts[0];
         const files = new Map(host.steps.flatMap((s) => s.files.map((f) => [f.path, { exists: true as const, mode: f.mode ?? "0644", owner: f.owner ?? "root:root", content: wantedContent(s, f) }])));
-        const units = new Map(host.steps.flatMap((s) => s.units.map((u) => [u, { enabled: "enabled", active: "active", restarts: 0 }])));
+        // Keyed as systemctl show's Id names them: fail2ban is fail2ban.service.
+        const units = new Map(host.steps.flatMap((s) => s.units.map((u) => [u.includes(".") ? u : `${u}.service`, { enabled: "enabled", active: "active", restarts: 0 }])));
+        expect([...units.keys()]).toEqual(expect.arrayContaining(["fail2ban.service", "apt-daily.timer"]));
         const judged = judgeHost(host, { now: 1_800_000_000, files, units, sections: new Map() }, "webapp");
         expect(judged.files).toEqual([]);
         expect(judged.units).toEqual([]);
@@ -303,12 +296,12 @@ describe("timers that stopped firing", () => {
             "Id=apt-daily-upgrade.timer\nNextElapseUSecRealtime=Sat 2027-01-16 06:31:07 UTC\nNextElapseUSecMonotonic=0\nLastTriggerUSec=Fri 2027-01-15 06:12:44 UTC",
             "Id=webapp-healthcheck.timer\nNextElapseUSecRealtime=\nNextElapseUSecMonotonic=2d 3h 10min 4.5s\nLastTriggerUSec=Fri 2027-01-15 06:12:44 UTC",
         ].join("\n\n");
-        const findings = liveFindings(host, { now: 1_800_000_000, files: new Map(), units: new Map(), sections: new Map([["timers", timers], ["fail2ban", "Jail list:\tsshd, webapp"], ["ufw", UFW_ACTIVE], ["upgrades", 'APT::Periodic::Update-Package-Lists "1";\nAPT::Periodic::Unattended-Upgrade "1";\nactive']]) }, { appName: "webapp", wantedOpen: ["80", "443"] });
+        const findings = liveFindings(host, { now: 1_800_000_000, files: new Map(), units: new Map(), sections: new Map([["units", timers], ["fail2ban", "Jail list:\tsshd, webapp"], ["ufw", UFW_ACTIVE], ["upgrades", 'APT::Periodic::Update-Package-Lists "1";\nAPT::Periodic::Unattended-Upgrade "1";\nactive']]) }, { appName: "webapp", wantedOpen: ["80", "443"] });
         const timer = findings.filter((f) => f.message.includes("timer"));
         expect(timer.map((f) => [f.id, f.message, f.step?.split("::").pop()])).toEqual([
             ["BK-1", "webapp-backup-daily.timer has no next run (last run: Thu 2027-01-14 02:00:03 UTC)", "backups-timers"],
             ["BK-1", "webapp-backup-weekly.timer has no next run (last run: never)", "backups-timers"],
         ]);
-        expect(probeFor(host, "webapp")).toContain("systemctl show -p Id -p NextElapseUSecRealtime -p NextElapseUSecMonotonic -p LastTriggerUSec 'apt-daily.timer'");
+        expect(probeFor(host, "webapp")).toMatch(/systemctl show -p Id -p LoadState -p UnitFileState -p ActiveState -p NRestarts -p NextElapseUSecRealtime -p NextElapseUSecMonotonic -p LastTriggerUSec .*'apt-daily.timer'/);
     });
 });

@@ -171,10 +171,11 @@ function timers(host: DeployedHost, text: string, appName: string): LiveFinding[
     for (const block of text.split(/\n\s*\n/)) {
         const p = new Map(block.split("\n").map((l) => [l.split("=")[0], l.slice(l.indexOf("=") + 1)] as [string, string]));
         const id = p.get("Id");
+        if (!id?.endsWith(".timer")) continue;
         // A calendar timer's next run is realtime, a monotonic one's (OnUnitActiveSec=) is not; either will fire.
         // systemctl prints an unset timestamp as n/a (or empty), an unset span as 0.
         const set = (v: string | undefined) => !!v && !["n/a", "0", "infinity"].includes(v);
-        if (!id || set(p.get("NextElapseUSecRealtime")) || set(p.get("NextElapseUSecMonotonic"))) continue;
+        if (set(p.get("NextElapseUSecRealtime")) || set(p.get("NextElapseUSecMonotonic"))) continue;
         const step = host.steps.find((s) => s.units.includes(id))?.urn;
         out.push({ id: timerControl(id, appName), message: `${id} has no next run (last run: ${set(p.get("LastTriggerUSec")) ? p.get("LastTriggerUSec") : "never"})`, step });
     }
@@ -188,7 +189,7 @@ function timers(host: DeployedHost, text: string, appName: string): LiveFinding[
 export function liveFindings(host: DeployedHost, probe: ProbeResult, o: { appName: string; wantedOpen: string[] }): LiveFinding[] {
     const s = probe.sections;
     return [
-        ...(s.has("timers") ? timers(host, s.get("timers")!, o.appName) : []),
+        ...timers(host, s.get("units") ?? "", o.appName),
         ...sshd(host, s.get("sshd") ?? ""),
         ...ufw(host, s.get("ufw") ?? "", o.wantedOpen),
         ...listeners(host, s.get("listen") ?? ""),

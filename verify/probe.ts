@@ -24,7 +24,7 @@ export type ProbeResult = {
     now: number;
     files: Map<string, { exists: false } | { exists: true; mode: string; owner: string; content: string }>;
     units: Map<string, { enabled: string; active: string; restarts: number }>;
-    /** Each section's output by name (timers, sshd, ufw, listen, fail2ban, backups, drill, cert, upgrades, sandbox, exposure). */
+    /** Each section's output by name (units, sshd, ufw, listen, fail2ban, backups, drill, cert, upgrades, sandbox, exposure). */
     sections: Map<string, string>;
 };
 
@@ -48,26 +48,20 @@ export function renderProbe(s: ProbeSpec): string {
         "set -uo pipefail",
         "export LC_ALL=C",
         'echo "@@now $(date +%s)"',
-        "probe_file() {",
-        '    if [ -f "$1" ]; then',
-        '        echo "@@file $1 1 $(stat -c \'%a %U:%G\' "$1")"',
-        '        base64 -w0 "$1"; echo',
-        "    else",
-        '        echo "@@file $1 0"',
-        "    fi",
+        // Every file in three processes, not two per file: stat for all, then their bytes in one base64 stream
+        // that the runner cuts by the sizes stat printed.
+        "probe_files() {",
+        "    local p present=()",
+        '    for p in "$@"; do if [ -f "$p" ]; then present+=("$p"); else echo "@@missing $p"; fi; done',
+        '    [ "${#present[@]}" -gt 0 ] || return 0',
+        "    stat -c '@@stat %s %a %U:%G %n' -- \"${present[@]}\"",
+        '    echo "@@content"',
+        '    cat -- "${present[@]}" | base64 -w0; echo',
         "}",
-        // is-enabled and is-active print the state and exit non-zero for most of them (disabled, inactive, failed);
-        // a timer has no restart count.
-        "probe_unit() {",
-        "    local enabled active restarts",
-        '    enabled=$(systemctl is-enabled "$1" 2>/dev/null)',
-        '    active=$(systemctl is-active "$1" 2>/dev/null)',
-        '    restarts=$(systemctl show -P NRestarts "$1" 2>/dev/null)',
-        '    echo "@@unit $1 ${enabled:-absent} ${active:-unknown} ${restarts:-0}"',
-        "}",
-        ...files.map((f) => `probe_file ${shq(f)}`),
-        ...units.map((u) => `probe_unit ${shq(u)}`),
-        ...(units.some((u) => u.endsWith(".timer")) ? section("timers", [`systemctl show -p Id -p NextElapseUSecRealtime -p NextElapseUSecMonotonic -p LastTriggerUSec ${units.filter((u) => u.endsWith(".timer")).map(shq).join(" ")} 2>&1`]) : []),
+        ...(files.length ? [`probe_files ${files.map(shq).join(" ")}`] : []),
+        // Every unit in one systemctl call: its file state (enabled, disabled, ...), whether it runs, its restarts,
+        // and a timer's next and last run.
+        ...(units.length ? section("units", [`systemctl show -p Id -p LoadState -p UnitFileState -p ActiveState -p NRestarts -p NextElapseUSecRealtime -p NextElapseUSecMonotonic -p LastTriggerUSec ${units.map(shq).join(" ")} 2>&1`]) : []),
         ...section("sshd", ["sshd -T 2>&1"]),
         ...section("ufw", ["ufw status verbose 2>&1"]),
         ...section("listen", ["ss -Htln 2>&1"]),
@@ -91,15 +85,22 @@ export function renderProbe(s: ProbeSpec): string {
 export function parseProbe(out: string): ProbeResult {
     const lines = out.split("\n");
     const result: ProbeResult = { now: 0, files: new Map(), units: new Map(), sections: new Map() };
+    const stats: { size: number; mode: string; owner: string; path: string }[] = [];
     for (let i = 0; i < lines.length; i++) {
         const line = lines[i];
         let m: RegExpExecArray | null;
         if ((m = /^@@now (\d+)$/.exec(line))) result.now = Number(m[1]);
-        else if ((m = /^@@file (\S+) 1 ([0-7]+) (\S+)$/.exec(line))) {
-            result.files.set(m[1], { exists: true, mode: m[2], owner: m[3], content: Buffer.from(lines[++i] ?? "", "base64").toString("utf8") });
-        } else if ((m = /^@@file (\S+) 0$/.exec(line))) result.files.set(m[1], { exists: false });
-        else if ((m = /^@@unit (\S+) (\S+) (\S+) (\d+)$/.exec(line))) result.units.set(m[1], { enabled: m[2], active: m[3], restarts: Number(m[4]) });
-        else if ((m = /^@@begin (\S+)$/.exec(line))) {
+        else if ((m = /^@@missing (\S+)$/.exec(line))) result.files.set(m[1], { exists: false });
+        else if ((m = /^@@stat (\d+) ([0-7]+) (\S+) (\S+)$/.exec(line))) stats.push({ size: Number(m[1]), mode: m[2], owner: m[3], path: m[4] });
+        else if (line === "@@content") {
+            const bytes = Buffer.from(lines[++i] ?? "", "base64");
+            let at = 0;
+            for (const s of stats) {
+                result.files.set(s.path, { exists: true, mode: s.mode, owner: s.owner, content: bytes.subarray(at, at + s.size).toString("utf8") });
+                at += s.size;
+            }
+            if (at !== bytes.length) throw new Error(`the probe's file contents are ${bytes.length} bytes, its sizes say ${at}: a file changed while it was read`);
+        } else if ((m = /^@@begin (\S+)$/.exec(line))) {
             const body: string[] = [];
             while (i + 1 < lines.length && lines[i + 1] !== "@@end") body.push(lines[++i]);
             i++;
@@ -107,5 +108,12 @@ export function parseProbe(out: string): ProbeResult {
         }
     }
     if (!result.now) throw new Error("the probe's output has no @@now line: it did not run");
+    for (const block of (result.sections.get("units") ?? "").split(/\n\s*\n/)) {
+        const p = new Map(block.split("\n").map((l) => [l.split("=")[0], l.slice(l.indexOf("=") + 1)] as [string, string]));
+        const id = p.get("Id");
+        if (!id) continue;
+        const found = p.get("LoadState") !== "not-found";
+        result.units.set(id, { enabled: found ? p.get("UnitFileState") || "static" : "absent", active: p.get("ActiveState") || "unknown", restarts: Number(p.get("NRestarts") || 0) });
+    }
     return result;
 }

@@ -58,6 +58,9 @@ export function probeFor(host: DeployedHost, appName: string): string {
     });
 }
 
+/** A unit's name as systemctl's Id prints it: `fail2ban` is `fail2ban.service`. */
+export const unitId = (unit: string) => (/\.(service|timer|socket|target|path|mount|slice|scope)$/.test(unit) ? unit : `${unit}.service`);
+
 /** Judges one host's probe. */
 export function judgeHost(host: DeployedHost, probe: ProbeResult, appName: string): Omit<HostReport, "host" | "probeMs"> {
     const files: FileDrift[] = [];
@@ -71,7 +74,7 @@ export function judgeHost(host: DeployedHost, probe: ProbeResult, appName: strin
     const units: UnitDrift[] = [];
     for (const step of host.steps) {
         for (const unit of step.units) {
-            const u = probe.units.get(unit);
+            const u = probe.units.get(unitId(unit));
             if (!u || u.enabled !== "enabled" || u.active !== "active") units.push({ unit, step, enabled: u?.enabled ?? "unknown", active: u?.active ?? "unknown" });
         }
     }
