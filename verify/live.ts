@@ -165,17 +165,31 @@ function timerControl(unit: string, appName: string): ChecklistId {
     return "MON-1";
 }
 
-/** Timers that will not fire again (no next elapse of either kind): their job has stopped, whatever their unit's state says. */
+/**
+ * The unit a timer starts: its file's `Unit=` when a step writes that file, else the service of the same name
+ * (systemd's default).
+ */
+export function triggeredUnit(host: DeployedHost, timer: string): string {
+    const file = host.steps.flatMap((s) => s.files).find((f) => f.path === `/etc/systemd/system/${timer}`);
+    return (file && /^Unit=(\S+)$/m.exec(file.content)?.[1]) || timer.replace(/\.timer$/, ".service");
+}
+
+/**
+ * Timers that will not fire again (no next elapse of either kind): their job has stopped, whatever their unit's state
+ * says. A monotonic timer (OnUnitActiveSec=) has no next elapse while the unit it started still runs; that is not it.
+ */
 function timers(host: DeployedHost, text: string, appName: string): LiveFinding[] {
+    const blocks = text.split(/\n\s*\n/).map((block) => new Map(block.split("\n").map((l) => [l.split("=")[0], l.slice(l.indexOf("=") + 1)] as [string, string])));
+    const state = (unit: string) => blocks.find((p) => p.get("Id") === unit)?.get("ActiveState");
     const out: LiveFinding[] = [];
-    for (const block of text.split(/\n\s*\n/)) {
-        const p = new Map(block.split("\n").map((l) => [l.split("=")[0], l.slice(l.indexOf("=") + 1)] as [string, string]));
+    for (const p of blocks) {
         const id = p.get("Id");
         if (!id?.endsWith(".timer")) continue;
         // A calendar timer's next run is realtime, a monotonic one's (OnUnitActiveSec=) is not; either will fire.
         // systemctl prints an unset timestamp as n/a (or empty), an unset span as 0.
         const set = (v: string | undefined) => !!v && !["n/a", "0", "infinity"].includes(v);
         if (set(p.get("NextElapseUSecRealtime")) || set(p.get("NextElapseUSecMonotonic"))) continue;
+        if (["active", "activating", "reloading"].includes(state(triggeredUnit(host, id)) ?? "")) continue;
         const step = host.steps.find((s) => s.units.includes(id))?.urn;
         out.push({ id: timerControl(id, appName), message: `${id} has no next run (last run: ${set(p.get("LastTriggerUSec")) ? p.get("LastTriggerUSec") : "never"})`, step });
     }

@@ -13,7 +13,7 @@ import type { Finding } from "../plan/evaluate";
 import { CHECKLIST, ChecklistId, Environment, levelFor } from "../policies/checklist";
 import { DeployedHost, deployedHosts, DeployedStep, wantedContent } from "./deployment";
 import { FileDrift, fileDrift } from "./drift";
-import { LiveFinding, liveFindings, openToAnyone } from "./live";
+import { LiveFinding, liveFindings, openToAnyone, triggeredUnit } from "./live";
 import { parseProbe, ProbeResult, renderProbe } from "./probe";
 import { probeSite, SiteTarget, siteFindings } from "./outside";
 
@@ -51,7 +51,8 @@ export function probeFor(host: DeployedHost, appName: string): string {
     const writes = (p: string) => host.steps.some((s) => s.files.some((f) => f.path === p));
     return renderProbe({
         files: [...new Set(host.steps.flatMap((s) => s.files.map((f) => f.path)))],
-        units: [...new Set(host.steps.flatMap((s) => s.units))],
+        // The units the steps keep running, and the ones their timers start (a timer between runs is judged by it).
+        units: [...new Set(host.steps.flatMap((s) => s.units.flatMap((u) => (u.endsWith(".timer") ? [u, triggeredUnit(host, u)] : [u]))))],
         appName,
         backupRoot: writes(`/etc/systemd/system/${appName}-backup-daily.timer`) ? `/var/backups/${appName}` : undefined,
         certificate: host.steps.some((s) => s.name.endsWith("-nginx")) ? `/etc/${appName}/tls/fullchain.pem` : undefined,
