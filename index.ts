@@ -86,7 +86,7 @@ const serverArgs = {
 // forwarding from the others, and its certificate push to them.
 const sharedRole = (): FirewallRole => {
     const first = appRole(0);
-    return first.kind === "behind-load-balancer" && plan && plan.appIps.length > 1 ? { ...first, sshFrom: [plan.appIps[0]].filter(() => sharedCertificate) } : first;
+    return first.kind === "behind-load-balancer" && sharedCertificate && plan ? { ...first, sshFrom: [plan.appIps[0]] } : first;
 };
 const vps = new Vps("web", {
     ...serverArgs,

@@ -6,7 +6,8 @@
  */
 import type { ChecklistId } from "../policies/checklist";
 import type { DeployedHost } from "./deployment";
-import type { ProbeResult } from "./probe";
+import { isLocalOrPrivate } from "../policies/network";
+import { ProbeResult, showBlocks } from "./probe";
 
 export type LiveFinding = {
     id: ChecklistId;
@@ -93,11 +94,10 @@ function publicListeners(listen: string): { address: string; port: number }[] {
         .filter((l) => !/^(127\.|::1$)/.test(l.address));
 }
 
-const isPrivate = (a: string) => /^(10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.|f[cd])/i.test(a);
 
 function listeners(host: DeployedHost, listen: string): LiveFinding[] {
     return publicListeners(listen)
-        .filter((l) => l.port === 5432 && !isPrivate(l.address))
+        .filter((l) => l.port === 5432 && !isLocalOrPrivate(l.address))
         .map((l) => ({ id: "NET-2" as const, message: `PostgreSQL listens on ${l.address || "every address"}:5432, reachable beyond localhost and the private network`, step: stepNamed(host, "postgresql") }));
 }
 
@@ -121,7 +121,7 @@ function backups(newest: string, now: number, appName: string): LiveFinding[] {
 }
 
 function drill(text: string, appName: string): LiveFinding[] {
-    const p = new Map(text.split("\n").map((l) => [l.split("=")[0], l.slice(l.indexOf("=") + 1)] as [string, string]));
+    const [p] = showBlocks(text);
     if (!p.get("ExecMainExitTimestamp")) return []; // never ran yet: its timer is weekly
     if (p.get("Result") === "success") return [];
     return [{ id: "BK-7", message: `the last restore drill failed (result ${p.get("Result")}, status ${p.get("ExecMainStatus")}, at ${p.get("ExecMainExitTimestamp")})`, command: `sudo systemctl start ${appName}-restore-drill.service` }];
@@ -145,7 +145,7 @@ function upgrades(host: DeployedHost, text: string): LiveFinding[] {
 }
 
 function sandbox(host: DeployedHost, text: string, appName: string): LiveFinding[] {
-    const p = new Map(text.split("\n").map((l) => [l.split("=")[0], l.slice(l.indexOf("=") + 1)] as [string, string]));
+    const [p] = showBlocks(text);
     const step = host.steps.find((s) => s.files.some((f) => f.path === `/etc/systemd/system/${appName}.service`))?.urn;
     const out: LiveFinding[] = [];
     if (!p.get("User") || p.get("User") === "root") out.push({ id: "SVC-1", message: `${appName}.service runs as ${p.get("User") || "root"}`, step });
@@ -179,7 +179,7 @@ export function triggeredUnit(host: DeployedHost, timer: string): string {
  * says. A monotonic timer (OnUnitActiveSec=) has no next elapse while the unit it started still runs; that is not it.
  */
 function timers(host: DeployedHost, text: string, appName: string): LiveFinding[] {
-    const blocks = text.split(/\n\s*\n/).map((block) => new Map(block.split("\n").map((l) => [l.split("=")[0], l.slice(l.indexOf("=") + 1)] as [string, string])));
+    const blocks = showBlocks(text);
     const state = (unit: string) => blocks.find((p) => p.get("Id") === unit)?.get("ActiveState");
     const out: LiveFinding[] = [];
     for (const p of blocks) {

@@ -81,6 +81,11 @@ export function renderProbe(s: ProbeSpec): string {
     ].join("\n");
 }
 
+/** `systemctl show -p …` output: one `Key=value` map per unit (blocks separated by a blank line). */
+export function showBlocks(text: string): Map<string, string>[] {
+    return text.split(/\n\s*\n/).map((block) => new Map(block.split("\n").map((l) => [l.split("=")[0], l.slice(l.indexOf("=") + 1)] as [string, string])));
+}
+
 /** The probe's output, read back. */
 export function parseProbe(out: string): ProbeResult {
     const lines = out.split("\n");
@@ -108,8 +113,7 @@ export function parseProbe(out: string): ProbeResult {
         }
     }
     if (!result.now) throw new Error("the probe's output has no @@now line: it did not run");
-    for (const block of (result.sections.get("units") ?? "").split(/\n\s*\n/)) {
-        const p = new Map(block.split("\n").map((l) => [l.split("=")[0], l.slice(l.indexOf("=") + 1)] as [string, string]));
+    for (const p of showBlocks(result.sections.get("units") ?? "")) {
         const id = p.get("Id");
         if (!id) continue;
         const found = p.get("LoadState") !== "not-found";
