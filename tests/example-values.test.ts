@@ -66,7 +66,7 @@ describe("one example value at a time", () => {
 });
 
 test("npm run plan shows the committed examples cleanly: PASSED, with the list of what to configure", () => {
-    const res = run(process.execPath, [path.join(ROOT, "node_modules", ".bin", "ts-node"), "--transpile-only", "plan/cli.ts", "--stack", "staging"], { cwd: ROOT });
+    const res = run(process.execPath, [path.join(ROOT, "node_modules", ".bin", "ts-node"), "--swc", "plan/cli.ts", "--stack", "staging"], { cwd: ROOT });
     expect(res.status).toBe(0);
     expect(res.stdout).toMatch(/-> PASSED\n(  .*\n)*Not yet configured: example values that a real `pulumi preview` or `pulumi up` refuses:\n {2}webapp:adminCidrs: /);
     expect(res.stdout).toContain("fix: pulumi config set webapp:domain <your app's host name> --stack staging");

@@ -65,7 +65,7 @@ export function run(cmd: string, args: string[], opts: { input?: string; cwd?: s
 const PIPED = Object.fromEntries(Object.entries(process.env).filter(([k]) => !["COLUMNS", "FORCE_COLOR"].includes(k)));
 
 /** `npm run plan -- <args>` as a pipe runs it, from the repository root. */
-export const planCli = (...args: string[]) => run(process.execPath, [path.join(ROOT, "node_modules", ".bin", "ts-node"), "--transpile-only", "plan/cli.ts", ...args], { cwd: ROOT, env: PIPED });
+export const planCli = (...args: string[]) => run(process.execPath, [path.join(ROOT, "node_modules", ".bin", "ts-node"), "--swc", "plan/cli.ts", ...args], { cwd: ROOT, env: PIPED });
 
 /** Generates a key pair with the real ssh-keygen and returns the public key line. */
 export function sshKeygen(type: "ed25519" | "rsa" | "ecdsa", bits?: number): string {

@@ -51,7 +51,7 @@ test("a CSP edit, planned on the base and on the head, shows as the one changed 
     expect(plan("--stack", "prod", "--format", "json", "--output", path.join(dir, "base.json"), "--files", path.join(dir, "base")).status).toBe(0);
     const csp = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https://img.shop.de; font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
     expect(plan("--stack", "prod", "--config", `webapp:contentSecurityPolicy=${csp}`, "--format", "json", "--output", path.join(dir, "head.json"), "--files", path.join(dir, "head")).status).toBe(0);
-    const res = run(process.execPath, [path.join(ROOT, "node_modules", ".bin", "ts-node"), "--transpile-only", "scripts/plan-diff.ts", ...["base.json", "base", "head.json", "head"].map((f) => path.join(dir, f))], { cwd: ROOT });
+    const res = run(process.execPath, [path.join(ROOT, "node_modules", ".bin", "ts-node"), "--swc", "scripts/plan-diff.ts", ...["base.json", "base", "head.json", "head"].map((f) => path.join(dir, f))], { cwd: ROOT });
     expect(res.status).toBe(0);
     const md = res.stdout;
     expect(md).toMatch(/^#### What this pull request changes in `prod`\n/);
@@ -69,7 +69,7 @@ test("a CSP edit, planned on the base and on the head, shows as the one changed 
 test("a base without a plan is said, not guessed", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pr-diff-"));
     fs.writeFileSync(path.join(dir, "head.json"), JSON.stringify({ stack: "prod", resources: [] }));
-    const res = run(process.execPath, [path.join(ROOT, "node_modules", ".bin", "ts-node"), "--transpile-only", "scripts/plan-diff.ts", path.join(dir, "missing.json"), path.join(dir, "base"), path.join(dir, "head.json"), path.join(dir, "head")], { cwd: ROOT });
+    const res = run(process.execPath, [path.join(ROOT, "node_modules", ".bin", "ts-node"), "--swc", "scripts/plan-diff.ts", path.join(dir, "missing.json"), path.join(dir, "base"), path.join(dir, "head.json"), path.join(dir, "head")], { cwd: ROOT });
     expect(res.status).toBe(0);
     expect(res.stdout).toContain("The base branch has no plan to compare with");
 });

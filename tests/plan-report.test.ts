@@ -196,7 +196,7 @@ describe("npm run plan with reports", () => {
 
     test("on a terminal: lines fit 120 columns and levels are in colour; piped, neither", () => {
         const env = { ...process.env, COLUMNS: "120", FORCE_COLOR: "1" };
-        const res = run(process.execPath, [path.join(ROOT, "node_modules", ".bin", "ts-node"), "--transpile-only", "plan/cli.ts", "--stack", "prod", "--config", "webapp:protect=false"], { cwd: ROOT, env });
+        const res = run(process.execPath, [path.join(ROOT, "node_modules", ".bin", "ts-node"), "--swc", "plan/cli.ts", "--stack", "prod", "--config", "webapp:protect=false"], { cwd: ROOT, env });
         const visible = res.stdout.split("\n").map((l) => l.replace(/\x1b\[[0-9;]*m/g, ""));
         expect(Math.max(...visible.map((l) => l.length))).toBeLessThanOrEqual(120);
         expect(res.stdout).toContain("\x1b[31m[mandatory]\x1b[39m");

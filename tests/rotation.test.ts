@@ -59,7 +59,7 @@ describe("a pinned generation (the drift check compares at the last deploy's)", 
 
 test("npm run rotation prints a stack's generation now and when the next starts, for $GITHUB_OUTPUT", () => {
     const root = path.join(__dirname, "..");
-    const res = run(process.execPath, [path.join(root, "node_modules", ".bin", "ts-node"), "--transpile-only", "scripts/rotation.ts", "--stack", "prod"], { cwd: root });
+    const res = run(process.execPath, [path.join(root, "node_modules", ".bin", "ts-node"), "--swc", "scripts/rotation.ts", "--stack", "prod"], { cwd: root });
     expect(res.status).toBe(0);
     const now = new Date();
     // Pulumi.prod.yaml: secretRotationDays 90.
