@@ -11,7 +11,7 @@ import * as os from "os";
 import * as path from "path";
 import { styleText } from "util";
 import { ALL_POLICIES } from "../policies/catalog";
-import { PackConfig, packConfig } from "../policies/pack-config";
+import { stackPackConfig } from "./pack-config";
 import { configFindings, outputFindings } from "./config-findings";
 import { blocking, evaluate, Finding } from "./evaluate";
 import { PROJECT } from "../lib/config-schema";
@@ -161,7 +161,7 @@ async function judge(args: Args & { stack: string }, started: bigint): Promise<n
 async function judgeUpdate(args: Args & { stack: string }, started: bigint, firstDeploy: FirstDeploy | undefined): Promise<number> {
     const run = await runProgram({ stack: args.stack, overrides: args.overrides, firstDeploy: args.phase === "first-deploy" });
     if (run.error) throw run.error;
-    const pack = readPackConfig(args, run.config[`${run.project}:environment`] === "prod" ? "prod" : "staging");
+    const pack = stackPackConfig({ root: ROOT, stack: args.stack, environment: run.config[`${run.project}:environment`] === "prod" ? "prod" : "staging", file: args.packConfigFile });
     const evaluation = evaluate(run, ALL_POLICIES, pack);
     const levelOf = (name: string) => {
         const entry = pack[name];
@@ -201,20 +201,6 @@ async function judgeUpdate(args: Args & { stack: string }, started: bigint, firs
     if (args.output) fs.writeFileSync(args.output, render(args.format, report));
     else if (args.format !== "text") process.stdout.write(render(args.format, report));
     return blocking(evaluation).length ? 1 : 0;
-}
-
-/**
- * The levels and settings the engine gets: the file `pulumi preview --policy-pack-config` reads
- * (`--policy-pack-config`, default `policies/config/<stack>.json`), so that a level changed there changes the
- * plan's verdict too; a stack without such a file gets the generated configuration (`policies/pack-config.ts`).
- */
-function readPackConfig(args: Args & { stack: string }, environment: "prod" | "staging"): PackConfig {
-    const file = args.packConfigFile ?? path.join(ROOT, "policies", "config", `${args.stack}.json`);
-    if (!fs.existsSync(file)) {
-        if (args.packConfigFile) throw new Error(`--policy-pack-config: no file ${file}`);
-        return packConfig(args.stack, environment);
-    }
-    return JSON.parse(fs.readFileSync(file, "utf8")) as PackConfig;
 }
 
 /** The first-deploy phase running in its own process. */

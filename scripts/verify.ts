@@ -8,20 +8,24 @@ import * as fs from "fs";
 import * as path from "path";
 import { CONFIG_KEYS, PROJECT } from "../lib/config-schema";
 import { blocking, Evaluation } from "../plan/evaluate";
+import { stackPackConfig } from "../plan/pack-config";
+import { ALL_POLICIES } from "../policies/catalog";
 import { FORMATS, Format, render } from "../plan/report";
 import type { Environment } from "../policies/checklist";
 import { asFindings, reportPolicies, verifyDeployment } from "../verify/run";
 
-const USAGE = `usage: npm run verify -- --stack <name> [--format text|markdown|json|sarif] [--output FILE] [--cwd DIR] [--site HOST:PORT]
+const USAGE = `usage: npm run verify -- --stack <name> [--format text|markdown|json|sarif] [--output FILE] [--cwd DIR] [--site HOST:PORT] [--scan none]
 
-Reads the stack's state (pulumi stack export), reaches each host the way its remote steps do, and reports host drift
-and the checklist's live controls. Changes nothing.
+Reads the stack's state (pulumi stack export), reaches each host the way its remote steps do, and reports host drift,
+the checklist's live controls, and what the policy pack finds on the hosts as they are (with the stack's pack config,
+policies/config/<stack>.json) that it does not find on the deployed intent. Changes nothing.
 
   --stack, -s NAME     the stack (required)
   --format, -f FORMAT  text (default), markdown, json, sarif
   --output, -o FILE    write the report there instead of stdout
   --cwd DIR            the project directory (Pulumi.yaml); default: this repository
   --site HOST:PORT     where to reach the site from outside (default: the stack's domain on 443); "none" skips it
+  --scan none          do not try which of each host's ports accept connections from here
 
 Exit codes:
   0  every host verified: no drift, no mandatory live finding
@@ -37,7 +41,7 @@ function usage(message?: string): never {
 }
 
 function parseArgs(argv: string[]) {
-    const o: { stack?: string; format: Format; output?: string; cwd: string; site?: string } = { format: "text", cwd: path.resolve(__dirname, "..") };
+    const o: { stack?: string; format: Format; output?: string; cwd: string; site?: string; scanPorts: boolean } = { format: "text", cwd: path.resolve(__dirname, ".."), scanPorts: true };
     for (let i = 0; i < argv.length; i++) {
         const a = argv[i];
         const next = () => argv[++i] ?? usage(`${a} needs a value`);
@@ -49,6 +53,10 @@ function parseArgs(argv: string[]) {
         } else if (a === "--output" || a === "-o") o.output = next();
         else if (a === "--cwd") o.cwd = path.resolve(next());
         else if (a === "--site") o.site = next();
+        else if (a === "--scan") {
+            if (next() !== "none") usage("--scan takes only none");
+            o.scanPorts = false;
+        }
         else if (a === "--help" || a === "-h") usage();
         else usage(`unknown argument ${a}`);
     }
@@ -81,10 +89,12 @@ async function main() {
         appName: setting("appName"),
         site: args.site === "none" || !domain ? false : { domain, address: siteHost, port: Number(sitePort || 443) },
         verifyCertificate: environment === "prod" && setting("tlsMode") === "letsencrypt",
+        scanPorts: args.scanPorts,
+        pack: { project: PROJECT, policies: ALL_POLICIES, config: stackPackConfig({ root: args.cwd, stack: args.stack, environment }) },
     });
     const findings = asFindings(result, { stack: args.stack, environment });
     const evaluation: Evaluation = { findings, notApplicable: [], waivers: [], elapsedMs: Date.now() - started, policiesRun: 0 };
-    const hostLines = result.hosts.map((h) => `  ${h.host.id}: ${h.unreachable ? "unreachable" : `probe ${h.probeMs} ms, ${h.host.steps.length} steps, ${h.files.length + h.units.length} drifted, ${h.live.length} live findings${h.exposure ? `; ${h.exposure}` : ""}`}`);
+    const hostLines = result.hosts.map((h) => `  ${h.host.id}: ${h.unreachable ? "unreachable" : `probe ${h.probeMs} ms, ${h.host.steps.length} steps, ${h.files.length + h.units.length} drifted, ${h.live.length} live findings, ${h.pack.length} pack findings${h.exposure ? `; ${h.exposure}` : ""}`}`);
     const report = render(args.format, {
         project: PROJECT,
         stack: args.stack,
@@ -92,7 +102,7 @@ async function main() {
         policies: reportPolicies(findings) as never,
         resourceCount: result.hosts.length,
     });
-    const hosts = result.hosts.map((h) => ({ id: h.host.id, unreachable: h.unreachable ?? null, probeMs: h.probeMs ?? null, steps: h.host.steps.length, drifted: h.files.length + h.units.length, live: h.live.length, exposure: h.exposure ?? null }));
+    const hosts = result.hosts.map((h) => ({ id: h.host.id, unreachable: h.unreachable ?? null, probeMs: h.probeMs ?? null, sectionMs: h.sectionMs ?? null, steps: h.host.steps.length, drifted: h.files.length + h.units.length, live: h.live.length, pack: h.pack.length, exposure: h.exposure ?? null }));
     const text = args.format === "text" ? `${report}Hosts:\n${hostLines.join("\n")}\n` : args.format === "json" ? `${JSON.stringify({ ...JSON.parse(report), hosts }, null, 2)}\n` : report;
     if (args.output) fs.writeFileSync(args.output, text);
     else process.stdout.write(text);

@@ -11,9 +11,16 @@ import { PlanRun } from "../plan/run";
 import { DEBIAN_SSHD_CONFIG } from "../policies/parse";
 import { DeployedHost, deployedHosts, DeployedStep, unwrapSecrets, wantedContent } from "../verify/deployment";
 import { fileDrift } from "../verify/drift";
-import { liveFindings, openToAnyone, triggeredUnit, worldRules } from "../verify/live";
-import { siteFindings, SiteProbe } from "../verify/outside";
-import { parseProbe, renderProbe } from "../verify/probe";
+import { liveFindings, openToAnyone, pendingSecurity, triggeredUnit, worldRules } from "../verify/live";
+import { PROBE_PACKAGE, securityRepo } from "./support/apt-repo";
+import { openPorts, portFindings, SCANNED_PORTS, siteFindings, SiteProbe } from "../verify/outside";
+import { renderApplyScript } from "../lib/render/apply-script";
+import { renderUfwRules, UFW_APPLY, UFW_RULES_PATH } from "../lib/render/ufw";
+import { asPlaceholders, deployedRun, nginxDump, packOnHosts } from "../verify/pack";
+import { parseProbe, ProbeResult, renderProbe, SECURITY_PENDING } from "../verify/probe";
+import { ALL_POLICIES } from "../policies/catalog";
+import { stackPackConfig } from "../plan/pack-config";
+import { debianNginxConf, selfSignedCert } from "./support/nginx";
 import { asFindings, judgeHost, probeFor } from "../verify/run";
 import { run, runStack } from "./helpers";
 
@@ -107,7 +114,15 @@ describe("the probe, run for real on this machine", () => {
             expect(Buffer.from((probe.files.get(path.join(dir, "b")) as { content: string }).content, "utf8").length).toBeGreaterThan(0);
             expect(probe.files.get(path.join(dir, "absent"))).toEqual({ exists: false });
             expect(Math.abs(probe.now - Date.now() / 1000)).toBeLessThan(60);
-            expect([...probe.sections.keys()]).toEqual(["units", "sshd", "ufw", "listen", "fail2ban", "upgrades", "sandbox", "exposure"]);
+            expect([...probe.sections.keys()]).toEqual(["units", "sshd", "ufw", "listen", "fail2ban", "upgrades", "uu", "pending", "sandbox", "exposure"]);
+            // Each section's start, in order, within the probe's own time.
+            const starts = [...probe.sectionStartMs.values()];
+            expect([...probe.sectionStartMs.keys()]).toEqual([...probe.sections.keys()]);
+            expect(starts).toEqual([...starts].sort((x, y) => x - y));
+            expect(probe.elapsedMs).toBeGreaterThanOrEqual(starts[starts.length - 1]);
+            expect(probe.sections.get("ufw")).toMatch(/^Status: |ufw|ERROR|need to be root/m);
+            // This machine's own pending security updates, in the form the judge reads.
+            expect(probe.sections.get("pending")!.split("\n").filter(Boolean).length).toBe(pendingSecurity(probe.sections.get("pending")!).length);
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
         }
@@ -181,7 +196,7 @@ To                         Action      From
 `;
 
 describe("the live judges", () => {
-    const probe = (sections: Record<string, string>) => ({ now: 1_800_000_000, files: new Map(), units: new Map(), sections: new Map(Object.entries(sections)) });
+    const probe = (sections: Record<string, string>) => ({ now: 1_800_000_000, elapsedMs: 0, sectionStartMs: new Map(), files: new Map(), units: new Map(), sections: new Map(Object.entries(sections)) });
     const judged = (sections: Record<string, string>) => liveFindings(hosts[0], probe(sections), { appName: "webapp", wantedOpen: ["80", "443"] }).map((f) => `${f.id} ${f.message}`);
     const base = () => ({
         sshd: sshdT({ "10-hardening.conf": renderSshdConfig({ adminUser: "deploy", port: 22 }) }),
@@ -230,6 +245,78 @@ describe("the live judges", () => {
     });
 });
 
+describe("unattended-upgrade's runs and the security updates it left", () => {
+    const NOW = 1_800_000_000;
+    const h = (hours: number) => NOW - hours * 3600;
+    const uu = (o: { lastRun?: number; setUp: number; lists: number; held?: string[] }) =>
+        [
+            ...(o.lastRun ? [`@@mtime ${o.lastRun} /var/log/unattended-upgrades/unattended-upgrades.log`] : []),
+            `@@mtime ${o.setUp} /etc/apt/apt.conf.d/20auto-upgrades`,
+            `@@lists ${o.lists}.1234567890`,
+            ...(o.held ?? []).map((p) => `@@held ${p}`),
+        ].join("\n");
+    const SECURITY = "@@security libexpat1 2.5.0-1+deb12u1 2.5.0-1+deb12u5";
+    const judged = (uuText: string, pending: string) =>
+        liveFindings(hosts[0], { now: NOW, elapsedMs: 0, sectionStartMs: new Map(), files: new Map(), units: new Map(), sections: new Map([["uu", uuText], ["pending", pending], ["fail2ban", "Jail list:\tsshd, webapp"], ["ufw", UFW_ACTIVE], ["upgrades", 'APT::Periodic::Update-Package-Lists "1";\nAPT::Periodic::Unattended-Upgrade "1";\nactive']]) }, { appName: "webapp", wantedOpen: ["80", "443"] })
+            .filter((f) => f.id === "HOST-1")
+            .map((f) => [f.message, f.command]);
+
+    test("ran within two days after the lists changed, no security update pending: nothing", () => {
+        expect(judged(uu({ lastRun: h(5), setUp: h(500), lists: h(20) }), "")).toEqual([]);
+    });
+    test("a security update that the lists offered before unattended-upgrade's last run is named, a held one with its unhold", () => {
+        expect(judged(uu({ lastRun: h(5), setUp: h(500), lists: h(20), held: ["libexpat1"] }), SECURITY)).toEqual([
+            [`1 security update is pending that unattended-upgrade did not install in its last run (${new Date(h(5) * 1000).toISOString()}), after the package lists changed: libexpat1 2.5.0-1+deb12u1 -> 2.5.0-1+deb12u5 (held)`, "sudo apt-mark unhold libexpat1 && sudo unattended-upgrade"],
+        ]);
+    });
+    test("a security update that arrived after the last run is not due yet", () => {
+        expect(judged(uu({ lastRun: h(20), setUp: h(500), lists: h(5) }), SECURITY)).toEqual([]);
+    });
+    test("no run for more than 48 h, or none since a deploy three days ago", () => {
+        expect(judged(uu({ lastRun: h(50), setUp: h(500), lists: h(60) }), "")).toEqual([["unattended-upgrade last ran 50 h ago (more than 48 h)", "sudo unattended-upgrade"]]);
+        expect(judged(uu({ setUp: h(72), lists: h(72) }), SECURITY)).toEqual([["unattended-upgrade has not run since the deploy set it up 72 h ago", "sudo unattended-upgrade"]]);
+        expect(judged(uu({ setUp: h(3), lists: h(3) }), SECURITY)).toEqual([]);
+    });
+
+    /** The probe's `security_pending` on a package lists directory and a dpkg database. */
+    const securityPending = (lists: string, admindir: string) => run("bash", ["-c", `export LC_ALL=C\n${SECURITY_PENDING.join("\n")}\nsecurity_pending ${lists} ${admindir}`]);
+
+    test("real apt lists: a held package's update from a repository with Debian's security label is pending", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "verify-apt-"));
+        try {
+            const r = securityRepo(dir, { installed: "1.0", update: "1.0+deb12u1" });
+            fs.writeFileSync(path.join(dir, "sources.list"), `${r.sourcesLine(r.repo)}\n`);
+            // A dpkg database where the old version is installed and held, and another package is up to date.
+            fs.mkdirSync(path.join(dir, "dpkg"));
+            const stanza = (name: string, status: string, version: string) => `Package: ${name}\nStatus: ${status}\nVersion: ${version}\nArchitecture: all\nMaintainer: t <t@example.com>\nDescription: t\n\n`;
+            fs.writeFileSync(path.join(dir, "dpkg", "status"), stanza(PROBE_PACKAGE, "hold ok installed", "1.0") + stanza("unrelated", "install ok installed", "2.0"));
+            for (const d of ["lists/partial", "cache/archives/partial"]) fs.mkdirSync(path.join(dir, d), { recursive: true });
+            // apt itself fetches the repository into the lists directory, named and compressed as this machine's apt does.
+            const apt = ["-o", `Dir::Etc::sourcelist=${dir}/sources.list`, "-o", "Dir::Etc::sourceparts=/nonexistent", "-o", `Dir::State::Lists=${dir}/lists`, "-o", `Dir::State::status=${dir}/dpkg/status`, "-o", `Dir::Cache=${dir}/cache`, "-o", "Debug::NoLocking=1"];
+            expect(run("apt-get", [...apt, "update"]).status).toBe(0);
+            const res = securityPending(path.join(dir, "lists"), path.join(dir, "dpkg"));
+            expect(res.stderr).toBe("");
+            expect(pendingSecurity(res.stdout)).toEqual([{ name: PROBE_PACKAGE, installed: "1.0", candidate: "1.0+deb12u1" }]);
+            // apt's own simulation, held packages included, agrees.
+            expect(run("apt-get", [...apt, "-o", "APT::Ignore-Hold=1", "-s", "dist-upgrade"]).stdout).toMatch(new RegExp(`^Inst ${PROBE_PACKAGE} \\[1\\.0\\] \\(1\\.0\\+deb12u1 Debian-Security:12/stable-security \\[all\\]\\)$`, "m"));
+            // The same update from a repository without the security label is not a security update.
+            fs.writeFileSync(path.join(r.repo, "Release"), fs.readFileSync(path.join(r.repo, "Release"), "utf8").replace("Label: Debian-Security", "Label: Debian").replace(/-security/g, ""));
+            expect(run("apt-get", [...apt, "--allow-releaseinfo-change", "update"]).status).toBe(0);
+            expect(securityPending(path.join(dir, "lists"), path.join(dir, "dpkg")).stdout).toBe("");
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    test("this machine: every update apt's simulation takes from a security archive is pending by the probe's reading", () => {
+        const apt = run("apt-get", ["-s", "-o", "Debug::NoLocking=1", "-o", "APT::Ignore-Hold=1", "dist-upgrade"]).stdout;
+        const fromSecurity = [...apt.matchAll(/^Inst (\S+) \[(\S+)\] \((\S+) .*Debian-Security:/gm)].map((m) => ({ name: m[1], installed: m[2], candidate: m[3] }));
+        const pending = pendingSecurity(securityPending("/var/lib/apt/lists", "/var/lib/dpkg").stdout);
+        expect(pending).toEqual(expect.arrayContaining(fromSecurity));
+        console.log(`this machine: ${fromSecurity.length} security updates by apt, ${pending.length} by the probe`);
+    });
+});
+
 describe("the site from outside", () => {
     const headers = {
         "strict-transport-security": "max-age=63072000; includeSubDomains; preload",
@@ -254,6 +341,69 @@ describe("the site from outside", () => {
     });
 });
 
+describe("which ports answer from outside, through a real ufw", () => {
+    /**
+     * A host in a network namespace of its own behind a veth pair: ufw applied by the firewall step's script with
+     * the deployed rules (SSH only from an admin network the runner is not in), and listeners on SSH, the web ports,
+     * PostgreSQL, the load balancer's health port and node exporter's. The scan runs from this side of the pair.
+     */
+    test("only 80 and 443 answer; after `ufw allow 5432` on the host, 5432 is NET-2's, with the firewall step's rerun", async () => {
+        const ns = `verify-scan-${process.pid}`;
+        const [outer, inner] = [`vfo${process.pid % 100000}`, `vfi${process.pid % 100000}`];
+        const [outside, hostAddress] = ["10.77.0.1", "10.77.0.2"];
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "verify-scan-"));
+        const sh = (cmd: string) => {
+            const r = run("bash", ["-c", cmd]);
+            if (r.status !== 0) throw new Error(`${cmd}: ${r.stderr}`);
+        };
+        let child: import("child_process").ChildProcess | undefined;
+        try {
+            sh(`ip netns add ${ns} && ip link add ${outer} type veth peer name ${inner} netns ${ns} && ip addr add ${outside}/24 dev ${outer} && ip link set ${outer} up`);
+            sh(`ip -n ${ns} addr add ${hostAddress}/24 dev ${inner} && ip -n ${ns} link set ${inner} up && ip -n ${ns} link set lo up`);
+            const script = renderApplyScript({ name: "firewall", files: [{ path: UFW_RULES_PATH, content: renderUfwRules({ sshPort: 22, adminCidrs: ["198.51.100.14/32"] }) }], ensure: [...UFW_APPLY] });
+            fs.writeFileSync(path.join(dir, "firewall.sh"), script);
+            for (const d of ["etc", "lib"]) fs.mkdirSync(path.join(dir, d));
+            run("cp", ["-a", "/etc/ufw/.", path.join(dir, "etc")]);
+            const host = [
+                "set -e",
+                `mount --bind ${dir}/etc /etc/ufw; mkdir -p /var/lib/ufw; mount --bind ${dir}/lib /var/lib/ufw`,
+                `bash ${dir}/firewall.sh >/dev/null`,
+                `${process.execPath} -e 'const net = require("net"); for (const p of [22, 80, 443, 5432, 8404, 9100]) net.createServer((s) => s.end()).listen(p, "0.0.0.0"); setInterval(() => {}, 1 << 30)' &`,
+                "sleep 1; echo ready",
+                "read -r _; ufw allow 5432 >/dev/null; echo allowed",
+                "wait",
+            ].join("\n");
+            const { spawn } = await import("child_process");
+            child = spawn("ip", ["netns", "exec", ns, "unshare", "--mount", "--propagation", "private", "bash", "-c", host], { stdio: ["pipe", "pipe", "pipe"] });
+            let out = "";
+            let err = "";
+            child.stdout!.on("data", (d) => (out += d));
+            child.stderr!.on("data", (d) => (err += d));
+            const until = async (word: string) => {
+                for (let i = 0; i < 100 && !out.includes(word); i++) await new Promise((r) => setTimeout(r, 100));
+                if (!out.includes(word)) throw new Error(`the namespaced host did not print ${word}: ${err}`);
+            };
+            await until("ready");
+            expect(await openPorts(hostAddress, SCANNED_PORTS, 1500)).toEqual([80, 443]);
+            child.stdin!.write("go\n");
+            await until("allowed");
+            const open = await openPorts(hostAddress, SCANNED_PORTS, 1500);
+            expect(open).toEqual([80, 443, 5432]);
+            expect(portFindings(hostAddress, open, { sshPort: 22, firewallStep: "urn:firewall" })).toEqual([
+                { id: "NET-2", message: "port 5432 on 10.77.0.2 accepts connections from outside (only 80, 443 and SSH from admin networks should)", step: "urn:firewall" },
+            ]);
+            // From an admin network SSH answers too, and is expected; node exporter's port is MON-2's.
+            expect(portFindings(hostAddress, [22, 80, 443, 9100], { sshPort: 22 }).map((f) => f.id)).toEqual(["MON-2"]);
+        } finally {
+            child?.kill("SIGKILL");
+            run("ip", ["netns", "pids", ns]).stdout.split("\n").filter(Boolean).forEach((pid) => run("kill", ["-9", pid]));
+            run("ip", ["link", "del", outer]);
+            run("ip", ["netns", "del", ns]);
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+});
+
 describe("the report", () => {
     test("drift and live findings in the plan's shape, each with its repair; an unreachable host is not drift", () => {
         const host = hosts[0];
@@ -261,9 +411,10 @@ describe("the report", () => {
         const findings = asFindings(
             {
                 hosts: [
-                    { host, files: [{ path: "/etc/ufw/pulumi-rules", step: s, problems: ["content"], diff: "--- a\n+++ b" }], units: [], live: [{ id: "NET-2", message: "ufw admits port 5432 from anywhere", step: s.urn }] },
-                    { host: { ...host, id: "deploy@203.0.113.99:22", host: "203.0.113.99" }, unreachable: "ssh: connect to host 203.0.113.99 port 22: Connection timed out", files: [], units: [], live: [] },
+                    { host, files: [{ path: "/etc/ufw/pulumi-rules", step: s, problems: ["content"], diff: "--- a\n+++ b" }], units: [], live: [{ id: "NET-2", message: "ufw admits port 5432 from anywhere", step: s.urn }], pack: [] },
+                    { host: { ...host, id: "deploy@203.0.113.99:22", host: "203.0.113.99" }, unreachable: "ssh: connect to host 203.0.113.99 port 22: Connection timed out", files: [], units: [], live: [], pack: [] },
                 ],
+                pack: [],
                 site: [],
             },
             { stack: "prod", environment: "staging" },
@@ -281,7 +432,7 @@ describe("the report", () => {
         // Keyed as systemctl show's Id names them: fail2ban is fail2ban.service.
         const units = new Map(host.steps.flatMap((s) => s.units.map((u) => [u.includes(".") ? u : `${u}.service`, { enabled: "enabled", active: "active", restarts: 0 }])));
         expect([...units.keys()]).toEqual(expect.arrayContaining(["fail2ban.service", "apt-daily.timer"]));
-        const judged = judgeHost(host, { now: 1_800_000_000, files, units, sections: new Map() }, "webapp");
+        const judged = judgeHost(host, { now: 1_800_000_000, elapsedMs: 0, sectionStartMs: new Map(), files, units, sections: new Map() }, "webapp");
         expect(judged.files).toEqual([]);
         expect(judged.units).toEqual([]);
     });
@@ -301,7 +452,7 @@ describe("timers that stopped firing", () => {
             // The backup timers start the template's instances (Unit=), which are not running here.
             "Id=webapp-backup@daily.service\nActiveState=inactive",
         ].join("\n\n");
-        const findings = liveFindings(host, { now: 1_800_000_000, files: new Map(), units: new Map(), sections: new Map([["units", timers], ["fail2ban", "Jail list:\tsshd, webapp"], ["ufw", UFW_ACTIVE], ["upgrades", 'APT::Periodic::Update-Package-Lists "1";\nAPT::Periodic::Unattended-Upgrade "1";\nactive']]) }, { appName: "webapp", wantedOpen: ["80", "443"] });
+        const findings = liveFindings(host, { now: 1_800_000_000, elapsedMs: 0, sectionStartMs: new Map(), files: new Map(), units: new Map(), sections: new Map([["units", timers], ["fail2ban", "Jail list:\tsshd, webapp"], ["ufw", UFW_ACTIVE], ["upgrades", 'APT::Periodic::Update-Package-Lists "1";\nAPT::Periodic::Unattended-Upgrade "1";\nactive']]) }, { appName: "webapp", wantedOpen: ["80", "443"] });
         const timer = findings.filter((f) => f.message.includes("timer"));
         expect(timer.map((f) => [f.id, f.message, f.step?.split("::").pop()])).toEqual([
             ["BK-1", "webapp-backup-daily.timer has no next run (last run: Thu 2027-01-14 02:00:03 UTC)", "backups-timers"],
@@ -310,5 +461,109 @@ describe("timers that stopped firing", () => {
         expect(probeFor(host, "webapp")).toMatch(/systemctl show -p Id -p LoadState -p UnitFileState -p ActiveState -p NRestarts -p NextElapseUSecRealtime -p NextElapseUSecMonotonic -p LastTriggerUSec .*'apt-daily.timer' 'apt-daily.service'/);
         expect(triggeredUnit(host, "webapp-backup-daily.timer")).toBe("webapp-backup@daily.service");
         expect(triggeredUnit(host, "apt-daily.timer")).toBe("apt-daily.service");
+    });
+});
+
+describe("the pack on the hosts as they are", () => {
+    /** The state as `pulumi stack export --show-secrets` writes it: inputs, outputs, parents and dependencies. */
+    const stateOf = (r: PlanRun) => ({
+        resources: r.resources.map((x) => ({ urn: x.urn, type: x.type, custom: x.custom, parent: x.parent, inputs: exported(x.inputs), outputs: exported(x.outputs), dependencies: x.dependencies, propertyDependencies: x.propertyDependencies })),
+    });
+    const config = stackPackConfig({ root: path.resolve(__dirname, ".."), stack: "prod", environment: "prod" });
+    /** The host as deployed: every managed file as its step installs it (values and secrets filled in). */
+    const converged = (host: DeployedHost) => new Map(host.steps.flatMap((s) => s.files.map((f) => [f.path, { exists: true as const, mode: (f.mode ?? "0644").replace(/^0/, ""), owner: f.owner ?? "root:root", content: wantedContent(s, f) }])));
+    const judge = (files: ProbeResult["files"], sections: Record<string, string> = {}) =>
+        packOnHosts(deployedRun(stateOf(prod), { project: "webapp", stack: "prod" }), [{ host: hosts[0], probe: { now: 1_800_000_000, elapsedMs: 0, sectionStartMs: new Map(), files, units: new Map(), sections: new Map(Object.entries(sections)) } }], ALL_POLICIES, config);
+    const edited = (p: string, change: (content: string) => string) => {
+        const files = converged(hosts[0]);
+        const f = files.get(p)!;
+        expect(f).toBeDefined();
+        const content = change(f.content);
+        expect(content).not.toBe(f.content);
+        files.set(p, { ...f, content });
+        return files;
+    };
+    const shown = (findings: { policy: string; urn?: string; message: string }[]) => findings.map((f) => [f.policy, f.urn?.split("::").pop()]);
+
+    test("the converged host: the pack finds nothing the intent does not have", () => {
+        expect(judge(converged(hosts[0]))).toEqual([]);
+    });
+
+    test("a security header removed from the site: HDR-1 on the nginx step", () => {
+        const findings = judge(edited("/etc/nginx/sites-enabled/webapp", (c) => c.replace(/^\s*add_header X-Content-Type-Options .*\n/gm, "")));
+        expect(shown(findings)).toEqual([["hdr-1-nosniff", "proxy-0-nginx"]]);
+        expect(findings[0].level).toBe("mandatory");
+    });
+
+    test("an alert threshold raised on the host: MON-1 on the monitoring step", () => {
+        const p = hosts[0].steps.flatMap((s) => s.files).find((f) => /^DISK_PERCENT=/m.test(f.content))!.path;
+        const findings = judge(edited(p, (c) => c.replace(/^DISK_PERCENT=\d+$/m, "DISK_PERCENT=99")));
+        expect(shown(findings)).toEqual([["mon-1-resource-alerts", hosts[0].steps.find((s) => s.files.some((f) => f.path === p))!.name]]);
+        expect(findings[0].message).toMatch(/99/);
+    });
+
+    test("the app unit's ProtectSystem loosened on the host: SVC-2 on the app's step", () => {
+        const findings = judge(edited("/etc/systemd/system/webapp.service", (c) => c.replace(/^ProtectSystem=strict$/m, "ProtectSystem=full")));
+        expect(findings.map((f) => f.checklistId)).toEqual(["SVC-2"]);
+    });
+
+    test("a file that holds a secret reaches the pack with its placeholders, never the secret", () => {
+        const s = hosts[0].steps.find((x) => x.files.some((f) => f.content.includes("@@secret:")))!;
+        const file = s.files.find((f) => f.content.includes("@@secret:"))!;
+        const live = `${wantedContent(s, file)}# an admin's note\n`;
+        const back = asPlaceholders(s, file, live);
+        expect(back).toBe(`${file.content}# an admin's note\n`);
+        for (const n of s.secretNames) expect(back).not.toContain(s.values[n]);
+        expect(asPlaceholders(s, file, wantedContent(s, file))).toBe(file.content);
+    });
+
+    /**
+     * Real `nginx -T` of the deployed nginx files under Debian's nginx.conf, in a temporary tree whose paths are
+     * read back as the host's: with an admin's conf.d file that serves plain HTTP, which no step manages.
+     */
+    function nginxT(extra: Record<string, string>): string {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "verify-nginx-"));
+        try {
+            const conf = debianNginxConf(dir);
+            const tls = path.join(dir, "tls");
+            fs.mkdirSync(tls);
+            selfSignedCert(tls, ["app.example.com"]);
+            const moved = (text: string) => text.split("/etc/nginx/").join(`${dir}/`).split("/etc/webapp/tls/").join(`${tls}/`);
+            const nginxStep = step("proxy-0-nginx");
+            for (const f of nginxStep.files) {
+                if (!f.path.startsWith("/etc/nginx/")) continue;
+                fs.mkdirSync(path.dirname(moved(f.path)), { recursive: true });
+                fs.writeFileSync(moved(f.path), moved(wantedContent(nginxStep, f)));
+            }
+            for (const [p, content] of Object.entries(extra)) fs.writeFileSync(moved(p), content);
+            const res = run("/usr/sbin/nginx", ["-T", "-c", conf, "-e", path.join(dir, "logs", "startup.log")]);
+            expect(res.stderr).toMatch(/test is successful/);
+            return res.stdout.split(`${tls}/`).join("/etc/webapp/tls/").split(`${dir}/`).join("/etc/nginx/");
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    }
+
+    test("nginx -T: every file nginx loads is read back; the host's own nginx.conf adds no finding", () => {
+        const dump = nginxDump(nginxT({}))!;
+        const paths = dump.map((f) => f.path);
+        expect(paths).toEqual(expect.arrayContaining(["/etc/nginx/nginx.conf", "/etc/nginx/conf.d/webapp.conf", "/etc/nginx/sites-enabled/webapp", "/etc/nginx/mime.types"]));
+        const site = step("proxy-0-nginx").files.find((f) => f.path === "/etc/nginx/sites-enabled/webapp")!;
+        expect(dump.find((f) => f.path === site.path)?.content).toBe(site.content);
+        expect(judge(converged(hosts[0]), { nginx: nginxT({}) })).toEqual([]);
+        expect(nginxDump("nginx: [emerg] unknown directive \"bogus\" in /etc/nginx/conf.d/x.conf:1\nnginx: configuration file /etc/nginx/nginx.conf test failed\n")).toBeUndefined();
+    });
+
+    test("nginx -T: a conf.d file no step manages that serves plain HTTP is TLS-1's, on the host's unmanaged files", () => {
+        const legacy = "server {\n    listen 8080;\n    server_name legacy.example.com;\n    location / { proxy_pass http://127.0.0.1:3000; }\n}\n";
+        const findings = judge(converged(hosts[0]), { nginx: nginxT({ "/etc/nginx/conf.d/legacy.conf": legacy }) });
+        expect(findings.map((f) => [f.policy, f.urn?.split("::").pop(), f.level, f.message])).toEqual([
+            ["tls-1-http-redirects-to-https", "proxy-0-nginx-unmanaged", "mandatory", "/etc/nginx/conf.d/legacy.conf (proxy-0-nginx-unmanaged): the port-80 location / serves content instead of redirecting; make it return 301 https://$host$request_uri."],
+            ["tls-1-http-redirects-to-https", "proxy-0-nginx-unmanaged", "mandatory", "/etc/nginx/conf.d/legacy.conf (proxy-0-nginx-unmanaged): the port-80 server does not redirect to https; add return 301 https://$host$request_uri."],
+        ]);
+        const report = asFindings({ hosts: [{ host: hosts[0], files: [], units: [], live: [], pack: findings }], pack: [], site: [] }, { stack: "prod", environment: "prod" });
+        expect(report[0].policy).toBe("tls-1-http-redirects-to-https");
+        expect(report[0].message).toMatch(/conf\.d\/legacy\.conf/);
+        expect(report[0].message).toMatch(/\[on deploy@.* as it runs; the deployed intent passes\]\. Repair: remove that file from the host, or manage it in the program\.$/);
     });
 });

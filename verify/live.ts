@@ -144,6 +144,49 @@ function upgrades(host: DeployedHost, text: string): LiveFinding[] {
     return problems.length ? [{ id: "HOST-1", message: problems.join("; "), step: stepNamed(host, "upgrades") }] : [];
 }
 
+/** How long unattended-upgrade may go without a run: it runs daily (apt-daily-upgrade.timer, 6:00 plus up to an hour). */
+export const MAX_UPGRADE_RUN_AGE_HOURS = 48;
+
+/** A security update the host has not installed: the probe's `@@security <package> <installed> <newer>` lines. */
+export type PendingUpgrade = { name: string; installed: string; candidate: string };
+
+export function pendingSecurity(text: string): PendingUpgrade[] {
+    const out = new Map<string, PendingUpgrade>();
+    for (const m of text.matchAll(/^@@security (\S+) (\S+) (\S+)$/gm)) out.set(m[1], { name: m[1], installed: m[2], candidate: m[3] });
+    return [...out.values()];
+}
+
+/**
+ * unattended-upgrade's work, not only its settings: it must have run within two days (counted from the deploy
+ * that set it up when it never ran), and a security update it saw must be installed. An update counts as seen
+ * when unattended-upgrade ran after the package lists last changed; one it left is held, or broke its run.
+ */
+function upgradeRuns(host: DeployedHost, uu: string, pending: string, now: number): LiveFinding[] {
+    const mtime = (file: string) => Number(new RegExp(`^@@mtime (\\d+) ${file.replace(/[.]/g, "\\.")}$`, "m").exec(uu)?.[1] ?? NaN);
+    const lastRun = mtime("/var/log/unattended-upgrades/unattended-upgrades.log");
+    const setUp = mtime("/etc/apt/apt.conf.d/20auto-upgrades");
+    const lists = Number(/^@@lists (\d+)/m.exec(uu)?.[1] ?? NaN);
+    const held = [...uu.matchAll(/^@@held (\S+)$/gm)].map((m) => m[1]);
+    const step = stepNamed(host, "upgrades");
+    const out: LiveFinding[] = [];
+    const since = Number.isNaN(lastRun) ? setUp : lastRun;
+    const hours = (now - since) / 3600;
+    if (!Number.isNaN(since) && hours > MAX_UPGRADE_RUN_AGE_HOURS) {
+        out.push({ id: "HOST-1", message: Number.isNaN(lastRun) ? `unattended-upgrade has not run since the deploy set it up ${hours.toFixed(0)} h ago` : `unattended-upgrade last ran ${hours.toFixed(0)} h ago (more than ${MAX_UPGRADE_RUN_AGE_HOURS} h)`, command: "sudo unattended-upgrade" });
+    }
+    const security = pendingSecurity(pending);
+    if (security.length && !Number.isNaN(lastRun) && !Number.isNaN(lists) && lastRun > lists) {
+        const keptBack = security.filter((u) => held.includes(u.name)).map((u) => u.name);
+        const shown = security.slice(0, 5).map((u) => `${u.name} ${u.installed} -> ${u.candidate}${held.includes(u.name) ? " (held)" : ""}`).join(", ");
+        out.push({
+            id: "HOST-1",
+            message: `${security.length} security update${security.length === 1 ? " is" : "s are"} pending that unattended-upgrade did not install in its last run (${new Date(lastRun * 1000).toISOString()}), after the package lists changed: ${shown}${security.length > 5 ? ", ..." : ""}`,
+            command: `${keptBack.length ? `sudo apt-mark unhold ${keptBack.join(" ")} && ` : ""}sudo unattended-upgrade`,
+        });
+    }
+    return step ? out : [];
+}
+
 function sandbox(host: DeployedHost, text: string, appName: string): LiveFinding[] {
     const [p] = showBlocks(text);
     const step = host.steps.find((s) => s.files.some((f) => f.path === `/etc/systemd/system/${appName}.service`))?.urn;
@@ -212,6 +255,7 @@ export function liveFindings(host: DeployedHost, probe: ProbeResult, o: { appNam
         ...(s.has("drill") ? drill(s.get("drill")!, o.appName) : []),
         ...(s.has("cert") ? certificate(host, s.get("cert")!, probe.now) : []),
         ...upgrades(host, s.get("upgrades") ?? ""),
+        ...upgradeRuns(host, s.get("uu") ?? "", s.get("pending") ?? "", probe.now),
         ...(host.steps.some((st) => st.files.some((f) => f.path === `/etc/systemd/system/${o.appName}.service`)) ? sandbox(host, s.get("sandbox") ?? "", o.appName) : []),
     ];
 }

@@ -1,11 +1,12 @@
 /**
  * The live controls `npm run verify` judges from the runner, as a client sees the site: the TLS versions offered
- * (TLS-2), the certificate's expiry (TLS-5), and the security headers on a 200 and on an error page (TLS-4,
- * HDR-1..6). The judges are pure; `probeSite` makes the requests (Node's https) and asks OpenSSL's s_client
+ * (TLS-2), the certificate's expiry (TLS-5), the security headers on a 200 and on an error page (TLS-4,
+ * HDR-1..6), and which of a host's ports accept connections (NET-1/NET-2/MON-2). The judges are pure; `probeSite` makes the requests (Node's https) and asks OpenSSL's s_client
  * whether an old TLS version gets a handshake.
  */
 import { spawnSync } from "child_process";
 import * as https from "https";
+import * as net from "net";
 import type { ChecklistId } from "../policies/checklist";
 import type { LiveFinding } from "./live";
 import { MIN_CERTIFICATE_DAYS } from "./live";
@@ -56,6 +57,42 @@ export async function probeSite(t: SiteTarget, o: { verifyCertificate: boolean }
         notAfter: ok.notAfter,
         oldTls: (["-tls1", "-tls1_1"] as const).map((flag) => ({ version: flag === "-tls1" ? "TLSv1.0" : "TLSv1.1", accepted: accepts(t, flag) })),
     };
+}
+
+/**
+ * The TCP ports verify tries on each host from the runner: the web ports, SSH's, and what a Debian web host may
+ * open by mistake (other remote logins, mail, file sharing, databases and caches, app servers, the load balancer's
+ * health listener, metrics, container APIs).
+ */
+export const SCANNED_PORTS = [21, 22, 23, 25, 53, 80, 110, 111, 135, 139, 143, 443, 445, 993, 995, 2049, 2375, 2376, 3000, 3306, 3389, 4000, 5000, 5432, 5900, 6379, 8000, 8080, 8404, 8443, 8888, 9000, 9090, 9100, 9200, 11211, 27017] as const;
+
+/** Which of the ports accept a TCP connection from here (refused and unanswered ones do not); all at once. */
+export function openPorts(address: string, ports: readonly number[], timeoutMs = 3000): Promise<number[]> {
+    const one = (port: number) =>
+        new Promise<number | undefined>((resolve) => {
+            const s = net.connect({ host: address, port });
+            s.setTimeout(timeoutMs, () => s.destroy());
+            s.once("connect", () => {
+                s.destroy();
+                resolve(port);
+            });
+            s.once("error", () => resolve(undefined));
+            s.once("close", () => resolve(undefined));
+        });
+    return Promise.all([...new Set(ports)].map(one)).then((r) => r.filter((p): p is number => p !== undefined).sort((a, b) => a - b));
+}
+
+/** The control a port that should not answer belongs to: a database's is NET-2, metrics MON-2, anything else NET-1. */
+const portControl = (port: number): ChecklistId => ([3306, 5432, 6379, 9200, 11211, 27017].includes(port) ? "NET-2" : [9090, 9100].includes(port) ? "MON-2" : "NET-1");
+
+/**
+ * The ports that answered the runner, judged: only 80 and 443, and the SSH port (the runner is an admin network:
+ * it reached the host over SSH). `firewallStep`: the step whose rerun re-applies the host's firewall.
+ */
+export function portFindings(address: string, open: readonly number[], o: { sshPort: number; firewallStep?: string }): LiveFinding[] {
+    return open
+        .filter((p) => ![80, 443, o.sshPort].includes(p))
+        .map((p) => ({ id: portControl(p), message: `port ${p} on ${address} accepts connections from outside (only 80, 443 and SSH from admin networks should)`, step: o.firewallStep }));
 }
 
 const header = (r: Response, name: string) => {

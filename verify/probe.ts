@@ -1,8 +1,9 @@
 /**
  * The read-only probe `npm run verify` runs on each host as root, in one SSH session: it prints the managed files
  * (mode, owner, content), the wanted units' states and restart counts, and what the live controls read (sshd's
- * effective settings, ufw, listening sockets, fail2ban, backups, the restore drill, the certificate, unattended
- * upgrades, the app unit's sandbox). It writes nothing, restarts nothing, installs nothing. Pure: render and parse.
+ * effective settings, ufw, listening sockets, fail2ban, backups, the restore drill, nginx's whole configuration,
+ * the certificate, unattended upgrades, the app unit's sandbox). It writes nothing, restarts nothing, installs
+ * nothing. Pure: render and parse.
  */
 import { shq } from "../lib/render/apply-script";
 
@@ -24,7 +25,13 @@ export type ProbeResult = {
     now: number;
     files: Map<string, { exists: false } | { exists: true; mode: string; owner: string; content: string }>;
     units: Map<string, { enabled: string; active: string; restarts: number }>;
-    /** Each section's output by name (units, sshd, ufw, listen, fail2ban, backups, drill, cert, upgrades, sandbox, exposure). */
+    /**
+     * How long the probe ran on the host, and when each section began (milliseconds since its start); a section
+     * whose reader started at once takes only what was left to wait for.
+     */
+    elapsedMs: number;
+    sectionStartMs: Map<string, number>;
+    /** Each section's output by name (units, sshd, ufw, listen, fail2ban, backups, drill, nginx, cert, upgrades, sandbox, exposure). */
     sections: Map<string, string>;
 };
 
@@ -35,19 +42,52 @@ function checked(what: string, values: string[]): string[] {
     return values;
 }
 
+/**
+ * `security_pending LISTS ADMINDIR`: one `@@security <package> <installed> <newer>` line for each installed package
+ * that a security archive's package list offers in a newer version (held packages too). A list is a security
+ * archive's when its Release file says so (label Debian-Security, or a `-security` suite or codename); lists are
+ * read with apt-helper, whatever their compression; versions are compared by dpkg. It reads the lists as they
+ * are: no apt cache is built (apt's own simulation takes 4 to 9 s on the test VM) and nothing is written.
+ */
+export const SECURITY_PENDING = [
+    "security_pending() {",
+    "    local lists=$1 admindir=$2 arch rel prefix list",
+    "    arch=$(dpkg --print-architecture)",
+    '    for rel in "$lists"/*Release; do',
+    "        if [ ! -f \"$rel\" ] || ! grep -qE '^(Label: Debian-Security|(Suite|Codename): [^ ]+-security)$' \"$rel\"; then continue; fi",
+    '        prefix=${rel%InRelease}; prefix=${prefix%Release}',
+    '        for list in "$prefix"*Packages*; do if [ -f "$list" ]; then /usr/lib/apt/apt-helper cat-file "$list"; fi; done',
+    "    done | awk -v arch=\"$arch\" '/^Package: /{p=$2} /^Version: /{v=$2} /^Architecture: /{a=$2} /^$/{if (p != \"\" && (a == arch || a == \"all\")) print p, v; p = \"\"} END{if (p != \"\" && (a == arch || a == \"all\")) print p, v}' | sort -k1,1 \\",
+    "        | join - <(dpkg-query --admindir=\"$admindir\" -W -f='${Package} ${Version} ${db:Status-Status}\\n' | awk '$3 == \"installed\" {print $1, $2}' | sort -k1,1) \\",
+    '        | while read -r p newer installed; do',
+    '            if [ "$newer" != "$installed" ] && dpkg --compare-versions "$newer" gt "$installed"; then echo "@@security $p $installed $newer"; fi',
+    "        done",
+    "}",
+];
+
 /** The probe script. */
 export function renderProbe(s: ProbeSpec): string {
     const files = checked("file", s.files);
     const units = checked("unit", s.units);
     checked("app name", [s.appName]);
     const app = s.appName;
-    const section = (name: string, body: string[]) => [`echo "@@begin ${name}"`, ...body, 'echo "@@end"'];
+    // Each section starts with the milliseconds since the probe began, for the report's timings.
+    const section = (name: string, body: string[]) => [`echo "@@begin ${name} $(( ($(date +%s%N) - began) / 1000000 ))"`, ...body, 'echo "@@end"'];
     return [
         "#!/bin/bash",
         "# npm run verify: a read-only probe. It reads files and states; it writes, restarts and installs nothing.",
         "set -uo pipefail",
         "export LC_ALL=C",
+        "began=$(date +%s%N)",
         'echo "@@now $(date +%s)"',
+        // The slow readers start at once, each into a pipe read in its section, so that they run beside the rest:
+        // ufw and fail2ban-client (Python), the app unit's exposure score, and the security updates the package
+        // lists offer.
+        "exec 3< <(ufw status verbose 2>&1)",
+        "exec 4< <(fail2ban-client status 2>&1)",
+        `exec 5< <(systemd-analyze security --no-pager ${shq(`${app}.service`)} 2>/dev/null | tail -1)`,
+        ...SECURITY_PENDING,
+        "exec 6< <(security_pending /var/lib/apt/lists /var/lib/dpkg 2>/dev/null)",
         // Every file in three processes, not two per file: stat for all, then their bytes in one base64 stream
         // that the runner cuts by the sizes stat printed.
         "probe_files() {",
@@ -63,20 +103,31 @@ export function renderProbe(s: ProbeSpec): string {
         // and a timer's next and last run.
         ...(units.length ? section("units", [`systemctl show -p Id -p LoadState -p UnitFileState -p ActiveState -p NRestarts -p NextElapseUSecRealtime -p NextElapseUSecMonotonic -p LastTriggerUSec ${units.map(shq).join(" ")} 2>&1`]) : []),
         ...section("sshd", ["sshd -T 2>&1"]),
-        ...section("ufw", ["ufw status verbose 2>&1"]),
+        ...section("ufw", ["cat <&3"]),
         ...section("listen", ["ss -Htln 2>&1"]),
-        ...section("fail2ban", ["fail2ban-client status 2>&1"]),
+        ...section("fail2ban", ["cat <&4"]),
         ...(s.backupRoot
             ? section("backups", [`find ${shq(s.backupRoot)} -type f -name '*.sha256' -printf '%T@ %p\\n' 2>/dev/null | sort -n | tail -1`])
             : []),
         ...(s.backupRoot ? section("drill", [`systemctl show -p Result -p ExecMainStatus -p ExecMainExitTimestamp ${shq(`${app}-restore-drill.service`)} 2>&1`]) : []),
+        // nginx's whole configuration as it loads it, every included file (the pack judges it).
+        ...(s.certificate ? section("nginx", ["nginx -T 2>&1"]) : []),
         ...(s.certificate ? section("cert", [`openssl x509 -noout -enddate -subject -issuer -in ${shq(s.certificate)} 2>&1`]) : []),
         ...section("upgrades", [
             "apt-config dump APT::Periodic 2>/dev/null | grep -E '^APT::Periodic::(Unattended-Upgrade|Update-Package-Lists) '",
             "systemctl is-active apt-daily-upgrade.timer 2>/dev/null || true",
         ]),
+        // When unattended-upgrade last ran (its log), when the deploy set it up, when the package lists last
+        // changed (their ctime: apt may date a list by its server), and which packages are held.
+        ...section("uu", [
+            "stat -c '@@mtime %Y %n' /var/log/unattended-upgrades/unattended-upgrades.log /etc/apt/apt.conf.d/20auto-upgrades 2>/dev/null",
+            "find /var/lib/apt/lists -maxdepth 1 -type f -name '*_Packages*' -printf '@@lists %C@\\n' 2>/dev/null | sort -n | tail -1",
+            "dpkg-query -W -f='${db:Status-Want} ${Package}\\n' 2>/dev/null | sed -n 's/^hold /@@held /p'",
+        ]),
+        ...section("pending", ["cat <&6"]),
         ...section("sandbox", [`systemctl show -p User -p NoNewPrivileges -p ProtectSystem -p ProtectHome -p PrivateTmp -p PrivateDevices ${shq(`${app}.service`)} 2>&1`]),
-        ...section("exposure", [`systemd-analyze security --no-pager ${shq(`${app}.service`)} 2>/dev/null | tail -1`]),
+        ...section("exposure", ["cat <&5"]),
+        'echo "@@elapsed $(( ($(date +%s%N) - began) / 1000000 ))"',
         "",
     ].join("\n");
 }
@@ -89,7 +140,7 @@ export function showBlocks(text: string): Map<string, string>[] {
 /** The probe's output, read back. */
 export function parseProbe(out: string): ProbeResult {
     const lines = out.split("\n");
-    const result: ProbeResult = { now: 0, files: new Map(), units: new Map(), sections: new Map() };
+    const result: ProbeResult = { now: 0, elapsedMs: NaN, sectionStartMs: new Map(), files: new Map(), units: new Map(), sections: new Map() };
     const stats: { size: number; mode: string; owner: string; path: string }[] = [];
     for (let i = 0; i < lines.length; i++) {
         const line = lines[i];
@@ -105,7 +156,9 @@ export function parseProbe(out: string): ProbeResult {
                 at += s.size;
             }
             if (at !== bytes.length) throw new Error(`the probe's file contents are ${bytes.length} bytes, its sizes say ${at}: a file changed while it was read`);
-        } else if ((m = /^@@begin (\S+)$/.exec(line))) {
+        } else if ((m = /^@@elapsed (\d+)$/.exec(line))) result.elapsedMs = Number(m[1]);
+        else if ((m = /^@@begin (\S+) (\d+)$/.exec(line))) {
+            result.sectionStartMs.set(m[1], Number(m[2]));
             const body: string[] = [];
             while (i + 1 < lines.length && lines[i + 1] !== "@@end") body.push(lines[++i]);
             i++;

@@ -1,21 +1,26 @@
 /**
  * `npm run verify`'s work: reach every host of a deployed stack the way its remote steps do (SSH as the admin
- * user, the steps' key), run the read-only probe, and judge what it read: host drift (managed files, wanted units)
- * and the live controls inside; then the site from outside. Each finding carries its repair, the engine's own:
- * `pulumi up --replace <urn>` of the step that writes what drifted, or a command where no step's rerun helps.
+ * user, the steps' key), run the read-only probe, and judge what it read: host drift (managed files, wanted units),
+ * the live controls inside, and what the policy pack finds on the host as it is; try which of its ports answer the
+ * runner; then check the site from outside. Each finding carries its repair, the engine's own: `pulumi up
+ * --replace <urn>` of the step that writes what drifted, or a command where no step's rerun helps.
  */
 import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { shq } from "../lib/render/apply-script";
 import { UFW_RULES_PATH } from "../lib/render/ufw";
+import type { Policy } from "@pulumi/policy";
 import type { Finding } from "../plan/evaluate";
+import type { PackConfig } from "../policies/pack-config";
 import { CHECKLIST, ChecklistId, Environment, levelFor } from "../policies/checklist";
 import { DeployedHost, deployedHosts, DeployedStep, wantedContent } from "./deployment";
 import { FileDrift, fileDrift } from "./drift";
 import { LiveFinding, liveFindings, openToAnyone, triggeredUnit } from "./live";
 import { parseProbe, ProbeResult, renderProbe } from "./probe";
-import { probeSite, SiteTarget, siteFindings } from "./outside";
+import { openPorts, portFindings, probeSite, SCANNED_PORTS, SiteTarget, siteFindings } from "./outside";
+import { deployedRun, onUnmanagedFiles, packOnHosts, ProbedHost } from "./pack";
 
 export type UnitDrift = { unit: string; step: DeployedStep; enabled: string; active: string };
 
@@ -25,9 +30,13 @@ export type HostReport = {
     unreachable?: string;
     /** Milliseconds the probe ran on the host, without the SSH connection. */
     probeMs?: number;
+    /** Milliseconds each of the probe's sections took (the files before the first are not a section). */
+    sectionMs?: Record<string, number>;
     files: FileDrift[];
     units: UnitDrift[];
     live: LiveFinding[];
+    /** The pack's findings on the host as it is that it does not make on the intent (verify/pack.ts). */
+    pack: Finding[];
     /** The app unit's exposure (systemd-analyze security), for the report. */
     exposure?: string;
 };
@@ -38,13 +47,23 @@ export type VerifyOptions = {
     appName: string;
     /** Where to check the site from outside; false: skip it. */
     site: SiteTarget | false;
+    /** Try each host's ports from the runner (verify/outside.ts `SCANNED_PORTS`); default true. */
+    scanPorts?: boolean;
     /** Check the site's certificate chain (Let's Encrypt); false for self-signed deployments. */
     verifyCertificate: boolean;
+    /** The policy pack and its config for the stack, to judge the hosts as they are; undefined: not run. */
+    pack?: { project: string; policies: readonly Policy[]; config: PackConfig };
     /** Runs a script as root on a host; the default is SSH (`sshRunner`). */
     run?: (host: DeployedHost, script: string) => Promise<{ status: number; stdout: string; stderr: string }>;
 };
 
-export type VerifyResult = { hosts: HostReport[]; site: LiveFinding[]; siteError?: string };
+export type VerifyResult = {
+    hosts: HostReport[];
+    /** The pack's findings on the hosts as they are on a resource of no probed host's steps. */
+    pack: Finding[];
+    site: LiveFinding[];
+    siteError?: string;
+};
 
 /** The probe of one host: every file and unit its steps want, and the sections its roles need. */
 export function probeFor(host: DeployedHost, appName: string): string {
@@ -63,7 +82,7 @@ export function probeFor(host: DeployedHost, appName: string): string {
 export const unitId = (unit: string) => (/\.(service|timer|socket|target|path|mount|slice|scope)$/.test(unit) ? unit : `${unit}.service`);
 
 /** Judges one host's probe. */
-export function judgeHost(host: DeployedHost, probe: ProbeResult, appName: string): Omit<HostReport, "host" | "probeMs"> {
+export function judgeHost(host: DeployedHost, probe: ProbeResult, appName: string): Omit<HostReport, "host" | "probeMs" | "pack"> {
     const files: FileDrift[] = [];
     for (const step of host.steps) {
         for (const file of step.files) {
@@ -122,40 +141,53 @@ export function sshRunner(): { run: NonNullable<VerifyOptions["run"]>; close: ()
     return { run, close };
 }
 
-/** Wraps the probe so it also reports its own duration on the host. */
-const timed = (script: string) => `start=$(date +%s%N)\n${script.replace(/^#!.*\n/, "")}\necho "@@elapsed $(( ($(date +%s%N) - start) / 1000000 ))"\n`;
-
 export async function verifyDeployment(deployment: { resources?: Record<string, unknown>[] }, o: VerifyOptions): Promise<VerifyResult> {
     const ssh = o.run ? undefined : sshRunner();
     const run = o.run ?? ssh!.run;
     try {
-        const hosts = await Promise.all(
-            deployedHosts(deployment).map(async (host): Promise<HostReport> => {
-                const r = await run(host, timed(probeFor(host, o.appName))).catch((e: Error) => ({ status: 255, stdout: "", stderr: e.message }));
+        const probed = await Promise.all(
+            deployedHosts(deployment).map(async (host): Promise<HostReport & { probe?: ProbeResult }> => {
+                const r = await run(host, probeFor(host, o.appName)).catch((e: Error) => ({ status: 255, stdout: "", stderr: e.message }));
                 // ssh's own failures exit 255; the probe itself always exits 0 and prints @@now.
-                if (r.status === 255 || !/^@@now \d+$/m.test(r.stdout)) return { host, unreachable: (r.stderr.trim() || `exit ${r.status}`).split("\n").slice(-3).join(" "), files: [], units: [], live: [] };
+                if (r.status === 255 || !/^@@now \d+$/m.test(r.stdout)) return { host, unreachable: (r.stderr.trim() || `exit ${r.status}`).split("\n").slice(-3).join(" "), files: [], units: [], live: [], pack: [] };
                 const probe = parseProbe(r.stdout);
-                const probeMs = Number(/^@@elapsed (\d+)$/m.exec(r.stdout)?.[1] ?? NaN);
-                return { host, probeMs, ...judgeHost(host, probe, o.appName) };
+                const probeMs = probe.elapsedMs;
+                // How long each section took: from its start to the next one's (the last one's to the end).
+                const starts = [...probe.sectionStartMs.entries()];
+                const sectionMs = Object.fromEntries(starts.map(([name, at], i) => [name, (starts[i + 1]?.[1] ?? probeMs) - at]));
+                const judged = judgeHost(host, probe, o.appName);
+                if (o.scanPorts !== false) {
+                    const sshPort = host.port;
+                    const firewallStep = host.steps.find((s) => s.name.endsWith("-firewall"))?.urn;
+                    judged.live.push(...portFindings(host.host, await openPorts(host.host, [...SCANNED_PORTS, sshPort]), { sshPort, firewallStep }));
+                }
+                return { host, probeMs, sectionMs, probe, pack: [], ...judged };
             }),
         );
-        if (!o.site) return { hosts, site: [] };
+        const reached = probed.filter((h): h is typeof h & ProbedHost => !!h.probe);
+        const pack = o.pack ? packOnHosts(deployedRun(deployment, { project: o.pack.project, stack: o.stack }), reached, o.pack.policies, o.pack.config) : [];
+        const hosts: HostReport[] = probed.map(({ probe: _probe, ...h }) => ({ ...h, pack: pack.filter((f) => hostOf(reached, f.urn) === h.host) }));
+        const stackPack = pack.filter((f) => !hostOf(reached, f.urn));
+        if (!o.site) return { hosts, pack: stackPack, site: [] };
         const nginxStep = hosts.flatMap((h) => h.host.steps).find((s) => s.name.endsWith("-nginx"))?.urn;
         try {
             const probe = await probeSite(o.site, { verifyCertificate: o.verifyCertificate });
-            return { hosts, site: siteFindings(probe, Date.now() / 1000, { nginxStep }) };
+            return { hosts, pack: stackPack, site: siteFindings(probe, Date.now() / 1000, { nginxStep }) };
         } catch (e) {
-            return { hosts, site: [], siteError: (e as Error).message };
+            return { hosts, pack: stackPack, site: [], siteError: (e as Error).message };
         }
     } finally {
         ssh?.close();
     }
 }
 
+/** The host a finding's resource configures: one of its steps, or its stand-in step for unmanaged nginx files. */
+const hostOf = (probed: readonly ProbedHost[], urn: string | undefined) => probed.find((p) => p.host.steps.some((s) => s.urn === urn) || onUnmanagedFiles(urn, p.host))?.host;
+
 /** The command that repairs a finding. */
 export function repairCommand(stack: string, f: { step?: string; command?: string }, host?: DeployedHost): string | undefined {
     if (f.step) return `pulumi up --replace '${f.step}' --stack ${stack}`;
-    if (f.command && host) return `ssh -p ${host.port} ${host.user}@${host.host} ${f.command}`;
+    if (f.command && host) return `ssh -p ${host.port} ${host.user}@${host.host} ${shq(f.command)}`;
     return undefined;
 }
 
@@ -183,7 +215,9 @@ export function asFindings(result: VerifyResult, o: { stack: string; environment
             out.push({ policy: "host-drift-unit", level: "mandatory", urn: u.step.urn, resource: stepResource(u.step), message: `${u.unit} on ${h.host.id} is ${u.enabled} and ${u.active}; ${u.step.name} keeps it enabled and active.${fix(repairCommand(o.stack, { step: u.step.urn }))}` });
         }
         for (const f of h.live) out.push(liveFinding(f, o, h.host));
+        for (const f of h.pack) out.push(packFinding(f, o, h.host));
     }
+    for (const f of result.pack) out.push(packFinding(f, o));
     for (const f of result.site) out.push(liveFinding(f, o));
     if (result.siteError) out.push({ policy: "site-unreachable", level: "mandatory", message: `the site could not be checked from outside: ${result.siteError}`, resource: { type: "site", name: "https" } });
     return out;
@@ -199,6 +233,17 @@ function liveFinding(f: LiveFinding, o: { stack: string; environment: Environmen
         resource: host ? { type: "host", name: host.id } : { type: "site", name: "https" },
         message: `${f.message}.${cmd ? ` Repair: ${cmd}` : ""}`,
     };
+}
+
+/**
+ * A pack finding on a host as it runs, under the pack's own policy name and level: what the host changed, with the
+ * replace of the step whose file it judges; a file no step manages has no such repair.
+ */
+function packFinding(f: Finding, o: { stack: string }, host?: DeployedHost): Finding {
+    const where = host ? ` [on ${host.id} as it runs; the deployed intent passes]` : " [on the hosts as they run; the deployed intent passes]";
+    // Only a step's replace is a repair; a finding on another resource (a server) names no command.
+    const repair = !host ? "" : onUnmanagedFiles(f.urn, host) ? " Repair: remove that file from the host, or manage it in the program." : ` Repair: ${repairCommand(o.stack, { step: f.urn })}`;
+    return { ...f, message: `${f.message}${where}.${repair}` };
 }
 
 export const livePolicyName = (id: ChecklistId) => `${id.toLowerCase()}-live`;

@@ -210,11 +210,7 @@ export function renderApplyScript(spec: ApplyScript): string {
         "",
         ...section("prepare", spec.prepare),
         "# files",
-        ...spec.files.flatMap((f) => [
-            `install_file ${shq(f.path)} ${f.mode ?? "0644"} ${f.owner ?? "root:root"}${placeholders(f.content).length ? " fill" : ""} <<'PULUMI_B64'`,
-            ...(Buffer.from(f.content, "utf8").toString("base64").match(/.{1,76}/g) ?? [""]),
-            "PULUMI_B64",
-        ]),
+        ...spec.files.map(installFileLines),
         "",
         "# validate: on failure, put the previous files back",
         "validate() {",
@@ -239,12 +235,31 @@ export function renderApplyScript(spec: ApplyScript): string {
     return lines.join("\n");
 }
 
+/** One file's lines in an apply script: `install_file` fed its content as base64 in a here-document. */
+function installFileLines(f: ManagedFile): string {
+    return [
+        `install_file ${shq(f.path)} ${f.mode ?? "0644"} ${f.owner ?? "root:root"}${placeholders(f.content).length ? " fill" : ""} <<'PULUMI_B64'`,
+        ...(Buffer.from(f.content, "utf8").toString("base64").match(/.{1,76}/g) ?? [""]),
+        "PULUMI_B64",
+    ].join("\n");
+}
+
+const INSTALL_FILE = /^install_file '((?:[^']|'\\'')*)' ([0-7]+) (\S+)(?: fill)? <<'PULUMI_B64'\n([\s\S]*?)\nPULUMI_B64$/gm;
+
+const fileOf = (m: RegExpMatchArray): ManagedFile => ({ path: m[1].replace(/'\\''/g, "'"), mode: m[2], owner: m[3], content: Buffer.from(m[4].replace(/\n/g, ""), "base64").toString("utf8") });
+
 /** The files an apply script writes, read back from its text (for policies that judge what reaches a host). */
 export function parseApplyScript(script: string): ManagedFile[] {
-    const files: ManagedFile[] = [];
-    const re = /^install_file '((?:[^']|'\\'')*)' ([0-7]+) (\S+)(?: fill)? <<'PULUMI_B64'\n([\s\S]*?)\nPULUMI_B64$/gm;
-    for (const m of script.matchAll(re)) {
-        files.push({ path: m[1].replace(/'\\''/g, "'"), mode: m[2], owner: m[3], content: Buffer.from(m[4].replace(/\n/g, ""), "base64").toString("utf8") });
-    }
-    return files;
+    return [...script.matchAll(INSTALL_FILE)].map(fileOf);
+}
+
+/**
+ * The apply script with each file it writes replaced by what `replace` returns for it (undefined: the file's lines
+ * are dropped); everything else in the script stays as it is.
+ */
+export function replaceApplyScriptFiles(script: string, replace: (f: ManagedFile) => ManagedFile | undefined): string {
+    return script.replace(INSTALL_FILE, (...m) => {
+        const f = replace(fileOf(m as unknown as RegExpMatchArray));
+        return f ? installFileLines(f) : "";
+    });
 }
