@@ -556,14 +556,15 @@ describe("the pack on the hosts as they are", () => {
 
     test("nginx -T: a conf.d file no step manages that serves plain HTTP is TLS-1's, on the host's unmanaged files", () => {
         const legacy = "server {\n    listen 8080;\n    server_name legacy.example.com;\n    location / { proxy_pass http://127.0.0.1:3000; }\n}\n";
-        const findings = judge(converged(hosts[0]), { nginx: nginxT({ "/etc/nginx/conf.d/legacy.conf": legacy }) });
+        // Named with a space, which no apply script's path may have: judged under the name with an underscore.
+        const findings = judge(converged(hosts[0]), { nginx: nginxT({ "/etc/nginx/conf.d/legacy site.conf": legacy }) });
         expect(findings.map((f) => [f.policy, f.urn?.split("::").pop(), f.level, f.message])).toEqual([
-            ["tls-1-http-redirects-to-https", "proxy-0-nginx-unmanaged", "mandatory", "/etc/nginx/conf.d/legacy.conf (proxy-0-nginx-unmanaged): the port-80 location / serves content instead of redirecting; make it return 301 https://$host$request_uri."],
-            ["tls-1-http-redirects-to-https", "proxy-0-nginx-unmanaged", "mandatory", "/etc/nginx/conf.d/legacy.conf (proxy-0-nginx-unmanaged): the port-80 server does not redirect to https; add return 301 https://$host$request_uri."],
+            ["tls-1-http-redirects-to-https", "proxy-0-nginx-unmanaged", "mandatory", "/etc/nginx/conf.d/legacy_site.conf (proxy-0-nginx-unmanaged): the port-80 location / serves content instead of redirecting; make it return 301 https://$host$request_uri."],
+            ["tls-1-http-redirects-to-https", "proxy-0-nginx-unmanaged", "mandatory", "/etc/nginx/conf.d/legacy_site.conf (proxy-0-nginx-unmanaged): the port-80 server does not redirect to https; add return 301 https://$host$request_uri."],
         ]);
         const report = asFindings({ hosts: [{ host: hosts[0], files: [], units: [], live: [], pack: findings }], pack: [], site: [] }, { stack: "prod", environment: "prod" });
         expect(report[0].policy).toBe("tls-1-http-redirects-to-https");
-        expect(report[0].message).toMatch(/conf\.d\/legacy\.conf/);
+        expect(report[0].message).toMatch(/conf\.d\/legacy_site\.conf/);
         expect(report[0].message).toMatch(/\[on deploy@.* as it runs; the deployed intent passes\]\. Repair: remove that file from the host, or manage it in the program\.$/);
     });
 });

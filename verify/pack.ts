@@ -7,7 +7,7 @@
  * alert threshold raised, a unit's sandbox loosened. Pure.
  */
 import type { Policy } from "@pulumi/policy";
-import { ManagedFile, placeholders, renderApplyScript, replaceApplyScriptFiles, scriptOfCommand, stepCommand } from "../lib/render/apply-script";
+import { isSafeFilePath, ManagedFile, placeholders, renderApplyScript, replaceApplyScriptFiles, scriptOfCommand, stepCommand } from "../lib/render/apply-script";
 import { evaluate, Finding } from "../plan/evaluate";
 import type { PlanRun, RecordedResource } from "../plan/run";
 import type { PackConfig } from "../policies/pack-config";
@@ -60,7 +60,7 @@ export function asPlaceholders(step: DeployedStep, file: ManagedFile, live: stri
  * Undefined when nginx did not print its configuration (it does not start, or its configuration is invalid).
  */
 export function nginxDump(text: string): ManagedFile[] | undefined {
-    const parts = text.split(/^# configuration file (\/\S+):\n/m);
+    const parts = text.split(/^# configuration file (\/[^\n]+):\n/m);
     if (parts.length < 3) return undefined;
     const files: ManagedFile[] = [];
     for (let i = 1; i < parts.length; i += 2) files.push({ path: parts[i], content: parts[i + 1].replace(/\n$/, "") });
@@ -91,7 +91,8 @@ export function asTheHostsAre(run: PlanRun, probed: readonly ProbedHost[]): Plan
         const dump = r.name.endsWith("-nginx") ? nginxDump(at.probe.sections.get("nginx") ?? "") : undefined;
         if (dump) {
             const managed = new Set(probed.find((p) => p.host.steps.includes(at.step))!.host.steps.flatMap((s) => s.files.map((f) => f.path)));
-            const files = dump.filter((f) => !managed.has(f.path));
+            // A path an apply script cannot name (a space in it) is judged under one with those characters as `_`.
+            const files = dump.filter((f) => !managed.has(f.path)).map((f) => (isSafeFilePath(f.path) ? f : { ...f, path: f.path.replace(/[^A-Za-z0-9._/@+-]/g, "_") }));
             if (files.length) {
                 const name = unmanagedName(at.step);
                 const create = stepCommand(renderApplyScript({ name, files }));
