@@ -78,7 +78,7 @@ async function main() {
         process.stderr.write(`verify: cannot read stack ${args.stack}: ${(e as Error).message}\n`);
         process.exit(2);
     }
-    const setting = (key: "appName" | "tlsMode") => config[`${PROJECT}:${key}`]?.value ?? String(CONFIG_KEYS[key].default);
+    const setting = (key: "appName" | "tlsMode" | "loginPath") => config[`${PROJECT}:${key}`]?.value ?? String(CONFIG_KEYS[key].default);
     const environment = (outputs.environment?.value ?? "prod") as Environment;
     const domain = String(outputs.url?.value ?? "").replace(/^https:\/\//, "");
     const [siteHost, sitePort] = (args.site ?? `${domain}:443`).split(":");
@@ -87,7 +87,7 @@ async function main() {
         stack: args.stack,
         environment,
         appName: setting("appName"),
-        site: args.site === "none" || !domain ? false : { domain, address: siteHost, port: Number(sitePort || 443) },
+        site: args.site === "none" || !domain ? false : { domain, address: siteHost, port: Number(sitePort || 443), loginPath: setting("loginPath") },
         verifyCertificate: environment === "prod" && setting("tlsMode") === "letsencrypt",
         scanPorts: args.scanPorts,
         pack: { project: PROJECT, policies: ALL_POLICIES, config: stackPackConfig({ root: args.cwd, stack: args.stack, environment }) },

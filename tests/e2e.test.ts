@@ -327,7 +327,7 @@ describe("npm run verify: the running host against what was deployed and against
         verifyProbeMs = report.hosts[0].probeMs;
     });
 
-    test("ten hand changes are each named with their ID (and a diff for files); the printed repairs make it clean again", async () => {
+    test("eleven hand changes are each named with their ID (and a diff for files); the printed repairs make it clean again", async () => {
         // A test CA and a certificate it issued that expired a year ago.
         const ca = path.join(dir, "test-ca");
         fs.mkdirSync(ca);
@@ -348,6 +348,8 @@ describe("npm run verify: the running host against what was deployed and against
                 // The newest backup gone, and the rest 27 hours old: as if the clock had moved past 26 h without one.
                 "newest=$(sudo find /var/backups/webapp -name '*.dump' -printf '%T@ %p\\n' | sort -n | tail -1 | cut -d' ' -f2) && sudo rm -f \"$newest\" \"$newest.sha256\" && sudo find /var/backups/webapp -type f -exec touch -d '27 hours ago' {} +",
                 "sudo sed -i '/X-Content-Type-Options/d' /etc/nginx/sites-enabled/webapp",
+                // The login path's rate limit gone from the same file.
+                "sudo sed -i '/limit_req zone=[^ ]*login/d' /etc/nginx/sites-enabled/webapp",
                 "sudo systemctl reload nginx",
                 "sudo sed -i 's/^ProtectSystem=strict$/ProtectSystem=full/' /etc/systemd/system/webapp.service && sudo systemctl daemon-reload",
                 // An admin's nginx file no step manages, serving plain HTTP on another port (nginx -T shows it).
@@ -385,6 +387,7 @@ describe("npm run verify: the running host against what was deployed and against
         expect(named("HDR-1")).toEqual(expect.arrayContaining([expect.stringMatching(/X-Content-Type-Options.*\[on deploy@127\.0\.0\.1:\d+ as it runs; the deployed intent passes\]/)]));
         expect(named("SVC-2")).toEqual(expect.arrayContaining([expect.stringMatching(/ProtectSystem=full \(wanted strict\)/), expect.stringMatching(/as it runs; the deployed intent passes/)]));
         expect(named("TLS-1")).toEqual(expect.arrayContaining([expect.stringMatching(/^\/etc\/nginx\/conf\.d\/legacy\.conf .*Repair: remove that file from the host, or manage it in the program\.$/)]));
+        expect(named("RL-1")).toEqual(expect.arrayContaining([expect.stringMatching(/^10 requests in a row to \/login got no 429/), expect.stringMatching(/as it runs; the deployed intent passes/)]));
         expect(named("MON-1")).toEqual([expect.stringMatching(/99.*as it runs; the deployed intent passes/)]);
         expect(named("HOST-1")).toEqual([expect.stringMatching(new RegExp(`^1 security update is pending that unattended-upgrade did not install in its last run .*: ${PROBE_PACKAGE} 1\\.0 -> 1\\.0\\+deb12u1 \\(held\\)`))]);
         expect(named("TLS-5")).toEqual([expect.stringMatching(/^the certificate expired 3\d\d\.\d days ago .*webapp test CA/), expect.stringMatching(/^the site serves a certificate that expired 3\d\d\.\d days ago/)]);
@@ -418,7 +421,7 @@ describe("npm run verify: the running host against what was deployed and against
         const again = verify();
         expect(again.report.findings.map((f) => `${f.policy}: ${f.message}`)).toEqual([]);
         expect(again.status).toBe(0);
-        expect(ids(report)).toEqual(["BK-8", "HDR-1", "HOST-1", "LOG-2", "MON-1", "NET-2", "SSH-2", "SSH-4", "SVC-2", "TLS-1", "TLS-5", "host-drift-file", "host-drift-unit"]);
+        expect(ids(report)).toEqual(["BK-8", "HDR-1", "HOST-1", "LOG-2", "MON-1", "NET-2", "RL-1", "SSH-2", "SSH-4", "SVC-2", "TLS-1", "TLS-5", "host-drift-file", "host-drift-unit"]);
     });
 });
 

@@ -13,14 +13,16 @@ import { DeployedHost, deployedHosts, DeployedStep, unwrapSecrets, wantedContent
 import { fileDrift } from "../verify/drift";
 import { liveFindings, openToAnyone, pendingSecurity, triggeredUnit, worldRules } from "../verify/live";
 import { PROBE_PACKAGE, securityRepo } from "./support/apt-repo";
-import { openPorts, portFindings, SCANNED_PORTS, siteFindings, SiteProbe } from "../verify/outside";
+import { openPorts, portFindings, probeSite, RATE_LIMIT_TRIES, SCANNED_PORTS, siteFindings, SiteProbe } from "../verify/outside";
+import { renderNginxHttpConf, renderNginxSite } from "../lib/render/nginx";
+import * as http from "http";
 import { renderApplyScript } from "../lib/render/apply-script";
 import { renderUfwRules, UFW_APPLY, UFW_RULES_PATH } from "../lib/render/ufw";
 import { asPlaceholders, deployedRun, nginxDump, packOnHosts } from "../verify/pack";
 import { parseProbe, ProbeResult, renderProbe, SECURITY_PENDING } from "../verify/probe";
 import { ALL_POLICIES } from "../policies/catalog";
 import { stackPackConfig } from "../plan/pack-config";
-import { debianNginxConf, selfSignedCert } from "./support/nginx";
+import { debianNginxConf, freePort, selfSignedCert, startNginx } from "./support/nginx";
 import { asFindings, judgeHost, probeFor } from "../verify/run";
 import { run, runStack } from "./helpers";
 
@@ -341,6 +343,58 @@ describe("the site from outside", () => {
     });
 });
 
+describe("the site from outside, against the rendered site in a real nginx", () => {
+    /** The rendered http context and site under Debian's nginx.conf on loopback, before an upstream that answers 200. */
+    async function site(change: (site: string) => string) {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "verify-site-"));
+        const upstream = http.createServer((req, res) => {
+            res.statusCode = ["/", "/login"].includes(req.url ?? "") ? 200 : 404;
+            res.end();
+        });
+        await new Promise<void>((r) => upstream.listen(0, "127.0.0.1", r));
+        const ports = { http: await freePort(), https: await freePort() };
+        const options = { name: "webapp", domains: ["app.example.com"], upstreamPort: (upstream.address() as import("net").AddressInfo).port, certificate: selfSignedCert(dir, ["app.example.com"], 90), acmeWebroot: path.join(dir, "acme"), ports };
+        const conf = debianNginxConf(dir);
+        fs.writeFileSync(path.join(dir, "conf.d", "webapp.conf"), renderNginxHttpConf(options));
+        fs.writeFileSync(path.join(dir, "sites-enabled", "webapp"), change(renderNginxSite(options)));
+        const nginx = await startNginx(conf, ports.https);
+        return {
+            probe: () => probeSite({ domain: "app.example.com", address: "127.0.0.1", port: ports.https, loginPath: "/login" }, { verifyCertificate: false }),
+            stop: async () => {
+                await nginx.stop();
+                await new Promise((r) => upstream.close(r));
+                fs.rmSync(dir, { recursive: true, force: true });
+            },
+        };
+    }
+
+    test("the deployed site: TLS 1.0 and 1.1 refused, every header on a 200 and a 404, and the 6th login request gets 429", async () => {
+        const s = await site((x) => x);
+        try {
+            const p = await s.probe();
+            expect(p.oldTls).toEqual([{ version: "TLSv1.0", accepted: false }, { version: "TLSv1.1", accepted: false }]);
+            expect([p.ok.status, p.error.status]).toEqual([200, 404]);
+            expect(p.rateLimit).toEqual({ path: "/login", statuses: [200, 200, 200, 200, 200, 429] });
+            expect(siteFindings(p, Date.now() / 1000)).toEqual([]);
+        } finally {
+            await s.stop();
+        }
+    });
+
+    test("the login limit removed from the site: RL-1 after ten requests without a 429", async () => {
+        const s = await site((x) => x.replace(/^\s*limit_req zone=\S*login\S* .*\n/m, ""));
+        try {
+            const p = await s.probe();
+            expect(p.rateLimit?.statuses).toHaveLength(RATE_LIMIT_TRIES);
+            expect(siteFindings(p, Date.now() / 1000, { nginxStep: "urn:nginx" })).toEqual([
+                { id: "RL-1", message: "10 requests in a row to /login got no 429 (statuses 200): the login path is not rate limited per client", step: "urn:nginx" },
+            ]);
+        } finally {
+            await s.stop();
+        }
+    });
+});
+
 describe("which ports answer from outside, through a real ufw", () => {
     /**
      * A host in a network namespace of its own behind a veth pair: ufw applied by the firewall step's script with
@@ -493,6 +547,11 @@ describe("the pack on the hosts as they are", () => {
         const findings = judge(edited("/etc/nginx/sites-enabled/webapp", (c) => c.replace(/^\s*add_header X-Content-Type-Options .*\n/gm, "")));
         expect(shown(findings)).toEqual([["hdr-1-nosniff", "proxy-0-nginx"]]);
         expect(findings[0].level).toBe("mandatory");
+    });
+
+    test("the login path's rate limit removed from the site: RL-1 on the nginx step", () => {
+        const findings = judge(edited("/etc/nginx/sites-enabled/webapp", (c) => c.replace(/^\s*limit_req zone=\S*login\S* .*\n/m, "")));
+        expect(findings.map((f) => [f.checklistId, f.urn?.split("::").pop()])).toEqual([["RL-1", "proxy-0-nginx"]]);
     });
 
     test("an alert threshold raised on the host: MON-1 on the monitoring step", () => {

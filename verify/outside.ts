@@ -1,7 +1,8 @@
 /**
  * The live controls `npm run verify` judges from the runner, as a client sees the site: the TLS versions offered
  * (TLS-2), the certificate's expiry (TLS-5), the security headers on a 200 and on an error page (TLS-4,
- * HDR-1..6), and which of a host's ports accept connections (NET-1/NET-2/MON-2). The judges are pure; `probeSite` makes the requests (Node's https) and asks OpenSSL's s_client
+ * HDR-1..6), the login path's rate limit (RL-1), and which of a host's ports accept connections
+ * (NET-1/NET-2/MON-2). The judges are pure; `probeSite` makes the requests (Node's https) and asks OpenSSL's s_client
  * whether an old TLS version gets a handshake.
  */
 import { spawnSync } from "child_process";
@@ -20,10 +21,22 @@ export type SiteTarget = {
     port?: number;
     /** A page that answers 200. Default `/`. */
     okPath?: string;
+    /** The login path, whose per-client rate limit (RL-1) is tried; undefined: not tried. */
+    loginPath?: string;
 };
 
+/** How many requests the rate limit check sends at most: the login limit is 5 a minute with a burst of 4 (RL-1). */
+export const RATE_LIMIT_TRIES = 10;
+
 export type Response = { status: number; headers: Record<string, string | string[] | undefined> };
-export type SiteProbe = { ok: Response; error: Response; notAfter?: string; oldTls: { version: string; accepted: boolean }[] };
+export type SiteProbe = {
+    ok: Response;
+    error: Response;
+    notAfter?: string;
+    oldTls: { version: string; accepted: boolean }[];
+    /** The login path's statuses, requests sent one after another until the first 429. */
+    rateLimit?: { path: string; statuses: number[] };
+};
 
 /** Requests a path over TLS, certificate checked or not (self-signed deployments); returns status, headers and the certificate's end. */
 function get(t: SiteTarget, path: string, verify: boolean): Promise<Response & { notAfter?: string }> {
@@ -51,7 +64,16 @@ function accepts(t: SiteTarget, flag: "-tls1" | "-tls1_1"): boolean {
 export async function probeSite(t: SiteTarget, o: { verifyCertificate: boolean }): Promise<SiteProbe> {
     const ok = await get(t, t.okPath ?? "/", o.verifyCertificate);
     const error = await get(t, `/verify-${Date.now().toString(36)}-not-found`, o.verifyCertificate);
+    // GET, not a login attempt: the app logs no failed login, so no fail2ban jail counts these; nginx answers
+    // the ones over the limit itself. The runner's address stays limited on that path for up to a minute.
+    let rateLimit: SiteProbe["rateLimit"];
+    if (t.loginPath) {
+        const statuses: number[] = [];
+        while (statuses.length < RATE_LIMIT_TRIES && statuses[statuses.length - 1] !== 429) statuses.push((await get(t, t.loginPath, o.verifyCertificate)).status);
+        rateLimit = { path: t.loginPath, statuses };
+    }
     return {
+        rateLimit,
         ok,
         error,
         notAfter: ok.notAfter,
@@ -108,6 +130,9 @@ export function siteFindings(p: SiteProbe, now: number, o: { nginxStep?: string 
     if (p.notAfter) {
         const days = (Date.parse(p.notAfter) / 1000 - now) / 86400;
         if (days < MIN_CERTIFICATE_DAYS) out.push({ id: "TLS-5", message: days < 0 ? `the site serves a certificate that expired ${(-days).toFixed(1)} days ago (${p.notAfter})` : `the site's certificate expires in ${days.toFixed(1)} days (${p.notAfter})`, step });
+    }
+    if (p.rateLimit && !p.rateLimit.statuses.includes(429)) {
+        out.push({ id: "RL-1", message: `${p.rateLimit.statuses.length} requests in a row to ${p.rateLimit.path} got no 429 (statuses ${[...new Set(p.rateLimit.statuses)].join(", ")}): the login path is not rate limited per client`, step });
     }
     const checks: [ChecklistId, string, (v: string | undefined) => boolean, string][] = [
         ["TLS-4", "Strict-Transport-Security", (v) => !!v && Number(/max-age=(\d+)/.exec(v)?.[1] ?? 0) >= 31536000 && /includeSubDomains/i.test(v), "max-age >= 31536000; includeSubDomains"],

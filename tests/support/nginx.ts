@@ -55,12 +55,12 @@ export async function stopProcess(proc: ChildProcess, exited: Promise<void>, sig
     if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGKILL");
 }
 
-/** A self-signed ECDSA P-256 certificate for the given names (the internal-CA/test mode). */
-export function selfSignedCert(dir: string, names: string[]): { fullchain: string; privkey: string } {
+/** A self-signed ECDSA P-256 certificate for the given names (the internal-CA/test mode), valid for `days`. */
+export function selfSignedCert(dir: string, names: string[], days = 2): { fullchain: string; privkey: string } {
     const fullchain = path.join(dir, "fullchain.pem");
     const privkey = path.join(dir, "privkey.pem");
     const res = spawnSync("openssl", [
-        "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
+        "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", String(days),
         "-subj", `/CN=${names[0]}`, "-addext", `subjectAltName=${names.map((n) => `DNS:${n}`).join(",")}`,
         "-keyout", privkey, "-out", fullchain,
     ], { encoding: "utf8" });
