@@ -2,8 +2,8 @@
  * The live controls `npm run verify` judges from the runner, as a client sees the site: the TLS versions offered
  * (TLS-2), the certificate's expiry (TLS-5), the security headers on a 200 and on an error page (TLS-4,
  * HDR-1..6), the login path's rate limit (RL-1), and which of a host's ports accept connections
- * (NET-1/NET-2/MON-2). The judges are pure; `probeSite` makes the requests (Node's https) and asks OpenSSL's s_client
- * whether an old TLS version gets a handshake.
+ * (NET-1/NET-2/MON-2). The judges are pure; `probeSite` makes the requests (Node's https) and asks OpenSSL's
+ * s_client whether an old TLS version gets a handshake; `openPorts` tries the ports.
  */
 import { spawnSync } from "child_process";
 import * as https from "https";
