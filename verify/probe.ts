@@ -26,8 +26,8 @@ export type ProbeResult = {
     files: Map<string, { exists: false } | { exists: true; mode: string; owner: string; content: string }>;
     units: Map<string, { enabled: string; active: string; restarts: number }>;
     /**
-     * How long the probe ran on the host, and when each section began (milliseconds since its start); a section
-     * whose reader started at once takes only what was left to wait for.
+     * How long the probe ran on the host, and when it came to each section (milliseconds since its start); every
+     * section's reader starts at once, so a section's time is what was left to wait for.
      */
     elapsedMs: number;
     sectionStartMs: Map<string, number>;
@@ -71,8 +71,42 @@ export function renderProbe(s: ProbeSpec): string {
     const units = checked("unit", s.units);
     checked("app name", [s.appName]);
     const app = s.appName;
-    // Each section starts with the milliseconds since the probe began, for the report's timings.
-    const section = (name: string, body: string[]) => [`echo "@@begin ${name} $(( ($(date +%s%N) - began) / 1000000 ))"`, ...body, 'echo "@@end"'];
+    const sections: [string, string[]][] = [
+        // Every unit in one systemctl call: its file state (enabled, disabled, ...), whether it runs, its restarts,
+        // and a timer's next and last run.
+        ...(units.length ? [["units", [`systemctl show -p Id -p LoadState -p UnitFileState -p ActiveState -p NRestarts -p NextElapseUSecRealtime -p NextElapseUSecMonotonic -p LastTriggerUSec ${units.map(shq).join(" ")} 2>&1`]] as [string, string[]]] : []),
+        ["sshd", ["sshd -T 2>&1"]],
+        ["ufw", ["ufw status verbose 2>&1"]],
+        ["listen", ["ss -Htln 2>&1"]],
+        ["fail2ban", ["fail2ban-client status 2>&1"]],
+        ...(s.backupRoot
+            ? ([
+                  ["backups", [`find ${shq(s.backupRoot)} -type f -name '*.sha256' -printf '%T@ %p\\n' 2>/dev/null | sort -n | tail -1`]],
+                  ["drill", [`systemctl show -p Result -p ExecMainStatus -p ExecMainExitTimestamp ${shq(`${app}-restore-drill.service`)} 2>&1`]],
+              ] as [string, string[]][])
+            : []),
+        // nginx's whole configuration as it loads it, every included file (the pack judges it).
+        ...(s.certificate
+            ? ([
+                  ["nginx", ["nginx -T 2>&1"]],
+                  ["cert", [`openssl x509 -noout -enddate -subject -issuer -in ${shq(s.certificate)} 2>&1`]],
+              ] as [string, string[]][])
+            : []),
+        ["upgrades", ["apt-config dump APT::Periodic 2>/dev/null | grep -E '^APT::Periodic::(Unattended-Upgrade|Update-Package-Lists) '", "systemctl is-active apt-daily-upgrade.timer 2>/dev/null || true"]],
+        // When unattended-upgrade last ran (its log), when the deploy set it up, when the package lists last
+        // changed (their ctime: apt may date a list by its server), and which packages are held.
+        [
+            "uu",
+            [
+                "stat -c '@@mtime %Y %n' /var/log/unattended-upgrades/unattended-upgrades.log /etc/apt/apt.conf.d/20auto-upgrades 2>/dev/null",
+                "find /var/lib/apt/lists -maxdepth 1 -type f -name '*_Packages*' -printf '@@lists %C@\\n' 2>/dev/null | sort -n | tail -1",
+                "dpkg-query -W -f='${db:Status-Want} ${Package}\\n' 2>/dev/null | sed -n 's/^hold /@@held /p'",
+            ],
+        ],
+        ["pending", ["security_pending /var/lib/apt/lists /var/lib/dpkg 2>/dev/null"]],
+        ["sandbox", [`systemctl show -p User -p NoNewPrivileges -p ProtectSystem -p ProtectHome -p PrivateTmp -p PrivateDevices ${shq(`${app}.service`)} 2>&1`]],
+        ["exposure", [`systemd-analyze security --no-pager ${shq(`${app}.service`)} 2>/dev/null | tail -1`]],
+    ];
     return [
         "#!/bin/bash",
         "# npm run verify: a read-only probe. It reads files and states; it writes, restarts and installs nothing.",
@@ -80,14 +114,11 @@ export function renderProbe(s: ProbeSpec): string {
         "export LC_ALL=C",
         "began=$(date +%s%N)",
         'echo "@@now $(date +%s)"',
-        // The slow readers start at once, each into a pipe read in its section, so that they run beside the rest:
-        // ufw and fail2ban-client (Python), the app unit's exposure score, and the security updates the package
-        // lists offer.
-        "exec 3< <(ufw status verbose 2>&1)",
-        "exec 4< <(fail2ban-client status 2>&1)",
-        `exec 5< <(systemd-analyze security --no-pager ${shq(`${app}.service`)} 2>/dev/null | tail -1)`,
         ...SECURITY_PENDING,
-        "exec 6< <(security_pending /var/lib/apt/lists /var/lib/dpkg 2>/dev/null)",
+        // Every section's readers start at once, each into a pipe of its own (file descriptors from 3), and run
+        // beside each other and the files below; the sections are then printed in order, each with the
+        // milliseconds since the probe began when the probe came to it (what was left to wait for, not its cost).
+        ...sections.map(([, body], i) => `exec ${3 + i}< <(${body.join("; ")})`),
         // Every file in three processes, not two per file: stat for all, then their bytes in one base64 stream
         // that the runner cuts by the sizes stat printed.
         "probe_files() {",
@@ -99,34 +130,7 @@ export function renderProbe(s: ProbeSpec): string {
         '    cat -- "${present[@]}" | base64 -w0; echo',
         "}",
         ...(files.length ? [`probe_files ${files.map(shq).join(" ")}`] : []),
-        // Every unit in one systemctl call: its file state (enabled, disabled, ...), whether it runs, its restarts,
-        // and a timer's next and last run.
-        ...(units.length ? section("units", [`systemctl show -p Id -p LoadState -p UnitFileState -p ActiveState -p NRestarts -p NextElapseUSecRealtime -p NextElapseUSecMonotonic -p LastTriggerUSec ${units.map(shq).join(" ")} 2>&1`]) : []),
-        ...section("sshd", ["sshd -T 2>&1"]),
-        ...section("ufw", ["cat <&3"]),
-        ...section("listen", ["ss -Htln 2>&1"]),
-        ...section("fail2ban", ["cat <&4"]),
-        ...(s.backupRoot
-            ? section("backups", [`find ${shq(s.backupRoot)} -type f -name '*.sha256' -printf '%T@ %p\\n' 2>/dev/null | sort -n | tail -1`])
-            : []),
-        ...(s.backupRoot ? section("drill", [`systemctl show -p Result -p ExecMainStatus -p ExecMainExitTimestamp ${shq(`${app}-restore-drill.service`)} 2>&1`]) : []),
-        // nginx's whole configuration as it loads it, every included file (the pack judges it).
-        ...(s.certificate ? section("nginx", ["nginx -T 2>&1"]) : []),
-        ...(s.certificate ? section("cert", [`openssl x509 -noout -enddate -subject -issuer -in ${shq(s.certificate)} 2>&1`]) : []),
-        ...section("upgrades", [
-            "apt-config dump APT::Periodic 2>/dev/null | grep -E '^APT::Periodic::(Unattended-Upgrade|Update-Package-Lists) '",
-            "systemctl is-active apt-daily-upgrade.timer 2>/dev/null || true",
-        ]),
-        // When unattended-upgrade last ran (its log), when the deploy set it up, when the package lists last
-        // changed (their ctime: apt may date a list by its server), and which packages are held.
-        ...section("uu", [
-            "stat -c '@@mtime %Y %n' /var/log/unattended-upgrades/unattended-upgrades.log /etc/apt/apt.conf.d/20auto-upgrades 2>/dev/null",
-            "find /var/lib/apt/lists -maxdepth 1 -type f -name '*_Packages*' -printf '@@lists %C@\\n' 2>/dev/null | sort -n | tail -1",
-            "dpkg-query -W -f='${db:Status-Want} ${Package}\\n' 2>/dev/null | sed -n 's/^hold /@@held /p'",
-        ]),
-        ...section("pending", ["cat <&6"]),
-        ...section("sandbox", [`systemctl show -p User -p NoNewPrivileges -p ProtectSystem -p ProtectHome -p PrivateTmp -p PrivateDevices ${shq(`${app}.service`)} 2>&1`]),
-        ...section("exposure", ["cat <&5"]),
+        ...sections.flatMap(([name], i) => [`echo "@@begin ${name} $(( ($(date +%s%N) - began) / 1000000 ))"`, `cat <&${3 + i}`, 'echo "@@end"']),
         'echo "@@elapsed $(( ($(date +%s%N) - began) / 1000000 ))"',
         "",
     ].join("\n");
