@@ -14,7 +14,7 @@ import { fileDrift } from "../verify/drift";
 import { liveFindings, openToAnyone, pendingSecurity, triggeredUnit, worldRules } from "../verify/live";
 import { PROBE_PACKAGE, securityRepo } from "./support/apt-repo";
 import { openPorts, portFindings, probeSite, RATE_LIMIT_TRIES, SCANNED_PORTS, siteFindings, SiteProbe } from "../verify/outside";
-import { renderNginxHttpConf, renderNginxSite } from "../lib/render/nginx";
+import { renderNginxSite } from "../lib/render/nginx";
 import * as http from "http";
 import { renderApplyScript } from "../lib/render/apply-script";
 import { renderUfwRules, UFW_APPLY, UFW_RULES_PATH } from "../lib/render/ufw";
@@ -22,7 +22,7 @@ import { asPlaceholders, deployedRun, nginxDump, packOnHosts } from "../verify/p
 import { parseProbe, ProbeResult, renderProbe, SECURITY_PENDING } from "../verify/probe";
 import { ALL_POLICIES } from "../policies/catalog";
 import { stackPackConfig } from "../plan/pack-config";
-import { debianNginxConf, freePort, selfSignedCert, startNginx } from "./support/nginx";
+import { debianNginxConf, freePort, selfSignedCert, startNginx, writeProxyInstance } from "./support/nginx";
 import { asFindings, judgeHost, probeFor } from "../verify/run";
 import { run, runStack } from "./helpers";
 
@@ -354,8 +354,7 @@ describe("the site from outside, against the rendered site in a real nginx", () 
         await new Promise<void>((r) => upstream.listen(0, "127.0.0.1", r));
         const ports = { http: await freePort(), https: await freePort() };
         const options = { name: "webapp", domains: ["app.example.com"], upstreamPort: (upstream.address() as import("net").AddressInfo).port, certificate: selfSignedCert(dir, ["app.example.com"], 90), acmeWebroot: path.join(dir, "acme"), ports };
-        const conf = debianNginxConf(dir);
-        fs.writeFileSync(path.join(dir, "conf.d", "webapp.conf"), renderNginxHttpConf(options));
+        const conf = writeProxyInstance(dir, options);
         fs.writeFileSync(path.join(dir, "sites-enabled", "webapp"), change(renderNginxSite(options)));
         const nginx = await startNginx(conf, ports.https);
         return {

@@ -162,12 +162,12 @@ export function pendingSecurity(text: string): PendingUpgrade[] {
  * when unattended-upgrade ran after the package lists last changed; one it left is held, or broke its run.
  */
 function upgradeRuns(host: DeployedHost, uu: string, pending: string, now: number): LiveFinding[] {
+    if (!stepNamed(host, "upgrades")) return [];
     const mtime = (file: string) => Number(new RegExp(`^@@mtime (\\d+) ${file.replace(/[.]/g, "\\.")}$`, "m").exec(uu)?.[1] ?? NaN);
     const lastRun = mtime("/var/log/unattended-upgrades/unattended-upgrades.log");
     const setUp = mtime("/etc/apt/apt.conf.d/20auto-upgrades");
     const lists = Number(/^@@lists (\d+)/m.exec(uu)?.[1] ?? NaN);
     const held = [...uu.matchAll(/^@@held (\S+)$/gm)].map((m) => m[1]);
-    const step = stepNamed(host, "upgrades");
     const out: LiveFinding[] = [];
     const since = Number.isNaN(lastRun) ? setUp : lastRun;
     const hours = (now - since) / 3600;
@@ -184,7 +184,7 @@ function upgradeRuns(host: DeployedHost, uu: string, pending: string, now: numbe
             command: `${keptBack.length ? `sudo apt-mark unhold ${keptBack.join(" ")} && ` : ""}sudo unattended-upgrade`,
         });
     }
-    return step ? out : [];
+    return out;
 }
 
 function sandbox(host: DeployedHost, text: string, appName: string): LiveFinding[] {

@@ -7,7 +7,7 @@
  * alert threshold raised, a unit's sandbox loosened. Pure.
  */
 import type { Policy } from "@pulumi/policy";
-import { isSafeFilePath, ManagedFile, placeholders, renderApplyScript, replaceApplyScriptFiles, scriptOfCommand, stepCommand } from "../lib/render/apply-script";
+import { ManagedFile, placeholders, renderApplyScript, replaceApplyScriptFiles, safeFilePath, scriptOfCommand, stepCommand } from "../lib/render/apply-script";
 import { evaluate, Finding } from "../plan/evaluate";
 import type { PlanRun, RecordedResource } from "../plan/run";
 import type { PackConfig } from "../policies/pack-config";
@@ -77,7 +77,7 @@ const unmanagedName = (nginxStep: DeployedStep) => `${nginxStep.name}-unmanaged`
  * is dropped), and a host's nginx files that no step writes come as one more step beside its nginx step.
  */
 export function asTheHostsAre(run: PlanRun, probed: readonly ProbedHost[]): PlanRun {
-    const stepOf = new Map(probed.flatMap(({ host, probe }) => host.steps.map((s) => [s.urn, { step: s, probe }] as const)));
+    const stepOf = new Map(probed.flatMap(({ host, probe }) => host.steps.map((s) => [s.urn, { step: s, host, probe }] as const)));
     const resources = run.resources.flatMap((r): RecordedResource[] => {
         const at = stepOf.get(r.urn);
         if (!at) return [r];
@@ -90,9 +90,9 @@ export function asTheHostsAre(run: PlanRun, probed: readonly ProbedHost[]): Plan
         const out = [{ ...r, inputs: { ...r.inputs, create: stepCommand(live) }, outputs: { ...r.outputs, create: stepCommand(live) } }];
         const dump = r.name.endsWith("-nginx") ? nginxDump(at.probe.sections.get("nginx") ?? "") : undefined;
         if (dump) {
-            const managed = new Set(probed.find((p) => p.host.steps.includes(at.step))!.host.steps.flatMap((s) => s.files.map((f) => f.path)));
+            const managed = new Set(at.host.steps.flatMap((s) => s.files.map((f) => f.path)));
             // A path an apply script cannot name (a space in it) is judged under one with those characters as `_`.
-            const files = dump.filter((f) => !managed.has(f.path)).map((f) => (isSafeFilePath(f.path) ? f : { ...f, path: f.path.replace(/[^A-Za-z0-9._/@+-]/g, "_") }));
+            const files = dump.filter((f) => !managed.has(f.path)).map((f) => ({ ...f, path: safeFilePath(f.path) }));
             if (files.length) {
                 const name = unmanagedName(at.step);
                 const create = stepCommand(renderApplyScript({ name, files }));

@@ -46,8 +46,8 @@ export type ApplyScript = {
 };
 
 const SAFE_PATH = /^\/[A-Za-z0-9._/@+-]+$/;
-/** Whether an apply script can write a file at this path (absolute, no characters a shell would read). */
-export const isSafeFilePath = (p: string) => SAFE_PATH.test(p);
+/** The path with every character an apply script's path may not have (a shell would read it) as `_`. */
+export const safeFilePath = (p: string) => p.replace(/[^A-Za-z0-9._/@+-]/g, "_");
 const VALUE_NAME = /^[a-z][a-z0-9-]*$/;
 const PLACEHOLDER = /@@(value|secret):([a-z][a-z0-9-]*)@@/g;
 
