@@ -4,14 +4,9 @@
  */
 import { BLACKLISTED_MODULES } from "../lib/render/baseline";
 import { KERNEL_HARDENING } from "../lib/render/sysctl";
-import { aptConfig, HostFile, hostFiles, hostScripts, memo, parseUnit, ResourceLike, serviceUnits, sysctlValue, unitValue } from "./parse";
+import { aptConfig, HostFile, hostCommandLines, hostFiles, parseUnit, ResourceLike, serviceUnits, sysctlValue, unitValue } from "./parse";
 import { sshdHosts, sshdKeyword, reporter } from "./host";
 import { ChecklistPolicy, Context, firstStep, hasHosts, stackPolicy } from "./support";
-
-/** The commands of every step's script, comments stripped, one per line, in step order. */
-const commandLines = (resources: readonly ResourceLike[]) =>
-    memo(linesOf, resources, () => hostScripts(resources).flatMap(({ script, from }) => script.split("\n").map((l) => l.replace(/(^|\s)#.*$/, "").trim()).filter(Boolean).map((line) => ({ line, from }))));
-const linesOf = new WeakMap<readonly ResourceLike[], { line: string; from: ResourceLike }[]>();
 
 /** A command that loads one of the blocked modules, per module. */
 const LOADS = BLACKLISTED_MODULES.map(([m]) => [m, new RegExp(`\\b(insmod\\s+\\S*\\b${m}\\.ko|modprobe\\s+(?:-\\S+\\s+)*${m})\\b`)] as const);
@@ -55,7 +50,7 @@ export const ssh5: ChecklistPolicy = stackPolicy({
     remediation: "Keep HostKey ed25519/rsa in the sshd drop-in, the ssh step's key and moduli commands, and KexAlgorithms without group14 or group exchange.",
     check: (resources, ctx) => {
         const report = reporter(ctx);
-        const lines = commandLines(resources);
+        const lines = hostCommandLines(resources);
         for (const { sshd, fallback } of sshdHosts(resources, ctx)) {
             const named = (sshd.lists.get("hostkey") ?? []).map((k) => k.value);
             const keys = named.length ? named : DEFAULT_HOST_KEYS;
@@ -243,7 +238,7 @@ export const host9: ChecklistPolicy = stackPolicy({
             const at = files[0]?.from ?? firstStep(resources);
             if (at) ctx.report(`${open.join(", ")} can still be loaded; add install <module> /bin/false for each to modprobe.d.`, at);
         }
-        for (const { line, from } of commandLines(resources)) {
+        for (const { line, from } of hostCommandLines(resources)) {
             if (!/insmod|modprobe/.test(line)) continue;
             const loaded = LOADS.find(([, load]) => load.test(line))?.[0];
             if (loaded) ctx.report(`${from.name} loads ${loaded} ("${line}"); remove that.`, from);
@@ -264,10 +259,11 @@ export const host10: ChecklistPolicy = stackPolicy({
     remediation: "Keep the baseline step: login_defs UMASK 027 and HOME_MODE 0750, /etc/profile.d/10-umask.sh, and its chmod lines.",
     check: (resources, ctx) => {
         if (!hasHosts(resources)) return;
-        const lines = commandLines(resources);
+        const lines = hostCommandLines(resources);
         // Steps run in dependency order, which a stack policy does not see: every value set must hold, not only the last.
         const defs = (key: string) => {
-            const all = lines.filter(({ line }) => new RegExp(`^login_defs ${key} `).test(line)).map(({ line, from }) => ({ value: line.split(/\s+/)[2], from }));
+            const prefix = `login_defs ${key} `;
+            const all = lines.filter(({ line }) => line.startsWith(prefix)).map(({ line, from }) => ({ value: line.split(/\s+/)[2], from }));
             return all.find((d) => (key === "UMASK" ? !umaskOk(d.value) : (parseInt(d.value, 8) & 0o027) !== 0)) ?? all[0];
         };
         const umaskOk = (v: string | undefined) => v !== undefined && /^0?[0-7]{3}$/.test(v) && (parseInt(v, 8) & 0o027) === 0o027;
@@ -314,7 +310,7 @@ export const log3: ChecklistPolicy = stackPolicy({
     check: (resources, ctx) => {
         if (!hasHosts(resources)) return;
         const files = hostFiles(resources);
-        const lines = commandLines(resources);
+        const lines = hostCommandLines(resources);
         if (!lines.some(({ line }) => /\binstall\b.*\bauditd\b/.test(line))) missing(resources, ctx, "an install of auditd");
         if (!lines.some(({ line }) => /systemctl enable --now auditd\b/.test(line))) missing(resources, ctx, "auditd enabled (systemctl enable --now auditd)");
         const ruleFiles = files.filter((f) => /^\/etc\/audit\/rules\.d\/[^/]+\.rules$/.test(f.path)).sort((a, b) => (a.path < b.path ? -1 : 1));

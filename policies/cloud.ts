@@ -3,7 +3,7 @@
  * passwords, Secrets Manager, IAM, and where secret values travel.
  */
 import { parsePayload } from "../lib/render/apply-script";
-import { asList, generatedSecrets, hostFiles, iamPatternMatches, known, knownStrings, policyStatements, ResourceLike, revealedSecret, unjudgedSteps } from "./parse";
+import { asList, generatedSecrets, hostFiles, iamPatternMatches, known, knownStrings, perText, policyStatements, ResourceLike, revealedSecret, unjudgedSteps } from "./parse";
 import { ChecklistPolicy, isServer, stackPolicy } from "./support";
 import type { PolicyResourceOptions } from "@pulumi/policy";
 
@@ -102,7 +102,7 @@ const LITERALS: [RegExp, string][] = [
  * The kind of secret-looking literal a string carries, also inside base64 (cloud-init's `encoding: b64`, a
  * step's encoded payload): undefined when there is none.
  */
-export function secretLiteral(value: string): string | undefined {
+export const secretLiteral = perText((value: string): string | undefined => {
     const direct = LITERALS.find(([re]) => re.test(value))?.[1];
     if (direct) return direct;
     for (const [run] of value.matchAll(/[A-Za-z0-9+/]{40,}={0,2}/g)) {
@@ -111,7 +111,7 @@ export function secretLiteral(value: string): string | undefined {
         if (hit) return `${hit} (base64-encoded)`;
     }
     return undefined;
-}
+});
 
 /** Where secrets may legitimately travel: steps marked secret, Secrets Manager versions, the RDS master password. */
 export function isSecretSink(r: R, path: string): boolean {
@@ -128,13 +128,13 @@ export function isSecretSink(r: R, path: string): boolean {
 const isComponent = (r: ResourceLike) => r.type.startsWith("webapp:");
 
 /** A step's stdin as its values read back (`name value` lines), or as it is when it is not a payload. */
-function decodedPayload(stdin: string): string {
+const decodedPayload = perText((stdin: string): string => {
     try {
         return Object.entries(parsePayload(stdin)).map(([k, v]) => `${k} ${v}`).join("\n");
     } catch {
         return stdin;
     }
-}
+});
 
 /** Every known string property with its top-level property name (unknown ones cannot carry a literal yet). */
 const allStrings = (r: R) => knownStrings(r.props);

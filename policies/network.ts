@@ -4,7 +4,7 @@
  */
 import { isWorldCidr, parseCidr } from "../lib/net";
 import { UFW_RULES_PATH } from "../lib/render/ufw";
-import { asList, directive, directives, hostFiles, hostScripts, parseKeyValues, parseNginx, parseUnit, ResourceLike, serviceUnits, Unit, unitCommand, unitEnvironment, unitWords } from "./parse";
+import { asList, directive, directives, hostCommandLines, hostFiles, hostScripts, parseKeyValues, parseNginx, parseUnit, ResourceLike, serviceUnits, Unit, unitCommand, unitEnvironment, unitWords } from "./parse";
 import { admitting, describePorts, isAnySource, parseUfwRule, Ports, UfwRule } from "./ufw-syntax";
 import { ChecklistPolicy, firstStep, hasHosts, isServer, stackPolicy } from "./support";
 
@@ -202,7 +202,7 @@ function cloudFirewallApplies(s: ResourceLike, resources: readonly ResourceLike[
 
 /** The ufw commands of the steps' scripts, comments stripped, with the step that runs each. */
 const ufwCommands = (resources: readonly ResourceLike[]) =>
-    hostScripts(resources).flatMap(({ script, from }) => script.split("\n").map((l) => l.replace(/(^|\s)#.*$/, "").trim()).filter((l) => /(^|[\s;&|(])ufw\s/.test(l)).map((line) => ({ line, from })));
+    hostCommandLines(resources).filter(({ line }) => /(^|[\s;&|(])ufw\s/.test(line));
 
 export const net3: ChecklistPolicy = stackPolicy({
     id: "NET-3",

@@ -34,6 +34,32 @@ export function known<T = unknown>(read: () => T): { known: true; value: T } | {
     }
 }
 
+/**
+ * A pure function of one text, computed once per distinct text in this process (at most `limit` kept). The pack
+ * judges the same scripts and files with every stack policy; the engine hands each policy its own copy of the
+ * resources but the same strings, so results are found by the text itself. Callers must not change what they get.
+ */
+export function perText<T>(fn: (text: string) => T, limit = 2048): (text: string) => T {
+    const cache = new Map<string, T>();
+    textCaches.push(cache);
+    return (text: string) => {
+        let value = cache.get(text);
+        if (value === undefined && !cache.has(text)) {
+            value = fn(text);
+            if (cache.size >= limit) cache.clear();
+            cache.set(text, value);
+        }
+        return value as T;
+    };
+}
+
+const textCaches: Map<string, unknown>[] = [];
+
+/** Empties every `perText` cache: the next evaluation meets its texts for the first time, as a new pack process does. */
+export function forgetTexts(): void {
+    for (const cache of textCaches) cache.clear();
+}
+
 /** A generated secret whose value is known (after its creation), with the resource that generated it. */
 export type GeneratedSecret = { name: string; value: string };
 
@@ -50,7 +76,7 @@ export function generatedSecrets(resources: readonly ResourceLike[]): GeneratedS
  * each of the three alignments it can have inside a longer encoded text (the characters that mix with
  * neighbouring bytes cut off).
  */
-export function secretSpellings(value: string): string[] {
+export const secretSpellings = perText((value: string): readonly string[] => {
     const out = new Set([value, encodeURIComponent(value)]);
     const bytes = Buffer.from(value, "utf8");
     for (const offset of [0, 1, 2]) {
@@ -62,7 +88,7 @@ export function secretSpellings(value: string): string[] {
         }
     }
     return [...out];
-}
+});
 
 /** The generated secret a text reveals in any spelling, if any. */
 export const revealedSecret = (text: string, secrets: readonly GeneratedSecret[]) => secrets.find((s) => secretSpellings(s.value).some((v) => text.includes(v)));
@@ -101,23 +127,35 @@ export function stepScripts(r: ResourceLike): { scripts: string[]; unknown?: str
     return { scripts: [command, ...(typeof stdin.value === "string" && stdin.value ? [stdin.value] : [])] };
 }
 
-/** Parsed per resource properties object: every stack policy reads the same scripts, parse them once. */
-const parsed = new WeakMap<object, { files: ManagedFile[]; scripts: string[] }>();
+type Parsed = { files: readonly ManagedFile[]; scripts: readonly string[]; script: string };
 
-function parsedOf(r: ResourceLike): { files: ManagedFile[]; scripts: string[] } {
+/** The files an apply script writes, once per distinct script text. */
+const scriptFiles = perText(parseApplyScript);
+
+/** The files cloud-init user data writes (write_files), once per distinct user data. */
+const userDataFiles = perText((userData: string): readonly ManagedFile[] => {
+    const doc = parseYaml(userData) ?? {};
+    return ((doc.write_files ?? []) as { path: string; content?: string; permissions?: string; owner?: string }[]).map((f) => ({ path: f.path, content: f.content ?? "", mode: f.permissions, owner: f.owner }));
+});
+
+/**
+ * What a resource ships to a host, parsed: per properties object (the offline plan passes every policy the same
+ * one) and, below that, per script and user data text (the engine deserializes every resource afresh for each
+ * stack policy, with the same strings).
+ */
+const parsed = new WeakMap<object, Parsed>();
+
+function parsedOf(r: ResourceLike): Parsed {
     const cached = parsed.get(r.props);
     if (cached) return cached;
-    let out: { files: ManagedFile[]; scripts: string[] } = { files: [], scripts: [] };
+    let out: Parsed = { files: [], scripts: [], script: "" };
     if (isRemoteStep(r)) {
         const { scripts } = stepScripts(r);
-        out = { files: scripts.flatMap(parseApplyScript), scripts };
+        out = { files: scripts.length === 1 ? scriptFiles(scripts[0]) : scripts.flatMap(scriptFiles), scripts, script: scripts.join("\n") };
     }
     if (r.type === "hcloud:index/server:Server" || r.type === "aws:ec2/instance:Instance") {
         const userData = known(() => r.props.userData);
-        if (userData.known && typeof userData.value === "string" && userData.value.startsWith("#cloud-config")) {
-            const doc = parseYaml(userData.value) ?? {};
-            out.files = ((doc.write_files ?? []) as { path: string; content?: string; permissions?: string; owner?: string }[]).map((f) => ({ path: f.path, content: f.content ?? "", mode: f.permissions, owner: f.owner }));
-        }
+        if (userData.known && typeof userData.value === "string" && userData.value.startsWith("#cloud-config")) out = { ...out, files: userDataFiles(userData.value) };
     }
     parsed.set(r.props, out);
     return out;
@@ -127,8 +165,7 @@ function parsedOf(r: ResourceLike): { files: ManagedFile[]; scripts: string[] } 
 export function hostFiles(resources: readonly ResourceLike[]): HostFile[] {
     return memo(filesOf, resources, () =>
         resources.flatMap((r) => {
-            const { files, scripts } = parsedOf(r);
-            const script = scripts.join("\n");
+            const { files, script } = parsedOf(r);
             return files.map((f) => ({ ...f, from: r, script }));
         }),
     );
@@ -144,6 +181,12 @@ export const hostIndex = (f: HostFile) => /-(\d+)(?:-|$)/.exec(f.from.name)?.[1]
 export function hostScripts(resources: readonly ResourceLike[]): { script: string; from: ResourceLike }[] {
     return memo(scriptsOf, resources, () => resources.filter(isRemoteStep).flatMap((r) => parsedOf(r).scripts.map((script) => ({ script, from: r }))));
 }
+
+/** The commands of every step's script, comments stripped, one per line, in step order, with the step of each. */
+export const hostCommandLines = (resources: readonly ResourceLike[]): { line: string; from: ResourceLike }[] =>
+    memo(linesOf, resources, () => hostScripts(resources).flatMap(({ script, from }) => commandLinesOf(script).map((line) => ({ line, from }))));
+const commandLinesOf = perText((script: string) => script.split("\n").map((l) => l.replace(/(^|\s)#.*$/, "").trim()).filter(Boolean));
+const linesOf = new WeakMap<readonly ResourceLike[], { line: string; from: ResourceLike }[]>();
 
 /**
  * Every policy of one evaluation reads the same resource list; what is derived from it is made once per list, so

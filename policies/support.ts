@@ -106,26 +106,46 @@ const base = (c: Common) => ({
 });
 
 /** A policy that judges the whole stack (what spans resources, and the files the remote steps ship). */
-export function stackPolicy(c: Common & { check: (resources: (ResourceLike & { opts: StackValidationArgs["resources"][number]["opts"] })[], ctx: Context) => void }): ChecklistPolicy {
+export function stackPolicy(c: Common & { check: (resources: StackResource[], ctx: Context) => void }): ChecklistPolicy {
     return {
         ...base(c),
         validateStack: (args: StackValidationArgs, reportViolation: ReportViolation) => {
             const config = args.getConfig<PolicyConfig>();
-            // In URN order: the engine lists a stack's resources in another order than the program registers them,
-            // and a finding must land on the same resource under the engine and in the offline plan.
-            const resources = args.resources.map((r) => ({
-                type: r.type,
-                name: r.name,
-                urn: r.urn,
-                props: r.props,
-                opts: r.opts,
-                deps: Object.fromEntries(Object.entries(r.propertyDependencies ?? {}).map(([k, v]) => [k, v.map((d) => d.urn)])),
-            }));
-            resources.sort((a, b) => (a.urn < b.urn ? -1 : a.urn > b.urn ? 1 : 0));
-            c.check(resources, context(c.id, config, reportViolation as Reporter));
+            c.check(stackResources(args.resources), context(c.id, config, reportViolation as Reporter));
         },
     };
 }
+
+type StackResource = ResourceLike & { opts: StackValidationArgs["resources"][number]["opts"] };
+
+/**
+ * The resources as the checks read them, once per list the analyzer passes (the offline plan passes every policy
+ * the same list). In URN order: the engine lists a stack's resources in another order than the program registers
+ * them, and a finding must land on the same resource under the engine and in the offline plan. The property
+ * dependencies as URNs, made when a check first reads them.
+ */
+function stackResources(list: StackValidationArgs["resources"]): StackResource[] {
+    let out = viewOf.get(list);
+    if (out) return out;
+    out = list.map((r) => {
+        let deps: Record<string, string[]> | undefined;
+        return {
+            type: r.type,
+            name: r.name,
+            urn: r.urn,
+            props: r.props,
+            opts: r.opts,
+            get deps() {
+                deps ??= Object.fromEntries(Object.entries(r.propertyDependencies ?? {}).map(([k, v]) => [k, v.map((d) => d.urn)]));
+                return deps;
+            },
+        };
+    });
+    out.sort((a, b) => (a.urn < b.urn ? -1 : a.urn > b.urn ? 1 : 0));
+    viewOf.set(list, out);
+    return out;
+}
+const viewOf = new WeakMap<object, StackResource[]>();
 
 /** The servers of a stack: cloud servers, and the hosts the remote steps configure. */
 export const isServer = (r: ResourceLike) => r.type === "hcloud:index/server:Server" || r.type === "aws:ec2/instance:Instance";

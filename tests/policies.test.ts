@@ -9,6 +9,8 @@ import type { PlanRun } from "../plan/run";
 import { ALL_POLICIES, POLICIES } from "../policies/catalog";
 import { CHECKLIST, CHECKLIST_IDS, levelFor } from "../policies/checklist";
 import { packConfig } from "../policies/pack-config";
+import { forgetTexts } from "../policies/parse";
+import { evaluate, Finding } from "../plan/evaluate";
 import { runStack } from "./helpers";
 import { addFile, clone, dropFile, editFile, editScript, findings, res, shippedRuns } from "./support/policy";
 
@@ -263,6 +265,29 @@ describe("each rule has a violating case", () => {
     test("every policy has at least one violating case", () => {
         const tested = new Set(cases.map((c) => c[0]));
         expect(POLICIES.map((p) => p.name).filter((n) => !tested.has(n))).toEqual([]);
+    });
+});
+
+describe("the pack's caches change no verdict", () => {
+    /**
+     * As the engine runs the pack: every policy gets its own copy of the resources (here each evaluation of one
+     * policy builds its own), every text met for the first time (the caches emptied before each policy).
+     */
+    const oneByOne = (run: PlanRun) =>
+        ALL_POLICIES.flatMap((p) => {
+            forgetTexts();
+            return evaluate(run, [p], packConfig(run.stack)).findings;
+        });
+    const key = (f: Finding) => `${f.policy} ${f.urn ?? ""} ${f.message}`;
+
+    test.each(cases.filter((_, i) => i % 7 === 0).map((c) => [c[0], c[1], c] as const))("%s: %s", (_policy, _what, [, , base, mutate]) => {
+        const run = clone(base());
+        mutate(run);
+        const warm = findings(run).map(key).sort();
+        expect(warm.length).toBeGreaterThan(0);
+        expect(oneByOne(run).map(key).sort()).toEqual(warm);
+        // And warm again, after the cold pass: the same.
+        expect(findings(run).map(key).sort()).toEqual(warm);
     });
 });
 
