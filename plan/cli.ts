@@ -5,15 +5,16 @@
  * `pulumi preview --policy-pack policies` would and reports the findings (text, Markdown, JSON or SARIF).
  * Exit 1 when the program rejects the configuration or a mandatory policy is violated, 2 on a usage error.
  */
-import { spawn, spawnSync } from "child_process";
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { styleText } from "util";
 import { ALL_POLICIES } from "../policies/catalog";
+import type { PackConfig } from "../policies/pack-config";
 import { stackPackConfig } from "./pack-config";
 import { configFindings, outputFindings } from "./config-findings";
-import { blocking, evaluate, Finding } from "./evaluate";
+import { blocking, evaluate, Evaluation, Finding } from "./evaluate";
 import { PROJECT } from "../lib/config-schema";
 import { createHash } from "crypto";
 import { writeHostFiles } from "./files";
@@ -21,7 +22,7 @@ import { mermaid } from "./graph";
 import { locator } from "./locations";
 import { FORMATS, Format, render, renderFailure } from "./report";
 import { redactSecrets } from "./secrets";
-import { ROOT, runProgram } from "./run";
+import { forgetProgramModules, PlanRun, ROOT, runProgram } from "./run";
 import { renderOutputs, renderTree } from "./tree";
 
 const USAGE = `usage: npm run plan [-- --stack <name>] [--format text|markdown|json|sarif] [--output FILE]
@@ -54,9 +55,8 @@ function usage(message?: string): never {
 /**
  * `update`: every value known, as in an update of an existing stack. `first-deploy`: the preview of a first
  * deploy, where new resources' outputs and generated secrets are unknown, as the engine shows them to the pack.
- * `both` (default): the update, then the first deploy in a second process (the runtime holds one stack per
- * process); the findings that only the first deploy has are added, so a control the engine could not judge
- * before the first update fails the plan too.
+ * `both` (default): the update, then the first deploy; the findings that only the first deploy has are added, so a
+ * control the engine could not judge before the first update fails the plan too.
  */
 type Phase = "update" | "first-deploy" | "both";
 type Args = { stack?: string; format: Format; output?: string; overrides: Record<string, string>; phase: Phase; packConfigFile?: string; files?: string };
@@ -148,27 +148,16 @@ async function planOne(args: Args & { stack: string }): Promise<number> {
     }
 }
 
+/**
+ * Both phases run in this process, one after the other: the update, then the first deploy with the program's
+ * modules loaded afresh (as a new language host process would load them; the SDKs stay loaded).
+ */
 async function judge(args: Args & { stack: string }, started: bigint): Promise<number> {
-    // The first-deploy phase runs in its own process, alongside this one's update phase.
-    const firstDeploy = args.phase === "both" ? startFirstDeploy(args) : undefined;
-    try {
-        return await judgeUpdate(args, started, firstDeploy);
-    } finally {
-        firstDeploy?.cancel();
-    }
-}
-
-async function judgeUpdate(args: Args & { stack: string }, started: bigint, firstDeploy: FirstDeploy | undefined): Promise<number> {
     const run = await runProgram({ stack: args.stack, overrides: args.overrides, firstDeploy: args.phase === "first-deploy" });
     if (run.error) throw run.error;
     const pack = stackPackConfig({ root: ROOT, stack: args.stack, environment: run.config[`${run.project}:environment`] === "prod" ? "prod" : "staging", file: args.packConfigFile });
-    const evaluation = evaluate(run, ALL_POLICIES, pack);
-    const levelOf = (name: string) => {
-        const entry = pack[name];
-        return typeof entry === "object" ? entry.enforcementLevel ?? "mandatory" : entry;
-    };
-    evaluation.findings.unshift(...configFindings(args.stack, { ...run.config, ...args.overrides }, levelOf("sec-2-no-plaintext-secrets")), ...outputFindings(run, levelOf("sec-5-secrets-stay-secret")));
-    if (firstDeploy) evaluation.findings.push(...(await firstDeploy.findings(evaluation.findings)));
+    const evaluation = judgeRun(args, run, pack);
+    if (args.phase === "both") evaluation.findings.push(...(await firstDeployFindings(args, pack, evaluation.findings)));
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
     const report = {
         project: run.project,
@@ -203,37 +192,27 @@ async function judgeUpdate(args: Args & { stack: string }, started: bigint, firs
     return blocking(evaluation).length ? 1 : 0;
 }
 
-/** The first-deploy phase running in its own process. */
-type FirstDeploy = {
-    /** Waits for it; its findings that the update phase (`seen`) does not have. */
-    findings: (seen: Finding[]) => Promise<Finding[]>;
-    /** Stops it if it still runs and removes its files (the update phase failed, or it is done). */
-    cancel: () => void;
-};
-
-/** Starts the first-deploy phase in a child process (the Pulumi runtime holds one stack per process). */
-function startFirstDeploy(args: Args & { stack: string }): FirstDeploy {
-    const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "plan-")), "first-deploy.json");
-    const overrides = [...Object.entries(args.overrides).flatMap(([k, v]) => ["--config", `${k}=${v}`]), ...(args.packConfigFile ? ["--policy-pack-config", args.packConfigFile] : [])];
-    const child = spawn(process.execPath, [...process.execArgv, path.join(__dirname, "cli.ts"), "--stack", args.stack, "--phase", "first-deploy", "--format", "json", "--output", out, ...overrides], { cwd: ROOT, stdio: ["ignore", "ignore", "pipe"] });
-    let stderr = "";
-    child.stderr?.on("data", (d) => (stderr += d));
-    let done = false;
-    const exited = new Promise<void>((resolve) => child.once("close", () => ((done = true), resolve())));
-    return {
-        findings: async (seen) => {
-            await exited;
-            if (!fs.existsSync(out)) throw new Error(`the first-deploy phase of ${args.stack} failed:\n${stderr}`);
-            const key = (f: Finding) => `${f.policy}|${f.urn ?? ""}|${f.message}`;
-            const known = new Set(seen.map(key));
-            const findings = (JSON.parse(fs.readFileSync(out, "utf8")) as { findings: Finding[] }).findings;
-            return findings.filter((f) => !known.has(key(f))).map((f) => ({ ...f, message: `first deploy: ${f.message}` }));
-        },
-        cancel: () => {
-            if (!done) child.kill("SIGTERM");
-            fs.rmSync(path.dirname(out), { recursive: true, force: true });
-        },
+/** The pack's evaluation of one phase's run, with the findings about the stack's config and outputs. */
+function judgeRun(args: Args & { stack: string }, run: PlanRun, pack: PackConfig): Evaluation {
+    const evaluation = evaluate(run, ALL_POLICIES, pack);
+    const levelOf = (name: string) => {
+        const entry = pack[name];
+        return typeof entry === "object" ? entry.enforcementLevel ?? "mandatory" : entry;
     };
+    evaluation.findings.unshift(...configFindings(args.stack, { ...run.config, ...args.overrides }, levelOf("sec-2-no-plaintext-secrets")), ...outputFindings(run, levelOf("sec-5-secrets-stay-secret")));
+    return evaluation;
+}
+
+/** The first deploy's findings that the update phase (`seen`) does not have, marked as the first deploy's. */
+async function firstDeployFindings(args: Args & { stack: string }, pack: PackConfig, seen: Finding[]): Promise<Finding[]> {
+    forgetProgramModules();
+    const run = await runProgram({ stack: args.stack, overrides: args.overrides, firstDeploy: true });
+    if (run.error) throw new Error(`the first-deploy phase of ${args.stack} failed:\n${run.error.message}`);
+    const key = (f: Finding) => `${f.policy}|${f.urn ?? ""}|${f.message}`;
+    const known = new Set(seen.map(key));
+    return judgeRun(args, run, pack)
+        .findings.filter((f) => !known.has(key(f)))
+        .map((f) => ({ ...f, message: `first deploy: ${f.message}` }));
 }
 
 async function main(): Promise<void> {

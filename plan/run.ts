@@ -136,6 +136,16 @@ export function programError(message: string): string {
     return register ? `  - ${register[1]} (${register[2]}): ${cause}` : `  - ${cause}`;
 }
 
+/**
+ * Forgets the program's own modules (those of `dir` outside node_modules, plan/ and policies/), so that the next
+ * `runProgram` in this process loads the program afresh, as a new language host process would; the SDKs stay
+ * loaded. The plan's first-deploy phase runs after its update phase this way.
+ */
+export function forgetProgramModules(dir: string = ROOT): void {
+    const kept = ["node_modules", "plan", "policies"].map((d) => path.join(dir, d) + path.sep);
+    for (const id of Object.keys(require.cache)) if (id.startsWith(dir + path.sep) && !kept.some((k) => id.startsWith(k)) && !id.includes(`${path.sep}node_modules${path.sep}`)) delete require.cache[id];
+}
+
 export async function runProgram(options: RunOptions): Promise<PlanRun> {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const pulumi: typeof import("@pulumi/pulumi") = require("@pulumi/pulumi");
