@@ -3,8 +3,8 @@
  *
  * The Node.js language host is not available here, so the program runs as an automation API inline program in
  * this process (the SDK serves the language runtime and passes `--client` to the CLI). It is loaded the way the
- * language host loads it (@pulumi/pulumi's cmd/run): from the project directory, ts-node registered with type
- * checking and the project's tsconfig.json, the package's `main` required. A program that `pulumi up` could not
+ * language host loads it (@pulumi/pulumi's cmd/run): from the project directory, ts-node registered with the
+ * project's tsconfig.json (whose "ts-node" options say how it transpiles), the package's `main` required. A program that `pulumi up` could not
  * load fails here too. Plain JavaScript, so that nothing else registers a TypeScript loader first.
  *
  * `up` runs as `pulumi up` does without --skip-preview: a preview (the policy pack judges the stack; a mandatory
@@ -27,14 +27,20 @@ async function main() {
     const result = { ok: false, events };
     try {
         process.chdir(spec.projectDir);
+        // As @pulumi/pulumi's cmd/run registers ts-node for a TypeScript project: the tsconfig (or
+        // PULUMI_NODEJS_TSCONFIG_PATH's) as ts-node's project, so its "ts-node" options apply; type checking as
+        // PULUMI_NODEJS_TRANSPILE_ONLY, else the tsconfig's noCheck, else those options say.
         const tsutils = require("@pulumi/pulumi/tsutils");
         const { tsnodeRequire, typescriptRequire } = tsutils.typeScriptRequireStrings();
-        const tsConfigPath = "tsconfig.json";
+        const tsConfigPath = process.env.PULUMI_NODEJS_TSCONFIG_PATH ?? "tsconfig.json";
+        const compilerOptions = tsutils.loadTypeScriptCompilerOptions(tsConfigPath);
+        const transpileOnlyEnv = process.env.PULUMI_NODEJS_TRANSPILE_ONLY;
         require(tsnodeRequire).register({
-            typeCheck: true,
-            skipProject: !fs.existsSync(tsConfigPath),
             compiler: typescriptRequire,
-            compilerOptions: { target: "ES2020", module: "nodenext", moduleResolution: "nodenext", sourceMap: "true", ...tsutils.loadTypeScriptCompilerOptions(tsConfigPath) },
+            transpileOnly: transpileOnlyEnv ? transpileOnlyEnv === "true" : compilerOptions.noCheck,
+            project: tsConfigPath,
+            skipProject: !fs.existsSync(tsConfigPath),
+            compilerOptions: { target: "ES2020", module: "nodenext", moduleResolution: "nodenext", sourceMap: "true", ...compilerOptions },
         });
         const { LocalWorkspace } = require("@pulumi/pulumi/automation");
         const projectName = require("yaml").parse(fs.readFileSync(path.join(spec.projectDir, "Pulumi.yaml"), "utf8")).name;
