@@ -13,11 +13,11 @@ import { renderBackupScript, renderRestoreDrillScript } from "../lib/render/back
 import { renderPgHba, renderPostgresConf, renderRoleSql, scramVerifier } from "../lib/render/postgres";
 import { freePort } from "../tests/support/nginx";
 import { PG_BIN, startPostgres } from "../tests/support/postgres";
+import { median } from "./stats";
 
 const sizeMb = Number(process.env.BENCH_DB_MB ?? 1024);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const out = process.env.BENCH_OUT ?? path.join(__dirname, "results", "backup.json");
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function main(): Promise<void> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-backup-"));

@@ -17,6 +17,7 @@ import * as os from "os";
 import * as path from "path";
 import { startHaproxy } from "../tests/support/haproxy";
 import { debianNginxConf, freePort, nginxTest, RunningNginx, selfSignedCert, startNginx, writeProxyInstance } from "../tests/support/nginx";
+import { median } from "./stats";
 
 const DOMAIN = "bench.app.example.com";
 const duration = Number(process.env.BENCH_DURATION ?? 10);
@@ -42,7 +43,6 @@ function wrk(url: string, script: string, close = false): Sample {
     return { rps: Number(m[1]), p50ms: Number(m[2]), p99ms: Number(m[3]), errors: Number(m[4]) };
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function main(): Promise<void> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-nginx-"));

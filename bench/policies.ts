@@ -1,6 +1,6 @@
 /**
  * `npm run bench:policies`: (1) the policy pack's evaluation cost per resource on recorded runs of the prod stack
- * and of a ten-server AWS variant (goal < 1 ms per resource); (2) the wall time of `npm run plan -- --stack prod`
+ * and of a ten-server AWS variant (goal <= 0.25 ms per resource, each evaluation meeting its scripts for the first time); (2) the wall time of `npm run plan -- --stack prod`
  * against the bare cost of starting ts-node and loading the SDKs the program uses (goal <= 1.5x); (3) how the
  * program's run and the pack's evaluation grow with a Hetzner fleet of 1, 3 and 10 app servers (goal: no faster than
  * linearly: a server added from 3 to 10 costs no more than one added from 1 to 3), both as the program's run with the
@@ -17,11 +17,14 @@ import { evaluate } from "../plan/evaluate";
 import { PlanRun, ROOT } from "../plan/run";
 import { ALL_POLICIES } from "../policies/catalog";
 import { packConfig } from "../policies/pack-config";
+import { forgetTexts } from "../policies/parse";
+import { median } from "./stats";
 
 const iterations = Number(process.env.BENCH_ITERATIONS ?? 30);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
+/** Milliseconds of policy evaluation per resource (issue 18). */
+const EVALUATION_GOAL_MS = 0.25;
 const out = process.env.BENCH_OUT ?? path.join(__dirname, "results", "policies.json");
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 /** ts-node as `npm run plan` runs it (package.json: `ts-node --swc`). */
 const tsNode = [path.join(ROOT, "node_modules", "ts-node", "dist", "bin.js"), "--swc"];
 
@@ -37,11 +40,18 @@ function timedRecord(stack: string, overrides: Record<string, string>): { run: P
 }
 const record = (stack: string, overrides: Record<string, string>): PlanRun => timedRecord(stack, overrides).run;
 
+/**
+ * One evaluation as a pack process makes it: every script and file met for the first time (the pack's text caches
+ * emptied before each), so the figure includes parsing them once.
+ */
 function evaluationCost(name: string, run: PlanRun) {
     const config = packConfig(run.stack);
-    evaluate(run, ALL_POLICIES, config); // warm-up
+    evaluate(run, ALL_POLICIES, config); // warm-up of the code itself
     const times: number[] = [];
-    for (let i = 0; i < iterations; i++) times.push(evaluate(run, ALL_POLICIES, config).elapsedMs);
+    for (let i = 0; i < iterations; i++) {
+        forgetTexts();
+        times.push(evaluate(run, ALL_POLICIES, config).elapsedMs);
+    }
     const resources = run.resources.length;
     return { name, resources, policies: ALL_POLICIES.length, medianMs: median(times), perResourceMs: median(times) / resources };
 }
@@ -99,7 +109,7 @@ const planTimes = wallTime([...tsNode, "plan/cli.ts", "--stack", "prod"]);
 const result = {
     date: new Date().toISOString(),
     machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version },
-    evaluation: cost,
+    evaluation: cost.map((c) => ({ ...c, goalMs: EVALUATION_GOAL_MS, meetsGoal: c.perResourceMs <= EVALUATION_GOAL_MS })),
     fleetScaling: { fleets: scaling, msPerAddedServer: marginal },
     wall: { rounds, bareSdkLoadMs: median(bare), planProdMs: median(planTimes), ratio: median(planTimes) / median(bare), bareRuns: bare, planRuns: planTimes },
 };
@@ -107,7 +117,7 @@ fs.mkdirSync(path.dirname(out), { recursive: true });
 fs.writeFileSync(out, JSON.stringify(result, null, 2) + "\n");
 process.stdout.write(
     [
-        ...cost.map((c) => `evaluation (${c.name}): ${c.policies} policies over ${c.resources} resources in ${c.medianMs.toFixed(1)} ms = ${c.perResourceMs.toFixed(3)} ms per resource (goal < 1)`),
+        ...cost.map((c) => `evaluation (${c.name}): ${c.policies} policies over ${c.resources} resources in ${c.medianMs.toFixed(1)} ms = ${c.perResourceMs.toFixed(3)} ms per resource (goal <= ${EVALUATION_GOAL_MS})`),
         ...scaling.map((f) => `fleet of ${f.servers}: ${f.resources} resources; program run ${f.programRunMs.toFixed(0)} ms, evaluation ${f.evaluationMs.toFixed(1)} ms, npm run plan ${f.planWallMs.toFixed(0)} ms`),
         ...Object.entries(marginal).map(([k, m]) => `${k} per added server: ${m.from1to3.toFixed(1)} ms (1 to 3), ${m.from3to10.toFixed(1)} ms (3 to 10): ${m.linear ? "linear or better" : "GROWS FASTER THAN LINEAR"}`),
         `plan --stack prod: ${result.wall.planProdMs.toFixed(0)} ms; bare SDK load: ${result.wall.bareSdkLoadMs.toFixed(0)} ms; ratio ${result.wall.ratio.toFixed(2)} (goal <= 1.5)`,
