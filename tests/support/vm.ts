@@ -2,7 +2,8 @@
  * A real Debian 12 machine for end-to-end tests: a root file system made by debootstrap from Debian's packages
  * (cached between runs, with the packages the remote steps would install, since the VM reaches no network),
  * cloud-init NoCloud seeded with the program's own user data, booted under QEMU (TCG; KVM hangs on these
- * machines) with its ports forwarded to 127.0.0.1 only.
+ * machines) with its ports forwarded to 127.0.0.1 only. The end-to-end files boot from the one cached image in
+ * parallel processes; its lock keeps their builds and seeds apart.
  */
 import { ChildProcess, spawn, spawnSync } from "child_process";
 import * as crypto from "crypto";
@@ -40,8 +41,46 @@ function sh(cmd: string, args: string[], opts: { input?: string; timeoutMs?: num
     return res.stdout;
 }
 
+/**
+ * Runs `fn` holding the image cache's lock (a directory made atomically, with the holder's pid): the end-to-end
+ * files run in parallel, each in its own process, and each boot writes its seed into the one root file system
+ * before making its disk from it. A lock whose holder is gone is taken over.
+ */
+function withImageLock<T>(cacheDir: string, fn: () => T): T {
+    const lock = path.join(cacheDir, ".lock");
+    fs.mkdirSync(cacheDir, { recursive: true });
+    const pause = new Int32Array(new SharedArrayBuffer(4));
+    for (;;) {
+        try {
+            fs.mkdirSync(lock);
+            fs.writeFileSync(path.join(lock, "pid"), String(process.pid));
+            break;
+        } catch (err) {
+            if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+            const holder = Number(fs.existsSync(path.join(lock, "pid")) ? fs.readFileSync(path.join(lock, "pid"), "utf8") : NaN);
+            let alive = true;
+            try {
+                if (holder) process.kill(holder, 0);
+            } catch {
+                alive = false;
+            }
+            if (!alive) fs.rmSync(lock, { recursive: true, force: true });
+            else Atomics.wait(pause, 0, 0, 200);
+        }
+    }
+    try {
+        return fn();
+    } finally {
+        fs.rmSync(lock, { recursive: true, force: true });
+    }
+}
+
 /** The image's root file system, built once per package list. */
 export function ensureImage(cacheDir: string): Image {
+    return withImageLock(cacheDir, () => buildImage(cacheDir));
+}
+
+function buildImage(cacheDir: string): Image {
     const stamp = crypto.createHash("sha256").update(IMAGE_PACKAGES.join(",")).digest("hex").slice(0, 16);
     const dir = path.join(cacheDir, `debian12-${stamp}`);
     const rootfs = path.join(dir, "rootfs");
@@ -123,20 +162,23 @@ export async function bootVm(o: {
 }): Promise<Vm> {
     if (o.outside?.length && o.privateNet) throw new Error("bootVm: `outside` and `privateNet` both use the second interface");
     fs.mkdirSync(o.workDir, { recursive: true });
-    // The second interface: the internet beyond the admin network (`outside`, DHCP) or the private network (static).
-    fs.writeFileSync(
-        path.join(o.image.rootfs, "etc", "network", "interfaces.d", "eth1"),
-        o.privateNet ? `auto eth1\niface eth1 inet static\n    address ${o.privateNet.address}\n` : "allow-hotplug eth1\niface eth1 inet dhcp\n",
-    );
-    const loopback = o.loopback ?? "127.0.0.1";
-    const seed = path.join(o.image.rootfs, "var", "lib", "cloud", "seed", "nocloud");
-    fs.mkdirSync(seed, { recursive: true });
-    fs.writeFileSync(path.join(seed, "user-data"), o.userData);
-    fs.writeFileSync(path.join(seed, "meta-data"), `instance-id: ${o.hostname}-${Date.now()}\nlocal-hostname: ${o.hostname}\n`);
-    fs.rmSync(path.join(o.image.rootfs, "var", "lib", "cloud", "instances"), { recursive: true, force: true });
     const disk = path.join(o.workDir, "disk.img");
-    fs.rmSync(disk, { force: true });
-    sh("mkfs.ext4", ["-q", "-F", "-d", o.image.rootfs, disk, "4G"], { timeoutMs: 5 * 60 * 1000 });
+    const loopback = o.loopback ?? "127.0.0.1";
+    // This boot's seed goes into the shared root file system, and the disk is made from it, under the image's lock.
+    withImageLock(path.dirname(path.dirname(o.image.rootfs)), () => {
+        // The second interface: the internet beyond the admin network (`outside`, DHCP) or the private network (static).
+        fs.writeFileSync(
+            path.join(o.image.rootfs, "etc", "network", "interfaces.d", "eth1"),
+            o.privateNet ? `auto eth1\niface eth1 inet static\n    address ${o.privateNet.address}\n` : "allow-hotplug eth1\niface eth1 inet dhcp\n",
+        );
+        const seed = path.join(o.image.rootfs, "var", "lib", "cloud", "seed", "nocloud");
+        fs.mkdirSync(seed, { recursive: true });
+        fs.writeFileSync(path.join(seed, "user-data"), o.userData);
+        fs.writeFileSync(path.join(seed, "meta-data"), `instance-id: ${o.hostname}-${Date.now()}\nlocal-hostname: ${o.hostname}\n`);
+        fs.rmSync(path.join(o.image.rootfs, "var", "lib", "cloud", "instances"), { recursive: true, force: true });
+        fs.rmSync(disk, { force: true });
+        sh("mkfs.ext4", ["-q", "-F", "-d", o.image.rootfs, disk, "4G"], { timeoutMs: 5 * 60 * 1000 });
+    });
     const ports: Record<number, number> = {};
     for (const p of o.forward) ports[p] = await freePort();
     const privatePorts: Record<number, number> = {};
