@@ -2,8 +2,8 @@
  * A real Debian 12 machine for end-to-end tests: a root file system made by debootstrap from Debian's packages
  * (cached between runs, with the packages the remote steps would install, since the VM reaches no network),
  * cloud-init NoCloud seeded with the program's own user data, booted under QEMU (TCG; KVM hangs on these
- * machines) with its ports forwarded to 127.0.0.1 only. The end-to-end files boot from the one cached image in
- * parallel processes; its lock keeps their builds and seeds apart.
+ * machines) with its ports forwarded to 127.0.0.1 only. Processes that boot from the one cached image at once (an
+ * end-to-end run and `npm run bench:verify`, say) are kept apart by its lock.
  */
 import { ChildProcess, spawn, spawnSync } from "child_process";
 import * as crypto from "crypto";
@@ -42,9 +42,9 @@ function sh(cmd: string, args: string[], opts: { input?: string; timeoutMs?: num
 }
 
 /**
- * Runs `fn` holding the image cache's lock (a directory made atomically, with the holder's pid): the end-to-end
- * files run in parallel, each in its own process, and each boot writes its seed into the one root file system
- * before making its disk from it. A lock whose holder is gone is taken over.
+ * Runs `fn` holding the image cache's lock (a directory made atomically, with the holder's pid): each boot writes
+ * its seed into the one root file system before making its disk from it, and another process may be booting from
+ * the same cache. A lock whose holder is gone is taken over.
  */
 function withImageLock<T>(cacheDir: string, fn: () => T): T {
     const lock = path.join(cacheDir, ".lock");
