@@ -21,6 +21,8 @@ import { answers, Vm } from "./support/vm";
 import { convergedSingleHost, DOMAIN, ROOT, runVerify, SingleHost, STACK, VerifyReport } from "./support/single-host";
 import { PROBE_PACKAGE, securityRepo } from "./support/apt-repo";
 import { alertScriptPath } from "../lib/render/monitoring";
+import { liveFindings } from "../verify/live";
+import { parseProbe, renderProbe, showBlocks } from "../verify/probe";
 
 jest.setTimeout(30 * 60 * 1000);
 
@@ -276,6 +278,27 @@ describe("npm run verify: the running host against what was deployed and against
         expect(snapshot()).toBe(before);
         expect(report.hosts).toEqual([expect.objectContaining({ id: `deploy@127.0.0.1:${sshPort}`, unreachable: null, drifted: 0, live: 0 })]);
         console.log(`verify: probe ran ${report.hosts[0].probeMs} ms on the host; its sections (ms): ${JSON.stringify(report.hosts[0].sectionMs)}`);
+    });
+
+    test("a timer whose job runs right now is not named; a stopped one is (systemd's own states, read with the next run)", () => {
+        // Two timers like the resource alerts' (a first run, then one an hour after each): one's job runs through the
+        // probe, the other is stopped. A timer has no next run while its job runs; systemd arms it when the job ends.
+        const units = ["webapp-verify-busy", "webapp-verify-stopped"];
+        const timer = (u: string, first: string) => must(`sudo systemd-run --quiet --unit=${u} --on-active=${first} --on-unit-active=1h --timer-property=AccuracySec=1ms /bin/sleep 300`);
+        timer(units[0], "1s");
+        timer(units[1], "1h");
+        must(`sudo systemctl stop ${units[1]}.timer`);
+        try {
+            must("for i in $(seq 100); do [ \"$(systemctl show -P SubState webapp-verify-busy.timer)\" = running ] && exit 0; sleep 0.2; done; exit 1");
+            const probe = parseProbe(must("sudo bash -s", { input: renderProbe({ files: [], units: units.map((u) => `${u}.timer`), appName: "webapp" }) }));
+            const busy = showBlocks(probe.sections.get("units") ?? "").find((p) => p.get("Id") === `${units[0]}.timer`);
+            expect([busy?.get("SubState"), busy?.get("NextElapseUSecRealtime"), busy?.get("NextElapseUSecMonotonic")]).toEqual(["running", expect.stringMatching(/^(n\/a|)$/), expect.stringMatching(/^(0|infinity|n\/a|)$/)]);
+            const host = { id: "vm", host: "127.0.0.1", port: sshPort, user: "deploy", steps: [] };
+            const timers = liveFindings(host, probe, { appName: "webapp", wantedOpen: ["80", "443"] }).filter((f) => f.message.includes(".timer"));
+            expect(timers.map((f) => [f.id, f.message])).toEqual([["MON-1", "webapp-verify-stopped.timer has no next run (last run: never)"]]);
+        } finally {
+            must(`sudo systemctl stop ${units.map((u) => `${u}.timer ${u}.service`).join(" ")}; sudo systemctl reset-failed ${units.map((u) => `${u}.timer ${u}.service`).join(" ")} 2>/dev/null; true`);
+        }
     });
 
     test("eleven hand changes are each named with their ID (and a diff for files); the printed repairs make it clean again", async () => {

@@ -209,30 +209,22 @@ function timerControl(unit: string, appName: string): ChecklistId {
 }
 
 /**
- * The unit a timer starts: its file's `Unit=` when a step writes that file, else the service of the same name
- * (systemd's default).
- */
-export function triggeredUnit(host: DeployedHost, timer: string): string {
-    const file = host.steps.flatMap((s) => s.files).find((f) => f.path === `/etc/systemd/system/${timer}`);
-    return (file && /^Unit=(\S+)$/m.exec(file.content)?.[1]) || timer.replace(/\.timer$/, ".service");
-}
-
-/**
  * Timers that will not fire again (no next elapse of either kind): their job has stopped, whatever their unit's state
- * says. A monotonic timer (OnUnitActiveSec=) has no next elapse while the unit it started still runs; that is not it.
+ * says. A timer whose unit it started still runs (its sub-state `running`) has no next elapse until that unit ends,
+ * when systemd arms it again; that is not it. The timer's own sub-state is read in the same call as its next elapse:
+ * the state of the unit it starts, read a moment later, may already be `failed` or `inactive` after the timer was read
+ * as running.
  */
 function timers(host: DeployedHost, text: string, appName: string): LiveFinding[] {
-    const blocks = showBlocks(text);
-    const state = (unit: string) => blocks.find((p) => p.get("Id") === unit)?.get("ActiveState");
     const out: LiveFinding[] = [];
-    for (const p of blocks) {
+    for (const p of showBlocks(text)) {
         const id = p.get("Id");
         if (!id?.endsWith(".timer")) continue;
         // A calendar timer's next run is realtime, a monotonic one's (OnUnitActiveSec=) is not; either will fire.
         // systemctl prints an unset timestamp as n/a (or empty), an unset span as 0.
         const set = (v: string | undefined) => !!v && !["n/a", "0", "infinity"].includes(v);
         if (set(p.get("NextElapseUSecRealtime")) || set(p.get("NextElapseUSecMonotonic"))) continue;
-        if (["active", "activating", "reloading"].includes(state(triggeredUnit(host, id)) ?? "")) continue;
+        if (p.get("SubState") === "running") continue;
         const step = host.steps.find((s) => s.units.includes(id))?.urn;
         out.push({ id: timerControl(id, appName), message: `${id} has no next run (last run: ${set(p.get("LastTriggerUSec")) ? p.get("LastTriggerUSec") : "never"})`, step });
     }

@@ -73,8 +73,9 @@ export function renderProbe(s: ProbeSpec): string {
     const app = s.appName;
     const sections: [string, string[]][] = [
         // Every unit in one systemctl call: its file state (enabled, disabled, ...), whether it runs, its restarts,
-        // and a timer's next and last run.
-        ...(units.length ? [["units", [`systemctl show -p Id -p LoadState -p UnitFileState -p ActiveState -p NRestarts -p NextElapseUSecRealtime -p NextElapseUSecMonotonic -p LastTriggerUSec ${units.map(shq).join(" ")} 2>&1`]] as [string, string[]]] : []),
+        // and a timer's state (waiting, running: its unit runs now, elapsed) with its next and last run. systemctl
+        // reads each unit's properties in one call, so a timer's state and its next elapse agree with each other.
+        ...(units.length ? [["units", [`systemctl show -p Id -p LoadState -p UnitFileState -p ActiveState -p SubState -p NRestarts -p NextElapseUSecRealtime -p NextElapseUSecMonotonic -p LastTriggerUSec ${units.map(shq).join(" ")} 2>&1`]] as [string, string[]]] : []),
         ["sshd", ["sshd -T 2>&1"]],
         ["ufw", ["ufw status verbose 2>&1"]],
         ["listen", ["ss -Htln 2>&1"]],

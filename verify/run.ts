@@ -17,7 +17,7 @@ import type { PackConfig } from "../policies/pack-config";
 import { CHECKLIST, ChecklistId, Environment, levelFor } from "../policies/checklist";
 import { DeployedHost, deployedHosts, DeployedStep, wantedContent } from "./deployment";
 import { FileDrift, fileDrift } from "./drift";
-import { LiveFinding, liveFindings, openToAnyone, triggeredUnit } from "./live";
+import { LiveFinding, liveFindings, openToAnyone } from "./live";
 import { parseProbe, ProbeResult, renderProbe } from "./probe";
 import { openPorts, portFindings, probeSite, SCANNED_PORTS, SiteTarget, siteFindings } from "./outside";
 import { deployedRun, onUnmanagedFiles, packOnHosts, ProbedHost } from "./pack";
@@ -70,8 +70,8 @@ export function probeFor(host: DeployedHost, appName: string): string {
     const writes = (p: string) => host.steps.some((s) => s.files.some((f) => f.path === p));
     return renderProbe({
         files: [...new Set(host.steps.flatMap((s) => s.files.map((f) => f.path)))],
-        // The units the steps keep running, and the ones their timers start (a timer between runs is judged by it).
-        units: [...new Set(host.steps.flatMap((s) => s.units.flatMap((u) => (u.endsWith(".timer") ? [u, triggeredUnit(host, u)] : [u]))))],
+        // The units the steps keep running (a timer is judged by its own state, not by the unit it starts).
+        units: [...new Set(host.steps.flatMap((s) => s.units))],
         appName,
         backupRoot: writes(`/etc/systemd/system/${appName}-backup-daily.timer`) ? `/var/backups/${appName}` : undefined,
         certificate: host.steps.some((s) => s.name.endsWith("-nginx")) ? `/etc/${appName}/tls/fullchain.pem` : undefined,
