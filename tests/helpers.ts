@@ -15,10 +15,38 @@ import type { RawConfig } from "../lib/config-schema";
 process.setMaxListeners(100);
 
 /**
- * Runs a program (default: index.ts) for a stack in a fresh module registry, so it gets its own Pulumi runtime.
- * A `program` function runs inside that registry: require components there, not at the top of the test file.
+ * The SDK entry points the program and plan/run require. A test file loads them once; every program run of the file
+ * gets those instances, as `npm run plan`'s second phase does (plan/run.ts `forgetProgramModules`). Each run sets its
+ * own mocks and its whole config (`setMocks`, `setAllConfig`), and the runtime keeps its state on the global object,
+ * which the runs of a file share with or without a registry of their own. An entry missing here would load a second
+ * copy of part of the SDK in the run's registry; tests/helpers.test.ts holds the list to the program's imports.
+ */
+export const SHARED_SDK_MODULES = [
+    "@pulumi/pulumi",
+    "@pulumi/pulumi/log",
+    "@pulumi/pulumi/runtime/state",
+    "@pulumi/pulumi/runtime/debuggable",
+    "@pulumi/pulumi/runtime/rpc",
+    "@pulumi/aws",
+    "@pulumi/hcloud",
+    "@pulumi/command",
+    "@pulumi/random",
+] as const;
+let sdkShared = false;
+function shareSdk(): void {
+    if (sdkShared) return;
+    sdkShared = true;
+    const loaded = SHARED_SDK_MODULES.map((m) => [m, jest.requireActual(m)] as const);
+    for (const [m, mod] of loaded) jest.doMock(m, () => mod);
+}
+
+/**
+ * Runs a program (default: index.ts) for a stack in a fresh module registry: the program's own modules load afresh
+ * (its config is read at load), the SDK's are the file's (`SHARED_SDK_MODULES`). A `program` function runs inside
+ * that registry: require components there, not at the top of the test file.
  */
 export async function runIsolated(options: RunOptions): Promise<PlanRun> {
+    shareSdk();
     let result: PlanRun | undefined;
     await jest.isolateModulesAsync(async () => {
         // eslint-disable-next-line @typescript-eslint/no-require-imports
