@@ -205,6 +205,8 @@ beforeAll(async () => {
             userNet: "10.0.1.0/24",
             privateNet: { group, address: `${m.address}/24`, mac: m.mac },
             forwardPrivate,
+            // Three guests on the runner's two cores: one CPU each (bootVm's `cpus`).
+            cpus: 1,
         });
     // The three boot in parallel (each disk is made before the next VM starts).
     const started = Date.now();
