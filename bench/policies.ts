@@ -36,7 +36,10 @@ function timedRecord(stack: string, overrides: Record<string, string>): { run: P
     const script = `const { runProgram } = require("./plan/run"); const t = process.hrtime.bigint(); runProgram({ stack: ${JSON.stringify(stack)}, overrides: ${JSON.stringify(overrides)} }).then((r) => process.stdout.write(JSON.stringify({ run: r, runMs: Number(process.hrtime.bigint() - t) / 1e6 })));`;
     const res = spawnSync(process.execPath, [...tsNode, "-e", script], { cwd: ROOT, encoding: "utf8", maxBuffer: 256 * 1024 * 1024 });
     if (res.status !== 0) throw new Error(res.stderr);
-    return JSON.parse(res.stdout);
+    const recorded = JSON.parse(res.stdout) as { run: PlanRun; runMs: number };
+    // A refused config registers almost nothing: its evaluation would measure nothing.
+    if (recorded.run.error) throw new Error(`the program failed for ${stack} ${JSON.stringify(overrides)}: ${JSON.stringify(recorded.run.error)}`);
+    return recorded;
 }
 const record = (stack: string, overrides: Record<string, string>): PlanRun => timedRecord(stack, overrides).run;
 
@@ -89,7 +92,7 @@ function perServer(fleets: Scaled[], key: "programRunMs" | "evaluationMs" | "pla
 }
 
 const prod = record("prod", {});
-const fleet = record("prod", { "webapp:provider": "aws", "webapp:databaseEngine": "rds", "webapp:serverCount": "10" });
+const fleet = record("prod", { "webapp:provider": "aws", "webapp:databaseEngine": "rds", "webapp:serverCount": "10", "webapp:uploadsMode": "none" });
 const cost = [evaluationCost("prod", prod), evaluationCost("prod, aws, 10 servers, rds", fleet)];
 
 /**

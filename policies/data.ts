@@ -259,12 +259,14 @@ export const bk1: ChecklistPolicy = stackPolicy({
     severity: "high",
     remediation: "Keep the Backups timers (lib/render/backup.ts renderBackupUnits).",
     check: (resources, ctx) => {
-        if (!needsBackups(resources, ctx)) return;
+        const scripts = needsBackups(resources, ctx);
+        if (!scripts) return;
         const backups = timersOf(resources).filter(({ activates }) => /backup@/.test(activates));
         const calendar = (unit: Unit) => normalCalendar(unitValue(unit, "Timer", "OnCalendar") ?? "");
         const daily = backups.find(({ unit }) => /^\*-\*-\* \d\d:\d\d:\d\d$/.test(calendar(unit)));
         const weekly = backups.find(({ unit }) => /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun) \*-\*-\* \d\d:\d\d:\d\d$/.test(calendar(unit)));
-        const at = backups[0]?.f.from ?? firstStep(resources)!;
+        // Missing timers are the backup script's step's to ship.
+        const at = backups[0]?.f.from ?? scripts[0].from;
         if (!daily) ctx.report("no daily backup timer at a fixed hour; add OnCalendar=*-*-* 02:00:00.", at);
         if (!weekly) ctx.report("no weekly backup timer; add OnCalendar=Sun *-*-* 03:00:00.", at);
         for (const { f, unit } of backups) if (!systemdTrue(unitValue(unit, "Timer", "Persistent"))) ctx.report(`${f.path} is not Persistent=true, so a backup missed while the server was off never runs; set Persistent=true.`, f.from);

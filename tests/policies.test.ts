@@ -321,3 +321,15 @@ describe("waivers", () => {
         if ((change as { resource?: string }).resource === undefined) expect(f.filter((x) => x.policy === "prot-2-provider-backups" && !x.waiver)).toHaveLength(1);
     });
 });
+
+describe("where a finding lands", () => {
+    test("BK-1: missing backup timers are the step's that ships the backup script, not the stack's first step", () => {
+        const run = clone(prod);
+        for (const t of ["daily", "weekly"]) dropFile(run, "backups-timers", `/etc/systemd/system/webapp-backup-${t}.timer`);
+        const bk1 = findings(run).filter((f) => f.policy === "bk-1-backup-timers");
+        expect(bk1.map((f) => [f.message.replace(/;.*/, ""), f.urn?.split("::").pop()])).toEqual([
+            ["no daily backup timer at a fixed hour", "backups-timers"],
+            ["no weekly backup timer", "backups-timers"],
+        ]);
+    });
+});
