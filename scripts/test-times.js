@@ -1,7 +1,8 @@
 /*
  * `npm test`'s closing table (scripts/test-all.sh): per suite its tests (passed, failed, skipped) and wall time,
- * the end-to-end suite also per file and its tests of 15 s or more, from jest's JSON results and the wall times the script recorded; then the
- * totals as one `tests: N passed, N failed` line. Plain JavaScript: it runs after the suites, with nothing loaded.
+ * the end-to-end suite also per file, its tests of 15 s or more and its set-up, from jest's JSON results and the
+ * wall times the script recorded; then the totals as one `tests: N passed, N failed` line. Plain JavaScript: it
+ * runs after the suites, with nothing loaded.
  *
  * usage: node scripts/test-times.js <results dir> <total seconds>
  */

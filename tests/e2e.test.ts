@@ -289,7 +289,7 @@ describe("npm run verify: the running host against what was deployed and against
         timer(units[1], "1h");
         must(`sudo systemctl stop ${units[1]}.timer`);
         try {
-            must("for i in $(seq 100); do [ \"$(systemctl show -P SubState webapp-verify-busy.timer)\" = running ] && exit 0; sleep 0.2; done; exit 1");
+            must(`for i in $(seq 100); do [ "$(systemctl show -P SubState ${units[0]}.timer)" = running ] && exit 0; sleep 0.2; done; exit 1`);
             const probe = parseProbe(must("sudo bash -s", { input: renderProbe({ files: [], units: units.map((u) => `${u}.timer`), appName: "webapp" }) }));
             const busy = showBlocks(probe.sections.get("units") ?? "").find((p) => p.get("Id") === `${units[0]}.timer`);
             expect([busy?.get("SubState"), busy?.get("NextElapseUSecRealtime"), busy?.get("NextElapseUSecMonotonic")]).toEqual(["running", expect.stringMatching(/^(n\/a|)$/), expect.stringMatching(/^(0|infinity|n\/a|)$/)]);
@@ -297,7 +297,8 @@ describe("npm run verify: the running host against what was deployed and against
             const timers = liveFindings(host, probe, { appName: "webapp", wantedOpen: ["80", "443"] }).filter((f) => f.message.includes(".timer"));
             expect(timers.map((f) => [f.id, f.message])).toEqual([["MON-1", "webapp-verify-stopped.timer has no next run (last run: never)"]]);
         } finally {
-            must(`sudo systemctl stop ${units.map((u) => `${u}.timer ${u}.service`).join(" ")}; sudo systemctl reset-failed ${units.map((u) => `${u}.timer ${u}.service`).join(" ")} 2>/dev/null; true`);
+            const all = units.map((u) => `${u}.timer ${u}.service`).join(" ");
+            must(`sudo systemctl stop ${all}; sudo systemctl reset-failed ${all} 2>/dev/null; true`);
         }
     });
 
