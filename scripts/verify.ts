@@ -14,7 +14,7 @@ import { FORMATS, Format, render } from "../plan/report";
 import type { Environment } from "../policies/checklist";
 import { asFindings, reportPolicies, verifyDeployment } from "../verify/run";
 
-const USAGE = `usage: npm run verify -- --stack <name> [--format text|markdown|json|sarif] [--output FILE] [--cwd DIR] [--site HOST:PORT] [--scan none]
+const USAGE = `usage: npm run verify -- --stack <name> [--format text|markdown|json|sarif] [--output FILE] [--cwd DIR] [--site HOST:PORT] [--scan none] [--known-hosts FILE]
 
 Reads the stack's state (pulumi stack export), reaches each host the way its remote steps do, and reports host drift,
 the checklist's live controls, and what the policy pack finds on the hosts as they are (with the stack's pack config,
@@ -26,6 +26,8 @@ policies/config/<stack>.json) that it does not find on the deployed intent. Chan
   --cwd DIR            the project directory (Pulumi.yaml); default: this repository
   --site HOST:PORT     where to reach the site from outside (default: the stack's domain on 443); "none" skips it
   --scan none          do not try which of each host's ports accept connections from here
+  --known-hosts FILE   the host keys to hold each host to (default ~/.ssh/known_hosts); a host with another key is
+                       unreachable, one not listed is trusted on first contact and added
 
 Exit codes:
   0  every host verified: no drift, no mandatory live finding
@@ -41,7 +43,7 @@ function usage(message?: string): never {
 }
 
 function parseArgs(argv: string[]) {
-    const o: { stack?: string; format: Format; output?: string; cwd: string; site?: string; scanPorts: boolean } = { format: "text", cwd: path.resolve(__dirname, ".."), scanPorts: true };
+    const o: { stack?: string; format: Format; output?: string; cwd: string; site?: string; scanPorts: boolean; knownHosts?: string } = { format: "text", cwd: path.resolve(__dirname, ".."), scanPorts: true };
     for (let i = 0; i < argv.length; i++) {
         const a = argv[i];
         const next = () => argv[++i] ?? usage(`${a} needs a value`);
@@ -57,6 +59,7 @@ function parseArgs(argv: string[]) {
             if (next() !== "none") usage("--scan takes only none");
             o.scanPorts = false;
         }
+        else if (a === "--known-hosts") o.knownHosts = path.resolve(next());
         else if (a === "--help" || a === "-h") usage();
         else usage(`unknown argument ${a}`);
     }
@@ -90,6 +93,7 @@ async function main() {
         site: args.site === "none" || !domain ? false : { domain, address: siteHost, port: Number(sitePort || 443), loginPath: setting("loginPath") },
         verifyCertificate: environment === "prod" && setting("tlsMode") === "letsencrypt",
         scanPorts: args.scanPorts,
+        knownHosts: args.knownHosts,
         pack: { project: PROJECT, policies: ALL_POLICIES, config: stackPackConfig({ root: args.cwd, stack: args.stack, environment }) },
     });
     const findings = asFindings(result, { stack: args.stack, environment });

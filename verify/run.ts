@@ -53,6 +53,12 @@ export type VerifyOptions = {
     verifyCertificate: boolean;
     /** The policy pack and its config for the stack, to judge the hosts as they are; undefined: not run. */
     pack?: { project: string; policies: readonly Policy[]; config: PackConfig };
+    /**
+     * The known_hosts file each host's SSH key is checked against (`sshRunner`): a host it lists must present that
+     * key, or it is unreachable; one it does not list is added on first contact and held to that key afterwards.
+     * Default: ssh's own (`~/.ssh/known_hosts`).
+     */
+    knownHosts?: string;
     /** Runs a script as root on a host; the default is SSH (`sshRunner`). */
     run?: (host: DeployedHost, script: string) => Promise<{ status: number; stdout: string; stderr: string }>;
 };
@@ -104,8 +110,12 @@ export function judgeHost(host: DeployedHost, probe: ProbeResult, appName: strin
     return { files, units, live: liveFindings(host, probe, { appName, wantedOpen }), exposure: probe.sections.get("exposure")?.trim() || undefined };
 }
 
-/** Runs a script as root over SSH, as the steps do: the admin user, sudo, the steps' key in a private agent. */
-export function sshRunner(): { run: NonNullable<VerifyOptions["run"]>; close: () => void } {
+/**
+ * Runs a script as root over SSH, as the steps do: the admin user, sudo, the steps' key in a private agent. Host
+ * keys are checked against `knownHosts` (default ssh's own file): a changed key makes the host unreachable, an
+ * unknown one is trusted on first contact and recorded (ssh's `accept-new`).
+ */
+export function sshRunner(knownHosts?: string): { run: NonNullable<VerifyOptions["run"]>; close: () => void } {
     const agents = new Map<string, { sock: string; pid: string }>();
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "verify-ssh-"));
     const agentFor = (key: string) => {
@@ -124,8 +134,9 @@ export function sshRunner(): { run: NonNullable<VerifyOptions["run"]>; close: ()
     const run: NonNullable<VerifyOptions["run"]> = (host, script) =>
         new Promise((resolve) => {
             const sock = host.privateKey ? agentFor(host.privateKey).sock : process.env.SSH_AUTH_SOCK;
-            // Like the steps (pulumi-command), the host key is not pinned; BatchMode: no password prompt.
-            const args = ["-p", String(host.port), "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=15", `${host.user}@${host.host}`, "sudo bash -s"];
+            // BatchMode: no password prompt, and no question about an unknown host key.
+            const hostKeys = ["-o", "StrictHostKeyChecking=accept-new", ...(knownHosts ? ["-o", `UserKnownHostsFile=${knownHosts}`] : [])];
+            const args = ["-p", String(host.port), "-o", "BatchMode=yes", ...hostKeys, "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=15", `${host.user}@${host.host}`, "sudo bash -s"];
             const child = spawn("ssh", args, { env: { ...process.env, SSH_AUTH_SOCK: sock ?? "" }, stdio: ["pipe", "pipe", "pipe"] });
             let stdout = "";
             let stderr = "";
@@ -142,7 +153,7 @@ export function sshRunner(): { run: NonNullable<VerifyOptions["run"]>; close: ()
 }
 
 export async function verifyDeployment(deployment: { resources?: Record<string, unknown>[] }, o: VerifyOptions): Promise<VerifyResult> {
-    const ssh = o.run ? undefined : sshRunner();
+    const ssh = o.run ? undefined : sshRunner(o.knownHosts);
     const run = o.run ?? ssh!.run;
     try {
         const probed = await Promise.all(

@@ -90,10 +90,11 @@ export type VerifyReport = {
 /**
  * Runs `npm run verify` as a user would, against the stack's state; the site from outside through the forwarded 443.
  * Without the port scan: the VM is reached through QEMU's port forwards, which accept a connection on every
- * forwarded port whatever the guest's firewall does (tests/verify.test.ts scans a host behind a real ufw).
+ * forwarded port whatever the guest's firewall does (tests/verify.test.ts scans a host behind a real ufw). The VM's
+ * host key is recorded in the run's own known_hosts on the first verify and held to by every later one.
  */
 export function runVerify(host: SingleHost): { status: number; report: VerifyReport } {
-    const args = [path.join(ROOT, "node_modules/ts-node/dist/bin.js"), "--swc", path.join(ROOT, "scripts/verify.ts"), "--stack", STACK, "--format", "json", "--cwd", host.engine.workDir(STACK), "--site", `127.0.0.1:${host.vm.ports[443]}`, "--scan", "none"];
+    const args = [path.join(ROOT, "node_modules/ts-node/dist/bin.js"), "--swc", path.join(ROOT, "scripts/verify.ts"), "--stack", STACK, "--format", "json", "--cwd", host.engine.workDir(STACK), "--site", `127.0.0.1:${host.vm.ports[443]}`, "--scan", "none", "--known-hosts", path.join(host.dir, "known_hosts")];
     const r = spawnSync(process.execPath, args, { env: host.engine.env, encoding: "utf8", timeout: 180_000 });
     if (!r.stdout.trim().startsWith("{")) throw new Error(`verify printed no report (exit ${r.status}): ${r.stderr}`);
     return { status: r.status ?? -1, report: JSON.parse(r.stdout) as VerifyReport };
