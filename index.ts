@@ -191,6 +191,7 @@ new Backups("backups", {
         role: dbIdentifier(cfg.appName),
         sqlitePath: `/var/lib/${cfg.appName}/${cfg.appName}.db`,
         retention,
+        time: cfg.backupTime,
         uploadsDir: cfg.uploadsMode === "none" ? undefined : uploadsDir,
     },
     offsite: offsite && { bucket: offsite.bucketName, prefix: offsite.prefix, region: offsite.region, credentials: offsite.writerCredentials },

@@ -9,6 +9,7 @@
 import { z } from "zod";
 import { awsFleetNetworkProblem, privateNetworkProblem } from "./fleet";
 import { cidrContains, isWorldCidr, parseCidr } from "./net";
+import { BACKUP_TIME, DEFAULT_BACKUP_TIME } from "./render/backup";
 import { cspProblems, DEFAULT_CSP } from "./render/nginx";
 import { parsePublicKey } from "./ssh-keys";
 
@@ -114,6 +115,7 @@ export const CONFIG_KEYS = {
     databaseEngine: { type: "string", description: "`self-hosted` (PostgreSQL on the server), `rds` (provider aws) or `sqlite`.", default: "self-hosted" },
     rdsInstanceClass: { type: "string", description: "RDS instance class (databaseEngine rds).", default: "db.t4g.small" },
     rdsAllocatedStorageGb: { type: "integer", description: "RDS storage in GB (20-1000, databaseEngine rds).", default: 20 },
+    backupTime: { type: "string", description: "Time of day (HH:MM, in the server's time zone: UTC on Debian's cloud images) of the daily backup. The uploads backup runs 30 minutes later, the weekly backup on Sundays an hour later, the restore drill on Sundays three hours later.", default: DEFAULT_BACKUP_TIME },
     backupBucketName: { type: "string", description: "S3 bucket for off-site backups; empty = `<project>-<stack>-backups`.", default: "" },
     backupRetentionDailyDays: { type: "integer", description: "Days daily backups are kept (1-3650; the checklist wants >= 30).", default: 30 },
     backupRetentionWeeklyDays: { type: "integer", description: "Days weekly backups are kept (1-3650; the checklist wants >= 90).", default: 90 },
@@ -307,6 +309,9 @@ export const configSchema = z
         rdsAllocatedStorageGb: intIn(20, 1000, 20, "an RDS storage size in GB"),
         backupBucketName: z.string().superRefine((v, ctx) => {
             if (v !== "" && !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(v)) ctx.addIssue({ code: "custom", message: `${show(v)} is not a valid S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)`, params: { example: "example-webapp-backups" } });
+        }),
+        backupTime: z.string().superRefine((v, ctx) => {
+            if (!BACKUP_TIME.test(v)) ctx.addIssue({ code: "custom", message: `${show(v)} is not a time of day as HH:MM (00:00-23:59)`, params: { example: DEFAULT_BACKUP_TIME } });
         }),
         backupRetentionDailyDays: intIn(1, 3650, 30, "a retention in days"),
         backupRetentionWeeklyDays: intIn(1, 3650, 90, "a retention in days"),

@@ -119,9 +119,28 @@ describe("rendered files", () => {
         expect(next).toMatch(/Next elapse: Sun \d{4}-\d\d-\d\d 03:00:00/);
     });
 
+    test.each(["00:00", "02:00", "21:45", "23:30"])("backup time %s: systemd reads each timer as the fixed time the schedule says (BK-1)", (time) => {
+        const units = renderBackupUnits({ ...variants[1], time });
+        const [h, m] = time.split(":").map(Number);
+        const plus = (minutes: number) => { const t = (h * 60 + m + minutes) % 1440; return `${String(Math.floor(t / 60)).padStart(2, "0")}:${String(t % 60).padStart(2, "0")}:00`; };
+        const wanted: Record<string, string> = {
+            "webapp-backup-daily.timer": `*-*-* ${plus(0)}`,
+            "webapp-backup-uploads.timer": `*-*-* ${plus(30)}`,
+            "webapp-backup-weekly.timer": `Sun *-*-* ${plus(60)}`,
+            "webapp-restore-drill.timer": `Sun *-*-* ${plus(180)}`,
+        };
+        for (const [unit, calendar] of Object.entries(wanted)) {
+            const written = /^OnCalendar=(.*)$/m.exec(units[unit])?.[1] ?? "";
+            const res = run("systemd-analyze", ["calendar", written]);
+            expect({ unit, status: res.status, normalized: /Normalized form: (.*)/.exec(res.stdout)?.[1] }).toEqual({ unit, status: 0, normalized: calendar });
+        }
+        if (time === "02:00") expect(renderBackupUnits(variants[1])).toEqual(units);
+    });
+
     test("bad options are refused", () => {
         expect(() => renderBackupScript({ ...options, retention: { ...options.retention, dailyDays: 0 } })).toThrow(/retention dailyDays 0 must be 1-3650 days/);
         expect(() => renderBackupScript({ ...options, offsite: { bucket: "Bad_Bucket", prefix: "x", region: "eu-central-1" } })).toThrow(/not a valid S3 bucket name/);
+        expect(() => renderBackupUnits({ ...options, time: "24:00" })).toThrow(/time "24:00" is not HH:MM/);
     });
 });
 

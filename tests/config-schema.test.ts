@@ -171,6 +171,8 @@ const cases: Case[] = [
     ["CSP with an unknown directive", "prod", (c) => (c.contentSecurityPolicy = "default-src 'self'; scrpt-src 'self'"), "contentSecurityPolicy", /unknown directive "scrpt-src"/],
     ["CSP without default-src", "prod", (c) => (c.contentSecurityPolicy = "script-src 'self'"), "contentSecurityPolicy", /needs a default-src directive/],
     ["body size in words", "prod", (c) => (c.clientMaxBodySize = "ten megabytes"), "clientMaxBodySize", /"ten megabytes" is not an nginx size/],
+    ["backup time past midnight", "prod", (c) => (c.backupTime = "24:00"), "backupTime", /"24:00" is not a time of day as HH:MM/],
+    ["backup time in words", "staging", (c) => (c.backupTime = "2am"), "backupTime", /"2am" is not a time of day as HH:MM/],
     ["unknown uploads mode", "prod", (c) => (c.uploadsMode = "public"), "uploadsMode", /"public" is not one of: none, internal, static/],
     ["unknown TLS mode", "prod", (c) => (c.tlsMode = "acme"), "tlsMode", /"acme" is not one of: letsencrypt, self-signed/],
     ["missing app command", "prod", (c) => delete c.appExecStart, "appExecStart", /is required/],

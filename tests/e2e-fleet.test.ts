@@ -22,7 +22,7 @@ import { CACHE, Engine, EngineResult, policyEvents, steps } from "./engine/engin
 import { run } from "./helpers";
 import { RunningHaproxy, startHaproxy } from "./support/haproxy";
 import { freePort, waitFor } from "./support/nginx";
-import { answers, bootVm, ensureImage, Vm } from "./support/vm";
+import { answers, bootVm, ensureImage, quietBackupTime, Vm } from "./support/vm";
 
 jest.setTimeout(40 * 60 * 1000);
 
@@ -109,6 +109,7 @@ function overrides(publicKey: string): Record<string, string> {
         "webapp:acmeEmail": "ops@webapp.test",
         "webapp:tlsMode": "self-signed",
         "webapp:appExecStart": EXEC("v1"),
+        "webapp:backupTime": quietBackupTime(),
     };
 }
 

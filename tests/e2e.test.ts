@@ -343,7 +343,7 @@ describe("npm run verify: the running host against what was deployed and against
                 `sudo dpkg -i /srv/verify-apt/${path.basename(repo.oldDeb)} >/dev/null && sudo apt-mark hold ${PROBE_PACKAGE} >/dev/null`,
                 `echo '${repo.sourcesLine("/srv/verify-apt/repo")}' | sudo tee /etc/apt/sources.list.d/verify-security.list >/dev/null`,
                 // Only that repository is fetched; the other lists stay as they are.
-                "sudo apt-get -qq update -o Dir::Etc::sourcelist=/etc/apt/sources.list.d/verify-security.list -o Dir::Etc::sourceparts=- -o APT::Get::List-Cleanup=0",
+                "sudo apt-get -qq -o DPkg::Lock::Timeout=300 update -o Dir::Etc::sourcelist=/etc/apt/sources.list.d/verify-security.list -o Dir::Etc::sourceparts=- -o APT::Get::List-Cleanup=0",
                 "sudo unattended-upgrade",
             ].join(" && "),
             { timeoutMs: 600_000 },

@@ -30,6 +30,8 @@ export type BackupOptions = {
     offsite?: { bucket: string; prefix: string; region: string };
     /** Hours after which the newest daily backup is stale (BK-8). Default 26. */
     staleAfterHours?: number;
+    /** Local time `HH:MM` of the daily backup; the other jobs follow it (see {@link backupSchedule}). Default `02:00`. */
+    time?: string;
     /** SQL that must return one row with `t` on a restored database (the drill's sanity query). Default: none. */
     sanitySql?: string;
     /**
@@ -327,9 +329,31 @@ export function renderStaleCheckScript(o: BackupOptions): string {
 
 export type UnitFiles = Record<string, string>;
 
-/** The services and timers: daily 02:00, weekly Sunday 03:00, uploads 02:30, drill Sunday 05:00, stale check hourly (BK-1). */
-export function renderBackupUnits(o: BackupOptions & { daily?: string; weekly?: string }): UnitFiles {
+/** The daily backup's local time when the stack sets none (BK-1: "a fixed hour, default 02:00"). */
+export const DEFAULT_BACKUP_TIME = "02:00";
+
+/** `HH:MM`, 00:00 to 23:59. */
+export const BACKUP_TIME = /^([01][0-9]|2[0-3]):([0-5][0-9])$/;
+
+/**
+ * The jobs' calendar (systemd OnCalendar, the host's local time) from the daily backup's time: the uploads 30
+ * minutes later, the weekly backup on Sundays an hour later and the restore drill on Sundays three hours later, so
+ * the drill finds that week's backup. 02:00 gives daily 02:00, uploads 02:30, weekly Sunday 03:00, drill Sunday 05:00.
+ */
+export function backupSchedule(time: string = DEFAULT_BACKUP_TIME): { daily: string; uploads: string; weekly: string; drill: string } {
+    const m = BACKUP_TIME.exec(time);
+    if (!m) throw new Error(`backup: time ${JSON.stringify(time)} is not HH:MM (00:00-23:59)`);
+    const at = (minutes: number) => {
+        const t = (Number(m[1]) * 60 + Number(m[2]) + minutes) % 1440;
+        return `${String(Math.floor(t / 60)).padStart(2, "0")}:${String(t % 60).padStart(2, "0")}:00`;
+    };
+    return { daily: `*-*-* ${at(0)}`, uploads: `*-*-* ${at(30)}`, weekly: `Sun *-*-* ${at(60)}`, drill: `Sun *-*-* ${at(180)}` };
+}
+
+/** The services and timers on {@link backupSchedule}'s calendar, and the stale check hourly (BK-1). */
+export function renderBackupUnits(o: BackupOptions): UnitFiles {
     check(o);
+    const at = backupSchedule(o.time);
     const lib = backupLibDir(o.appName);
     const user = backupUser(o);
     const root = o.root ?? `/var/backups/${o.appName}`;
@@ -344,16 +368,16 @@ export function renderBackupUnits(o: BackupOptions & { daily?: string; weekly?: 
     const pgpass = o.server ? [credential(pgpassCredential)] : [];
     const units: UnitFiles = {
         [`${o.appName}-backup@.service`]: service(`${o.appName} %i backup`, `${lib}/backup %i`, [...pgpass, ...(o.offsite ? [credential("backup-aws")] : [])]),
-        [`${o.appName}-backup-daily.timer`]: timer(`${o.appName} daily backup`, `${o.appName}-backup@daily.service`, o.daily ?? "*-*-* 02:00:00"),
-        [`${o.appName}-backup-weekly.timer`]: timer(`${o.appName} weekly backup`, `${o.appName}-backup@weekly.service`, o.weekly ?? "Sun *-*-* 03:00:00"),
+        [`${o.appName}-backup-daily.timer`]: timer(`${o.appName} daily backup`, `${o.appName}-backup@daily.service`, at.daily),
+        [`${o.appName}-backup-weekly.timer`]: timer(`${o.appName} weekly backup`, `${o.appName}-backup@weekly.service`, at.weekly),
         [`${o.appName}-restore-drill.service`]: service(`${o.appName} restore drill`, `${lib}/restore-drill`, pgpass),
-        [`${o.appName}-restore-drill.timer`]: timer(`${o.appName} weekly restore drill`, `${o.appName}-restore-drill.service`, "Sun *-*-* 05:00:00"),
+        [`${o.appName}-restore-drill.timer`]: timer(`${o.appName} weekly restore drill`, `${o.appName}-restore-drill.service`, at.drill),
         [`${o.appName}-backup-stale-check.service`]: service(`${o.appName} stale backup check`, `${lib}/backup-stale-check`),
         [`${o.appName}-backup-stale-check.timer`]: timer(`${o.appName} stale backup check`, `${o.appName}-backup-stale-check.service`, "hourly"),
     };
     if (o.uploadsDir) {
         units[`${o.appName}-backup-uploads.service`] = service(`${o.appName} uploads backup`, `${lib}/backup-uploads`).replace(`User=${user}\nGroup=${user}`, "User=root\nGroup=root");
-        units[`${o.appName}-backup-uploads.timer`] = timer(`${o.appName} uploads backup`, `${o.appName}-backup-uploads.service`, "*-*-* 02:30:00");
+        units[`${o.appName}-backup-uploads.timer`] = timer(`${o.appName} uploads backup`, `${o.appName}-backup-uploads.service`, at.uploads);
     }
     return units;
 }

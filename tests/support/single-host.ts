@@ -12,7 +12,7 @@ import { renderUserData } from "../../lib/render/cloud-init";
 import { CACHE, Engine, EngineResult } from "../engine/engine";
 import { run } from "../helpers";
 import { freePort } from "./nginx";
-import { bootVm, ensureImage, Vm } from "./vm";
+import { bootVm, ensureImage, quietBackupTime, Vm } from "./vm";
 
 export const ROOT = path.resolve(__dirname, "../..");
 export const DOMAIN = "e2e.webapp.test";
@@ -45,6 +45,7 @@ export function singleHostConfig(publicKey: string, sshPort: number): Record<str
         "webapp:acmeEmail": "ops@webapp.test",
         "webapp:tlsMode": "self-signed",
         "webapp:appExecStart": "/usr/bin/python3 -m http.server 8000 --bind 127.0.0.1 --directory /opt/webapp/public",
+        "webapp:backupTime": quietBackupTime(),
     };
 }
 

@@ -33,6 +33,16 @@ export function answers(host: string, port: number, timeoutMs = 5000): Promise<b
     });
 }
 
+/**
+ * A `webapp:backupTime` twelve hours from now on the guest's clock (UTC: the image's /etc/localtime is Etc/UTC). The
+ * backup jobs run at that time, 30 minutes, and on Sundays one and three hours after it, so none of them starts
+ * during an end-to-end run (well under an hour) and changes the backups a test is looking at, whatever the hour.
+ */
+export function quietBackupTime(now = new Date()): string {
+    const t = new Date(now.getTime() + 12 * 3600_000);
+    return `${String(t.getUTCHours()).padStart(2, "0")}:${String(t.getUTCMinutes()).padStart(2, "0")}`;
+}
+
 export type Image = { rootfs: string; kernel: string; initrd: string };
 
 function sh(cmd: string, args: string[], opts: { input?: string; timeoutMs?: number } = {}) {
