@@ -6,7 +6,7 @@
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { ApplyScript, enableNow } from "../lib/render/apply-script";
+import { ApplyScript, enableNow, HostPlan, plannedStepName } from "../lib/render/apply-script";
 import { renderAutoUpgrades, renderUnattendedUpgrades } from "../lib/render/apt";
 import {
     AUDIT_RULES_PATH, AUDITD_CONF_PATH, LOGIN_UMASK, loginDefsCommands, MODPROBE_PATH, PERMISSION_COMMANDS, renderAuditdConf, renderAuditRules, renderCoreDumpFiles,
@@ -163,12 +163,15 @@ export class HostHardening extends pulumi.ComponentResource {
     public readonly steps: command.remote.Command[];
 
     constructor(name: string, args: HostHardeningArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("webapp:host:HostHardening", name, args, opts);
+        const scripts = hostHardeningScripts(args);
+        // The steps' scripts as data, among the component's inputs: the engine registers the component before any
+        // of its steps, and the pack judges them all together then (policies/support.ts, HOST_PLAN_CARRIERS).
+        super("webapp:host:HostHardening", name, { ...args, plan: { steps: scripts } satisfies HostPlan }, opts);
         this.steps = [];
-        for (const script of hostHardeningScripts(args)) {
+        for (const script of scripts) {
             const previous = this.steps[this.steps.length - 1];
             // The first step carries the component's own dependsOn, which does not reach children by itself.
-            this.steps.push(remoteStep(`${name}-${script.name}`, { connection: args.connection, script }, { parent: this, dependsOn: previous ? [previous] : opts?.dependsOn }));
+            this.steps.push(remoteStep(plannedStepName(name, script), { connection: args.connection, script }, { parent: this, dependsOn: previous ? [previous] : opts?.dependsOn }));
         }
         this.registerOutputs({});
     }

@@ -1,8 +1,8 @@
 /**
  * Evaluates the policy pack against a recorded program run the way the engine's analyzer calls it: every
- * stack policy with all resources (type, name, URN, properties with secrets unwrapped, options, parents and
- * dependencies resolved); each policy's config resolved from its schema defaults and the pack config, and its
- * enforcement level from the pack config. The pack has stack policies only; a resource policy is refused.
+ * policy's resource check on each resource in registration order (type, name, URN, properties with secrets
+ * unwrapped, options), then its stack check with all resources (parents and dependencies resolved); each policy's
+ * config resolved from its schema defaults and the pack config, and its enforcement level from the pack config.
  *
  * Unknown values (a run with `firstDeploy`) reach the policies as the analyzer passes them: behind
  * @pulumi/policy's own `unknownCheckingProxy`, so a policy that reads one throws its `UnknownValueError`. The
@@ -15,6 +15,8 @@ import type {
     Policy,
     PolicyResource,
     PolicyResourceOptions,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
     StackValidationArgs,
     StackValidationPolicy,
 } from "@pulumi/policy";
@@ -151,8 +153,29 @@ export function evaluate(run: PlanRun, policies: readonly Policy[], config: Pack
             resources: stackResources,
         };
         try {
+            // As the engine: a resource policy judges each resource when it is registered, the stack policy after.
+            const validateResource = (policy as ResourceValidationPolicy).validateResource;
+            if (Array.isArray(validateResource)) throw new Error(`policy ${policy.name}: a list of resource validations is not evaluated offline`);
+            if (validateResource) {
+                for (const r of resources) {
+                    const pr = byUrn.get(r.urn)!;
+                    const resourceArgs = {
+                        type: r.type,
+                        name: r.name,
+                        urn: r.urn,
+                        props: propsOf(r),
+                        opts: pr.opts,
+                        stackTags: args.stackTags,
+                        getConfig: args.getConfig,
+                        notApplicable: args.notApplicable,
+                        isType: () => false,
+                        asType: () => undefined,
+                    } as unknown as ResourceValidationArgs;
+                    void validateResource(resourceArgs, report);
+                }
+            }
             const validateStack = (policy as StackValidationPolicy).validateStack;
-            if (!validateStack) throw new Error("only stack policies are evaluated offline; make it a stackPolicy");
+            if (!validateStack) throw new Error("only policies with a stack check are evaluated offline; make it a stackPolicy");
             void validateStack(args, report);
         } catch (err) {
             if (err instanceof NotApplicable) notApplicable.push({ policy: policy.name, reason: err.reason });

@@ -14,7 +14,7 @@ function appUnits(resources: readonly ResourceLike[], ctx: Context): { f: HostFi
     const units = serviceUnits(resources);
     if (units.length === 0 && hasHosts(resources)) {
         const at = firstStep(resources);
-        if (at) ctx.report("no remote step ships the app's systemd unit; keep the AppService component.", at);
+        if (at) ctx.missing("no remote step ships the app's systemd unit; keep the AppService component.", at);
     }
     return units;
 }
@@ -192,7 +192,7 @@ export const svc6: ChecklistPolicy = stackPolicy({
         const timers = files.filter((f) => f.path.endsWith(".timer") && /healthcheck/.test(f.path) && timerPeriod(parseUnit(f.content)) < Infinity);
         const scripts = files.filter((f) => /healthcheck$/.test(f.path) && /curl/.test(f.content) && /systemctl restart/.test(f.content));
         const at = firstStep(resources);
-        if (at && (timers.length === 0 || scripts.length === 0)) ctx.report(`no ${timers.length ? "health check script that restarts the app" : "health check timer"} is shipped; keep the AppService health check.`, at);
+        if (at && (timers.length === 0 || scripts.length === 0)) ctx.missing(`no ${timers.length ? "health check script that restarts the app" : "health check timer"} is shipped; keep the AppService health check.`, at);
     },
 });
 
@@ -228,7 +228,7 @@ export const log1: ChecklistPolicy = stackPolicy({
         const files = hostFiles(resources).filter((f) => f.path.startsWith("/etc/logrotate.d/"));
         if (files.length === 0 && hasHosts(resources)) {
             const at = firstStep(resources);
-            if (at) ctx.report("no logrotate configuration for the app is shipped; keep the AppService logrotate file.", at);
+            if (at) ctx.missing("no logrotate configuration for the app is shipped; keep the AppService logrotate file.", at);
         }
         for (const f of files) {
             for (const block of f.content.matchAll(/^([^#\n{]+)\{([^}]*)\}/gm)) {
@@ -263,12 +263,12 @@ export const log2: ChecklistPolicy = stackPolicy({
         const filters = appFilters(files);
         const at = firstStep(resources);
         if (filters.length === 0) {
-            if (at) ctx.report("no fail2ban filter matches the app's SECURITY[LOGIN_FAILED|2FA_FAILED|LOCKOUT] lines; ship it.", at);
+            if (at) ctx.missing("no fail2ban filter matches the app's SECURITY[LOGIN_FAILED|2FA_FAILED|LOCKOUT] lines; ship it.", at);
             return;
         }
         const names = filters.map((f) => f.path.replace(/^.*\/|\.conf$/g, ""));
         const jails = appJails(files);
-        if (jails.length === 0 && at) ctx.report(`no fail2ban jail uses the app filter ${names.join(", ")}; ship the app jail.`, at);
+        if (jails.length === 0 && at) ctx.missing(`no fail2ban jail uses the app filter ${names.join(", ")}; ship the app jail.`, at);
         for (const [name, j] of jails) {
             const problems = jailProblems(j, { port: 443, what: "nginx's" });
             const shipped = files.find((f) => /^\/etc\/fail2ban\/jail\./.test(f.path) || (f.path.startsWith("/etc/fail2ban/jail.d/") && f.content.includes(`[${name}]`)));
@@ -294,7 +294,7 @@ export const mon1: ChecklistPolicy = stackPolicy({
         const timer = files.find((f) => /resource-alerts\.timer$/.test(f.path));
         const at = script?.from ?? firstStep(resources);
         if (!script || !timer) {
-            if (at) ctx.report(`no resource alert ${script ? "timer" : "script"} is shipped; keep the HostHardening monitoring step.`, at);
+            if (at) ctx.missing(`no resource alert ${script ? "timer" : "script"} is shipped; keep the HostHardening monitoring step.`, at);
             return;
         }
         const value = (name: string) => Number(new RegExp(`^${name}=(\\d+)`, "m").exec(script.content)?.[1] ?? NaN);

@@ -6,7 +6,7 @@ import { BLACKLISTED_MODULES } from "../lib/render/baseline";
 import { KERNEL_HARDENING } from "../lib/render/sysctl";
 import { aptConfig, HostFile, hostCommandLines, hostFiles, parseUnit, ResourceLike, serviceUnits, sysctlValue, unitValue } from "./parse";
 import { sshdHosts, sshdKeyword, reporter } from "./host";
-import { ChecklistPolicy, Context, firstStep, hasHosts, stackPolicy } from "./support";
+import { ChecklistPolicy, Context, firstStep, hasHosts, HOST_FILE_CARRIERS, stackPolicy } from "./support";
 
 /** A command that loads one of the blocked modules, per module. */
 const LOADS = BLACKLISTED_MODULES.map(([m]) => [m, new RegExp(`\\b(insmod\\s+\\S*\\b${m}\\.ko|modprobe\\s+(?:-\\S+\\s+)*${m})\\b`)] as const);
@@ -14,7 +14,7 @@ const LOADS = BLACKLISTED_MODULES.map(([m]) => [m, new RegExp(`\\b(insmod\\s+\\S
 /** Reports once, at the first step, when hosts exist but nothing ships what a control needs. */
 function missing(resources: readonly ResourceLike[], ctx: Context, what: string): void {
     const at = firstStep(resources);
-    if (at && hasHosts(resources)) ctx.report(`no remote step ships ${what}; keep the HostHardening step that does.`, at);
+    if (at && hasHosts(resources)) ctx.missing(`no remote step ships ${what}; keep the HostHardening step that does.`, at);
 }
 
 /** The key type of a host key file, from its name (ssh-keygen -A's names). */
@@ -78,12 +78,12 @@ export const ssh6: ChecklistPolicy = stackPolicy({
     slug: "no-compression-few-sessions",
     description: "sshd has Compression no and MaxSessions <= 4 (OpenSSH's defaults are yes and 10), in the effective configuration and every Match block.",
     severity: "medium",
+    resourceTypes: HOST_FILE_CARRIERS,
     remediation: "Keep Compression no and MaxSessions 4 in the sshd drop-in, with nothing read before it or in a Match block loosening them.",
     check: (resources, ctx) => {
-        const report = reporter(ctx);
         for (const { sshd, fallback } of sshdHosts(resources, ctx)) {
-            sshdKeyword(sshd, fallback, "compression", "yes", (v) => v === "no", report, (v, where) => `${where}: Compression is ${v}, not no`);
-            sshdKeyword(sshd, fallback, "maxsessions", "10", (v) => Number(v) <= 4, report, (v, where) => `${where}: MaxSessions is ${v}, not <= 4`);
+            sshdKeyword(sshd, fallback, "compression", "yes", (v) => v === "no", ctx, (v, where) => `${where}: Compression is ${v}, not no`);
+            sshdKeyword(sshd, fallback, "maxsessions", "10", (v) => Number(v) <= 4, ctx, (v, where) => `${where}: MaxSessions is ${v}, not <= 4`);
         }
     },
 });

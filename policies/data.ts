@@ -60,7 +60,7 @@ export const db2: ChecklistPolicy = stackPolicy({
     check: (resources, ctx) => {
         if (selfHosted(resources)) {
             const ssl = pgSetting(resources, "ssl");
-            if (!ssl) ctx.report("no PostgreSQL settings file turns ssl on; set ssl = on.", pgConfs(resources)[0]?.from ?? hbas(resources)[0].from);
+            if (!ssl) ctx.missing("no PostgreSQL settings file turns ssl on; set ssl = on.", pgConfs(resources)[0]?.from ?? hbas(resources)[0].from);
             else if (pgBoolean(ssl.value) !== true) ctx.report(`${ssl.file.path} (${ssl.file.from.name}) sets ssl = ${ssl.value}, the value PostgreSQL ends up with; set ssl = on.`, ssl.file.from);
         }
         for (const f of hbas(resources)) {
@@ -152,7 +152,7 @@ export const db3: ChecklistPolicy = stackPolicy({
         const scripts = roleScripts(resources);
         if ((selfHosted(resources) || rdsInstances(resources).length) && scripts.length === 0) {
             const at = firstStep(resources) ?? rdsInstances(resources)[0];
-            if (at) ctx.report("no step creates the app's database role; keep the Database role step.", at);
+            if (at) ctx.missing("no step creates the app's database role; keep the Database role step.", at);
         }
         for (const { sql, script, from } of scripts) {
             // Run over TCP by a non-superuser admin (the RDS master user), the SQL cannot name SUPERUSER at all, and
@@ -225,7 +225,7 @@ function needsBackups(resources: readonly ResourceLike[], ctx: Context): HostFil
     const scripts = backupScripts(resources);
     if (scripts.length === 0 && hasHosts(resources)) {
         const at = firstStep(resources);
-        if (at && (selfHosted(resources) || hostScripts(resources).some(({ script }) => /sqlite/i.test(script)) || rdsInstances(resources).length === 0)) ctx.report("no backup job is shipped to the database host; keep the Backups component.", at);
+        if (at && (selfHosted(resources) || hostScripts(resources).some(({ script }) => /sqlite/i.test(script)) || rdsInstances(resources).length === 0)) ctx.missing("no backup job is shipped to the database host; keep the Backups component.", at);
         return undefined;
     }
     return scripts;
@@ -267,8 +267,8 @@ export const bk1: ChecklistPolicy = stackPolicy({
         const weekly = backups.find(({ unit }) => /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun) \*-\*-\* \d\d:\d\d:\d\d$/.test(calendar(unit)));
         // Missing timers are the backup script's step's to ship.
         const at = backups[0]?.f.from ?? scripts[0].from;
-        if (!daily) ctx.report("no daily backup timer at a fixed hour; add OnCalendar=*-*-* 02:00:00.", at);
-        if (!weekly) ctx.report("no weekly backup timer; add OnCalendar=Sun *-*-* 03:00:00.", at);
+        if (!daily) ctx.missing("no daily backup timer at a fixed hour; add OnCalendar=*-*-* 02:00:00.", at);
+        if (!weekly) ctx.missing("no weekly backup timer; add OnCalendar=Sun *-*-* 03:00:00.", at);
         for (const { f, unit } of backups) if (!systemdTrue(unitValue(unit, "Timer", "Persistent"))) ctx.report(`${f.path} is not Persistent=true, so a backup missed while the server was off never runs; set Persistent=true.`, f.from);
     },
 });
@@ -510,10 +510,10 @@ export const bk7: ChecklistPolicy = stackPolicy({
         const files = hostFiles(resources);
         const at = firstStep(resources) ?? rdsInstances(resources)[0];
         if (!at) return;
-        if (!files.some((f) => /\/restore$/.test(f.path))) ctx.report("no restore script is shipped; keep the Backups restore script.", at);
+        if (!files.some((f) => /\/restore$/.test(f.path))) ctx.missing("no restore script is shipped; keep the Backups restore script.", at);
         const drill = files.find((f) => /\/restore-drill$/.test(f.path));
         const timer = timersOf(resources).find(({ activates }) => /restore-drill/.test(activates));
-        if (!drill || !timer) ctx.report(`no scheduled restore drill (${drill ? "timer" : "script"} missing); keep the Backups restore drill.`, at);
+        if (!drill || !timer) ctx.missing(`no scheduled restore drill (${drill ? "timer" : "script"} missing); keep the Backups restore drill.`, at);
     },
 });
 
@@ -541,7 +541,7 @@ export const bk8: ChecklistPolicy = stackPolicy({
         const check = hostFiles(resources).find((f) => /\/backup-stale-check$/.test(f.path));
         const timer = timersOf(resources).find(({ activates }) => /stale-check/.test(activates));
         if (!check || !timer) {
-            if (at) ctx.report(`no scheduled stale-backup check (${check ? "timer" : "script"} missing); keep the Backups stale check.`, at);
+            if (at) ctx.missing(`no scheduled stale-backup check (${check ? "timer" : "script"} missing); keep the Backups stale check.`, at);
             return;
         }
         const limit = staleLimit(check.content);

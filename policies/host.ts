@@ -3,14 +3,14 @@
  */
 import { parse as parseYaml } from "yaml";
 import { aptConfig, AptSetting, asList, EffectiveSshd, effectiveSshd, fail2banJails, Fail2banSetting, fail2banSeconds, fail2banTrue, HostFile, hostFiles, hostIndex, hostScripts, parseUnit, ResourceLike, seconds, sysctlValue, unitValue } from "./parse";
-import { ChecklistPolicy, Context, firstStep, hasHosts, isServer, stackPolicy } from "./support";
+import { ChecklistPolicy, Context, firstStep, hasHosts, HOST_FILE_CARRIERS, isServer, stackPolicy } from "./support";
 
 /** Files under a directory; reports once when hosts exist but no step ships any. */
 function required(resources: readonly ResourceLike[], ctx: Context, match: (f: HostFile) => boolean, what: string): HostFile[] {
     const files = hostFiles(resources).filter(match);
     if (files.length === 0 && hasHosts(resources)) {
         const at = firstStep(resources);
-        if (at) ctx.report(`no remote step ships ${what}; keep the HostHardening step that writes it.`, at);
+        if (at) ctx.missing(`no remote step ships ${what}; keep the HostHardening step that writes it.`, at);
     }
     return files;
 }
@@ -36,29 +36,35 @@ export function sshdHosts(resources: readonly ResourceLike[], ctx: Context): { s
 
 /**
  * Checks one sshd keyword where it takes effect: its global value (the first one sshd reads, or sshd's default)
- * and every Match block that sets it for some connections.
+ * and every Match block that sets it for some connections. A value no shipped file sets is the stack's to judge
+ * (`ctx.missing`): a resource judged alone may leave it to another.
  */
-export function sshdKeyword(sshd: EffectiveSshd, fallback: HostFile, key: string, fallbackValue: string, ok: (v: string) => boolean, report: (message: string, at: HostFile) => void, describe: (v: string, where: string) => string): void {
+export function sshdKeyword(sshd: EffectiveSshd, fallback: HostFile, key: string, fallbackValue: string, ok: (v: string) => boolean, ctx: Context, describe: (v: string, where: string) => string): void {
     const global = sshd.global.get(key);
     const value = global?.value ?? fallbackValue;
-    if (!ok(value)) report(describe(global ? value : `${value} (unset: sshd's default)`, global?.file ? `${global.file.path}` : "the effective configuration"), global?.file ?? fallback);
+    if (!ok(value)) {
+        const message = describe(global ? value : `${value} (unset: sshd's default)`, global?.file ? `${global.file.path}` : "the effective configuration");
+        reporter(ctx, !global?.file)(message, global?.file ?? fallback);
+    }
     for (const m of sshd.matches) {
         const v = m.settings.get(key);
-        if (v && !ok(v.value)) report(describe(v.value, `Match ${m.criteria} in ${v.file?.path ?? "sshd_config"}`), v.file ?? fallback);
+        if (v && !ok(v.value)) reporter(ctx)(describe(v.value, `Match ${m.criteria} in ${v.file?.path ?? "sshd_config"}`), v.file ?? fallback);
     }
 }
 
-export const reporter = (ctx: Context) => (message: string, at: HostFile) => ctx.report(`${message} (${at.from.name})`, at.from);
+/** Reports a finding on the resource that ships a file, naming it; `missing` for what no file sets. */
+export const reporter = (ctx: Context, missing = false) => (message: string, at: HostFile) => (missing ? ctx.missing : ctx.report)(`${message} (${at.from.name})`, at.from);
 
 export const ssh1: ChecklistPolicy = stackPolicy({
     id: "SSH-1",
     slug: "no-root-login",
     description: "sshd refuses root logins (PermitRootLogin no), in its effective configuration: the first value sshd reads across sshd_config and its drop-ins, and in every Match block.",
     severity: "critical",
+    resourceTypes: HOST_FILE_CARRIERS,
     remediation: "Set PermitRootLogin no in the sshd drop-in (lib/render/sshd.ts), and in no file read before it or in a Match block set it otherwise.",
     check: (resources, ctx) => {
         for (const { sshd, fallback } of sshdHosts(resources, ctx)) {
-            sshdKeyword(sshd, fallback, "permitrootlogin", "prohibit-password", (v) => v === "no", reporter(ctx), (v, where) => `${where} has PermitRootLogin ${v}; set PermitRootLogin no`);
+            sshdKeyword(sshd, fallback, "permitrootlogin", "prohibit-password", (v) => v === "no", ctx, (v, where) => `${where} has PermitRootLogin ${v}; set PermitRootLogin no`);
         }
     },
 });
@@ -68,13 +74,14 @@ export const ssh2: ChecklistPolicy = stackPolicy({
     slug: "key-only-login",
     description: "sshd allows public keys only: PasswordAuthentication no, KbdInteractiveAuthentication no, no AuthenticationMethods that admit a password, in the effective configuration and every Match block.",
     severity: "critical",
+    resourceTypes: HOST_FILE_CARRIERS,
     remediation: "Set PasswordAuthentication no and KbdInteractiveAuthentication no in the sshd drop-in, with nothing read before it or in a Match block turning them on.",
     check: (resources, ctx) => {
         for (const { sshd, fallback } of sshdHosts(resources, ctx)) {
             for (const key of ["passwordauthentication", "kbdinteractiveauthentication"]) {
-                sshdKeyword(sshd, fallback, key, "yes", (v) => v === "no", reporter(ctx), (v, where) => `${where} has ${key} ${v}; set it to no`);
+                sshdKeyword(sshd, fallback, key, "yes", (v) => v === "no", ctx, (v, where) => `${where} has ${key} ${v}; set it to no`);
             }
-            sshdKeyword(sshd, fallback, "authenticationmethods", "any", (v) => !/\b(password|keyboard-interactive)\b/.test(v), reporter(ctx), (v, where) => `${where} has AuthenticationMethods ${v}, which admits a password; use publickey`);
+            sshdKeyword(sshd, fallback, "authenticationmethods", "any", (v) => !/\b(password|keyboard-interactive)\b/.test(v), ctx, (v, where) => `${where} has AuthenticationMethods ${v}, which admits a password; use publickey`);
         }
     },
 });
@@ -84,16 +91,17 @@ export const ssh3: ChecklistPolicy = stackPolicy({
     slug: "ssh-admin-only",
     description: "sshd lets in only the named admin user (AllowUsers), MaxAuthTries <= 3, LoginGraceTime <= 30 s, no agent, TCP or X11 forwarding, in the effective configuration and every Match block.",
     severity: "high",
+    resourceTypes: HOST_FILE_CARRIERS,
     remediation: "Keep AllowUsers <admin>, MaxAuthTries 3, LoginGraceTime 30 and the forwarding switches off in the sshd drop-in, with nothing read before it or in a Match block loosening them.",
     check: (resources, ctx) => {
         const report = reporter(ctx);
         for (const { sshd, fallback } of sshdHosts(resources, ctx)) {
             const users = (sshd.global.get("allowusers")?.value ?? "").split(/\s+/).filter(Boolean);
-            if (users.length === 0) report("AllowUsers is not set, so every account may try to log in; set AllowUsers <admin>", fallback);
+            if (users.length === 0) reporter(ctx, true)("AllowUsers is not set, so every account may try to log in; set AllowUsers <admin>", fallback);
             if (users.includes("root")) report("AllowUsers lets root in", sshd.global.get("allowusers")!.file ?? fallback);
-            sshdKeyword(sshd, fallback, "maxauthtries", "6", (v) => Number(v) <= 3, report, (v, where) => `${where}: MaxAuthTries is ${v}, not <= 3`);
-            sshdKeyword(sshd, fallback, "logingracetime", "120", (v) => (seconds(v) ?? 0) > 0 && (seconds(v) ?? 0) <= 30, report, (v, where) => `${where}: LoginGraceTime is ${v}, not <= 30`);
-            for (const k of ["allowagentforwarding", "allowtcpforwarding", "x11forwarding"]) sshdKeyword(sshd, fallback, k, "yes", (v) => v === "no", report, (v, where) => `${where}: ${k} is ${v}, not no`);
+            sshdKeyword(sshd, fallback, "maxauthtries", "6", (v) => Number(v) <= 3, ctx, (v, where) => `${where}: MaxAuthTries is ${v}, not <= 3`);
+            sshdKeyword(sshd, fallback, "logingracetime", "120", (v) => (seconds(v) ?? 0) > 0 && (seconds(v) ?? 0) <= 30, ctx, (v, where) => `${where}: LoginGraceTime is ${v}, not <= 30`);
+            for (const k of ["allowagentforwarding", "allowtcpforwarding", "x11forwarding"]) sshdKeyword(sshd, fallback, k, "yes", (v) => v === "no", ctx, (v, where) => `${where}: ${k} is ${v}, not no`);
         }
     },
 });
@@ -132,6 +140,7 @@ export const ssh4: ChecklistPolicy = stackPolicy({
     slug: "fail2ban-sshd-jail",
     description: "fail2ban's sshd jail, as fail2ban reads it (jail.conf, jail.d/*.conf, jail.local, jail.d/*.local in order, [DEFAULT] under each jail), is enabled with maxretry <= 5, findtime >= 600 s, bantime >= 3600 s, and bans the port sshd listens on.",
     severity: "high",
+    resourceTypes: HOST_FILE_CARRIERS,
     remediation: "Ship /etc/fail2ban/jail.d/sshd.local with enabled = true, maxretry = 5, findtime = 600, bantime = 3600, port = <sshd port> (backend = systemd), and no later jail file or [DEFAULT] that loosens them.",
     check: (resources, ctx) => {
         const files = required(resources, ctx, (f) => /^\/etc\/fail2ban\/jail\.d\/.*\.(local|conf)$/.test(f.path) && /^\[sshd\]/m.test(f.content), "a fail2ban sshd jail");
@@ -139,9 +148,12 @@ export const ssh4: ChecklistPolicy = stackPolicy({
         const jail = fail2banJails(hostFiles(resources)).get("sshd")!;
         const sshd = sshdHosts(resources, ctx)[0]?.sshd;
         const port = Number(sshd?.global.get("port")?.value ?? 22);
-        for (const { problem, file } of jailProblems(jail, { port, what: "sshd's port" })) {
+        // A step judged alone without sshd's files cannot know its port: the stack check compares them.
+        const listens = sshd || ctx.scope === "stack" ? { port, what: "sshd's port" } : undefined;
+        for (const { problem, file } of jailProblems(jail, listens)) {
             const at = file ?? files[files.length - 1];
-            ctx.report(`the fail2ban sshd jail has ${problem} (${at.from.name}); use enabled = true, maxretry <= 5, findtime >= 600, bantime >= 3600 and sshd's port.`, at.from);
+            // What fail2ban's stock files leave is the stack's to judge: another step's jail file may set it.
+            (file ? ctx.report : ctx.missing)(`the fail2ban sshd jail has ${problem} (${at.from.name}); use enabled = true, maxretry <= 5, findtime >= 600, bantime >= 3600 and sshd's port.`, at.from);
         }
     },
 });
@@ -154,6 +166,7 @@ export const host1: ChecklistPolicy = stackPolicy({
     slug: "unattended-upgrades",
     description: "Unattended security upgrades are installed and switched on, in APT's configuration as apt-config reads it (apt.conf.d in lexical order, nested and `::` syntax, #clear, APT::Periodic::Enable).",
     severity: "high",
+    resourceTypes: HOST_FILE_CARRIERS,
     remediation: "Ship /etc/apt/apt.conf.d/20auto-upgrades with Update-Package-Lists and Unattended-Upgrade set to 1, install unattended-upgrades, and let no later apt.conf.d file set them (or APT::Periodic::Enable) to 0.",
     check: (resources, ctx) => {
         const files = required(resources, ctx, (f) => f.path.startsWith("/etc/apt/apt.conf"), "/etc/apt/apt.conf.d/20auto-upgrades");
@@ -164,12 +177,12 @@ export const host1: ChecklistPolicy = stackPolicy({
             if (enable && !periodicRuns(enable.value)) ctx.report(`${enable.file.path} (${enable.file.from.name}) sets APT::Periodic::Enable "${enable.value}", which stops every periodic APT job; remove it.`, enable.file.from);
             for (const key of ["APT::Periodic::Update-Package-Lists", "APT::Periodic::Unattended-Upgrade"]) {
                 const v = values.get(key.toLowerCase());
-                if (!periodicRuns(v?.value)) ctx.report(`${v ? `${v.file.path} (${v.file.from.name}) sets ${key} "${v.value}"` : `no apt.conf.d file that APT reads sets ${key} (${at(v).from.name})`}, the value apt-config ends up with; set it to "1".`, at(v).from);
+                if (!periodicRuns(v?.value)) (v ? ctx.report : ctx.missing)(`${v ? `${v.file.path} (${v.file.from.name}) sets ${key} "${v.value}"` : `no apt.conf.d file that APT reads sets ${key} (${at(v).from.name})`}, the value apt-config ends up with; set it to "1".`, at(v).from);
             }
         }
         if (hasHosts(resources) && !hostScripts(resources).some(({ script }) => /install .*\bunattended-upgrades\b/.test(script))) {
             const at = firstStep(resources);
-            if (at) ctx.report("no remote step installs unattended-upgrades; keep it in the HostHardening packages step.", at);
+            if (at) ctx.missing("no remote step installs unattended-upgrades; keep it in the HostHardening packages step.", at);
         }
     },
 });
@@ -190,6 +203,7 @@ export const host2: ChecklistPolicy = stackPolicy({
     slug: "sysctl-hardening",
     description: "Kernel and network sysctl hardening: reverse-path filtering, no ICMP redirects, no source routing, SYN cookies, as systemd-sysctl leaves them (files in lexical order across sysctl.d and /etc/sysctl.conf, slash and glob keys).",
     severity: "medium",
+    resourceTypes: HOST_FILE_CARRIERS,
     remediation: "Ship /etc/sysctl.d/99-zz-hardening.conf (lib/render/sysctl.ts).",
     check: (resources, ctx) => {
         const files = required(resources, ctx, (f) => f.path.startsWith("/etc/sysctl.d/"), "a sysctl hardening file in /etc/sysctl.d");
@@ -198,8 +212,10 @@ export const host2: ChecklistPolicy = stackPolicy({
         for (const [key, want] of Object.entries(REQUIRED_SYSCTL)) {
             const got = sysctlValue(all, key);
             if (got?.value !== want) {
-                const at = got?.file && got.file.from.type !== "debian:stock" ? got.file : files[0];
-                ctx.report(`${key} ends up ${got ? `${got.value} (set last by ${got.file.path})` : "unset"}, needs ${want} (${at.from.name}); set it in the hardening file and let no file read after it change it.`, at.from);
+                const shipped = got?.file && got.file.from.type !== "debian:stock";
+                const at = shipped ? got.file : files[0];
+                // A value Debian's own files leave is the stack's to judge: another step may set it.
+                (shipped ? ctx.report : ctx.missing)(`${key} ends up ${got ? `${got.value} (set last by ${got.file.path})` : "unset"}, needs ${want} (${at.from.name}); set it in the hardening file and let no file read after it change it.`, at.from);
             }
         }
     },
@@ -210,6 +226,7 @@ export const host3: ChecklistPolicy = stackPolicy({
     slug: "admin-and-app-users",
     description: "A dedicated non-root admin user with sudo (the sudo group in any spelling, or a sudo rule) and a locked password (cloud-init's lock_passwd, true unless set false; no ssh_pwauth); the app runs as its own system user.",
     severity: "high",
+    resourceTypes: HOST_FILE_CARRIERS,
     remediation: "Create the admin user in cloud-init (sudo group, lock_passwd) and run the app unit as the app's system user.",
     check: (resources, ctx) => {
         for (const s of resources.filter(isServer)) {

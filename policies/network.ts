@@ -6,7 +6,10 @@ import { isWorldCidr, parseCidr } from "../lib/net";
 import { UFW_RULES_PATH } from "../lib/render/ufw";
 import { asList, directive, directives, hostCommandLines, hostFiles, hostScripts, parseKeyValues, parseNginx, parseUnit, ResourceLike, serviceUnits, Unit, unitCommand, unitEnvironment, unitWords } from "./parse";
 import { admitting, describePorts, isAnySource, parseUfwRule, Ports, UfwRule } from "./ufw-syntax";
-import { ChecklistPolicy, firstStep, hasHosts, isServer, stackPolicy } from "./support";
+import { ChecklistPolicy, firstStep, hasHosts, HOST_FILE_CARRIERS, isServer, stackPolicy } from "./support";
+
+/** The resources that carry inbound rules of a cloud firewall or security group. */
+export const FIREWALL_TYPES = ["hcloud:index/firewall:Firewall", "aws:ec2/securityGroup:SecurityGroup", "aws:ec2/securityGroupRule:SecurityGroupRule", "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"] as const;
 
 /** One inbound rule of a cloud firewall or security group, normalised. */
 export type Inbound = { from: number; to: number; sources: string[]; resource: ResourceLike };
@@ -108,6 +111,7 @@ export const net1: ChecklistPolicy = stackPolicy({
     slug: "only-web-ports-public",
     description: "Public inbound traffic reaches only 80 and 443; SSH only from the admin CIDRs, never from the whole internet in prod.",
     severity: "critical",
+    resourceTypes: [...HOST_FILE_CARRIERS, ...FIREWALL_TYPES],
     remediation: "Restrict every other inbound rule of the cloud firewall / security group and of ufw to the admin networks (webapp:adminCidrs).",
     check: (resources, ctx) => {
         const allowed = ctx.prod ? [80, 443] : [80, 443, 22];
@@ -139,6 +143,7 @@ export const net2: ChecklistPolicy = stackPolicy({
     slug: "database-port-not-public",
     description: "The database port (5432) is never reachable from the internet: not in a firewall or security group by address, not publicly accessible, PostgreSQL listening on localhost or the private network.",
     severity: "critical",
+    resourceTypes: [...HOST_FILE_CARRIERS, ...FIREWALL_TYPES, "aws:rds/instance:Instance"],
     remediation: "Remove 5432 from firewall rules (allow it only from the app servers' security group), keep RDS publiclyAccessible false and listen_addresses on localhost.",
     check: (resources, ctx) => {
         for (const rule of inboundRules(resources)) {
@@ -220,7 +225,7 @@ export const net3: ChecklistPolicy = stackPolicy({
         const denies = commands.some((c) => /\bufw\s+default\s+(deny|reject)(\s+incoming)?(\s|$|[>;&|])/.test(c.line) && !/\s(outgoing|routed)\b/.test(c.line));
         if (!enables || !denies) {
             const step = firstStep(resources)!;
-            ctx.report("no remote step enables ufw with default deny incoming; keep the HostHardening firewall step.", step);
+            ctx.missing("no remote step enables ufw with default deny incoming; keep the HostHardening firewall step.", step);
         }
         // A script that resets or disables ufw must enable it again afterwards (the firewall step resets before it
         // reloads the rules): the last state change of each script counts.

@@ -76,7 +76,7 @@ function nginx(resources: readonly ResourceLike[], ctx: Context): { sites: Site[
         .filter((s) => s.https.length + s.http.length > 0);
     if (!sites.some((s) => s.file.path.startsWith("/etc/nginx/sites-")) && hasHosts(resources)) {
         const at = firstStep(resources);
-        if (at) ctx.report("no remote step ships an nginx site; keep the ReverseProxy component.", at);
+        if (at) ctx.missing("no remote step ships an nginx site; keep the ReverseProxy component.", at);
     }
     const base = files.some((f) => f.path === "/etc/nginx/nginx.conf") ? [] : parseNginx(DEBIAN_NGINX_HTTP);
     const httpConf = [...base, ...files.filter((f) => !f.path.startsWith("/etc/nginx/sites-")).flatMap((f) => top(f).filter((d) => d.name !== "server"))];
@@ -340,7 +340,7 @@ export const tls5: ChecklistPolicy = stackPolicy({
         const issuing = runs.filter((r) => r.words.some((w) => w === "certonly" || w === "run" || w === "--nginx" || w === "--webroot"));
         const at = firstStep(resources);
         if (issuing.length === 0) {
-            if (at) ctx.report("no remote step obtains a Let's Encrypt certificate (self-signed or missing); set webapp:tlsMode letsencrypt.", at);
+            if (at) ctx.missing("no remote step obtains a Let's Encrypt certificate (self-signed or missing); set webapp:tlsMode letsencrypt.", at);
             return;
         }
         for (const { words, from } of issuing) {
@@ -356,7 +356,7 @@ export const tls5: ChecklistPolicy = stackPolicy({
             if (/\bsystemctl\s+(disable|mask|stop)\b[^\n]*\bcertbot\.timer\b/.test(script)) ctx.report(`${from.name} stops or disables certbot.timer, so nothing renews the certificate; remove that.`, from);
         }
         const hooks = hostFiles(resources).filter((f) => /certbot-deploy-hook|renewal-hooks\/deploy\//.test(f.path));
-        if (!hooks.some((h) => /systemctl (reload|restart|reload-or-restart) nginx|nginx -s reload|service nginx (reload|restart)/.test(h.content)) && at) ctx.report("no certbot deploy hook reloads nginx; ship one that runs nginx -t && systemctl reload nginx.", at);
+        if (!hooks.some((h) => /systemctl (reload|restart|reload-or-restart) nginx|nginx -s reload|service nginx (reload|restart)/.test(h.content)) && at) ctx.missing("no certbot deploy hook reloads nginx; ship one that runs nginx -t && systemctl reload nginx.", at);
     },
 });
 

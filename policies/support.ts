@@ -4,7 +4,9 @@
  * the staging pack config lowers it per the checklist's levels), and a config schema with the environment and the
  * waivers. Violations on a waived resource are not reported while the waiver is valid.
  */
-import type { PolicyConfigSchema, ReportViolation, Severity, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
+import { UnknownValueError } from "@pulumi/policy";
+import type { PolicyConfigSchema, ReportViolation, ResourceValidationArgs, Severity, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
+import { ApplyScript, plannedStepName, renderApplyScript, stepCommand } from "../lib/render/apply-script";
 import { CHECKLIST, ChecklistId, Environment } from "./checklist";
 import type { ResourceLike } from "./parse";
 
@@ -62,8 +64,18 @@ export type Reporter = ReportViolation & { waived?: (message: string, waiver: Wa
 export type Context = {
     config: PolicyConfig;
     prod: boolean;
+    /**
+     * `resource`: the check sees one resource alone, as the engine registers it (before its step runs); `stack`:
+     * it sees them all.
+     */
+    scope: "resource" | "stack";
     /** Report a violation of this control on a resource, unless a valid waiver covers it. */
     report: (message: string, on: { name: string; urn: string }) => void;
+    /**
+     * Report that something the control needs is missing from the stack (no step ships it). Only the whole stack
+     * can say so: a resource judged alone reports nothing through it.
+     */
+    missing: (message: string, on: { name: string; urn: string }) => void;
 };
 
 type Common = {
@@ -76,21 +88,24 @@ type Common = {
     remediation: string;
 };
 
-export type ChecklistPolicy = StackValidationPolicy & { checklistId: ChecklistId };
+export type ChecklistPolicy = StackValidationPolicy & {
+    checklistId: ChecklistId;
+    /** The resource types judged one by one as the engine registers them (see {@link stackPolicy}); empty: stack only. */
+    resourceTypes: readonly string[];
+    validateResource?: (args: ResourceValidationArgs, reportViolation: ReportViolation) => void;
+};
 
-function context(id: ChecklistId, config: PolicyConfig, reportViolation: Reporter): Context {
-    return {
-        config,
-        prod: config.environment === "prod",
-        report: (message, on) => {
-            const w = activeWaiver(config, id, on);
-            if (w) {
-                reportViolation.waived?.(message, w, on.urn);
-                return;
-            }
-            reportViolation(message, on.urn);
-        },
+function context(id: ChecklistId, config: PolicyConfig, reportViolation: Reporter, scope: Context["scope"], skip?: (message: string, urn: string) => boolean): Context {
+    const report = (message: string, on: { name: string; urn: string }) => {
+        if (skip?.(message, on.urn)) return;
+        const w = activeWaiver(config, id, on);
+        if (w) {
+            reportViolation.waived?.(message, w, on.urn);
+            return;
+        }
+        reportViolation(message, on.urn);
     };
+    return { config, prod: config.environment === "prod", scope, report, missing: scope === "stack" ? report : () => undefined };
 }
 
 const base = (c: Common) => ({
@@ -105,15 +120,87 @@ const base = (c: Common) => ({
     checklistId: c.id,
 });
 
-/** A policy that judges the whole stack (what spans resources, and the files the remote steps ship). */
-export function stackPolicy(c: Common & { check: (resources: StackResource[], ctx: Context) => void }): ChecklistPolicy {
+type Check = (resources: readonly ResourceLike[], ctx: Context) => void;
+
+/**
+ * A checklist policy. `check` judges the stack's resources; what it reports as absent goes through `ctx.missing`.
+ *
+ * With `resourceTypes`, the policy is also a resource policy: the engine calls it for each resource of those types
+ * as the resource is registered, before its step runs, in every mode (`pulumi preview`, `pulumi up`, `up
+ * --skip-preview`, the Automation API's `up()`), and `check` then sees that resource alone (`ctx.scope`
+ * `resource`). A step whose own files break the control is refused even if another resource's files would hide it:
+ * each must hold on its own. The stack check then adds only what the resources show together (a file of one step
+ * overriding another's, something no step ships), so no finding is reported twice. A value the engine does not
+ * know yet (a first preview) leaves the resource to the stack check. A policy that judges remote steps also judges
+ * each component that carries its steps' plan ({@link HOST_PLAN_CARRIERS}): those steps together, when the
+ * component is registered, before the first of them.
+ */
+export function stackPolicy(c: Common & { check: Check; resourceTypes?: readonly string[] }): ChecklistPolicy {
+    const types = c.resourceTypes ?? [];
+    /** What the check says of one resource alone, as `message\0urn` keys. */
+    const alone = (r: ResourceLike, config: PolicyConfig): Set<string> => {
+        const said = new Set<string>();
+        const collect = ((message: string, urn?: string) => said.add(`${message}\0${urn}`)) as Reporter;
+        collect.waived = (message, _w, urn) => said.add(`${message}\0${urn}`);
+        // As the engine registers it: no dependencies known (the properties object stays, and with it the parse).
+        judgeAlone(c.check, { type: r.type, name: r.name, urn: r.urn, props: r.props, deps: {} }, context(c.id, config, collect, "resource"));
+        return said;
+    };
     return {
         ...base(c),
+        resourceTypes: types,
         validateStack: (args: StackValidationArgs, reportViolation: ReportViolation) => {
             const config = args.getConfig<PolicyConfig>();
-            c.check(stackResources(args.resources), context(c.id, config, reportViolation as Reporter));
+            const resources = stackResources(args.resources);
+            const said = new Map<string, Set<string>>();
+            const byUrn = types.length ? new Map(resources.map((r) => [r.urn, r])) : undefined;
+            const skip = types.length
+                ? (message: string, urn: string) => {
+                      const r = byUrn!.get(urn);
+                      if (!r || !types.includes(r.type)) return false;
+                      if (!said.has(urn)) said.set(urn, alone(r, config));
+                      return said.get(urn)!.has(`${message}\0${urn}`);
+                  }
+                : undefined;
+            c.check(resources, context(c.id, config, reportViolation as Reporter, "stack", skip));
         },
+        ...(types.length
+            ? {
+                  validateResource: (args: ResourceValidationArgs, reportViolation: ReportViolation) => {
+                      const planned = (HOST_PLAN_CARRIERS as readonly string[]).includes(args.type) && types.includes("command:remote:Command");
+                      if (!types.includes(args.type) && !planned) return;
+                      judgeAlone(c.check, resourceViews(args), context(c.id, args.getConfig<PolicyConfig>(), reportViolation as Reporter, "resource"));
+                  },
+              }
+            : {}),
     };
+}
+
+/** Runs a check on one resource alone; a value the engine does not know yet ends it (the stack check judges then). */
+function judgeAlone(check: Check, r: ResourceLike | readonly ResourceLike[], ctx: Context): void {
+    try {
+        check(Array.isArray(r) ? r : [r as ResourceLike], ctx);
+    } catch (err) {
+        if (!(err instanceof UnknownValueError)) throw err;
+    }
+}
+
+/**
+ * A registered resource as the checks read it: no dependencies (a resource policy is not told them). Its files are
+ * parsed once per script text (policies/parse.ts), though the analyzer deserializes the properties per policy.
+ */
+const resourceView = (args: ResourceValidationArgs): ResourceLike => ({ type: args.type, name: args.name, urn: args.urn, props: args.props, deps: {} });
+
+/**
+ * The components that carry their steps' plan (lib/render/apply-script.ts `HostPlan`): judged as those steps
+ * together, each under its own name, with the findings on the component (its steps are not registered yet).
+ */
+export const HOST_PLAN_CARRIERS = ["webapp:host:HostHardening"] as const;
+
+function resourceViews(args: ResourceValidationArgs): ResourceLike | ResourceLike[] {
+    if (!(HOST_PLAN_CARRIERS as readonly string[]).includes(args.type)) return resourceView(args);
+    const steps = (args.props.plan?.steps ?? []) as ApplyScript[];
+    return steps.map((script) => ({ type: "command:remote:Command", name: plannedStepName(args.name, script), urn: args.urn, props: { create: stepCommand(renderApplyScript(script)) }, deps: {} }));
 }
 
 type StackResource = ResourceLike & { opts: StackValidationArgs["resources"][number]["opts"] };
@@ -146,6 +233,9 @@ function stackResources(list: StackValidationArgs["resources"]): StackResource[]
     return out;
 }
 const viewOf = new WeakMap<object, StackResource[]>();
+
+/** The resources that ship files to a host: remote steps (their scripts) and servers (cloud-init user data). */
+export const HOST_FILE_CARRIERS = ["command:remote:Command", "hcloud:index/server:Server", "aws:ec2/instance:Instance"] as const;
 
 /** The servers of a stack: cloud servers, and the hosts the remote steps configure. */
 export const isServer = (r: ResourceLike) => r.type === "hcloud:index/server:Server" || r.type === "aws:ec2/instance:Instance";

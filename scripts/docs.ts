@@ -57,10 +57,12 @@ export function policyReference(): string {
         const e = configs[stack][name];
         return typeof e === "string" ? e : e?.enforcementLevel ?? "mandatory";
     };
+    const kind = (p: (typeof ALL_POLICIES)[number]) => ("validateResource" in p && p.validateResource ? "resource + stack" : "stack");
     const rows = ALL_POLICIES.map((p) => [
         (p as ChecklistPolicy).checklistId ?? "—",
         // An anchor per policy: the SARIF rules' helpUri points at it.
         `<a id="${p.name}"></a>\`${p.name}\``,
+        kind(p),
         p.severity ?? "",
         ...STACKS.map((s) => level(s, p.name)),
         cell(p.description.replace(/^[A-Z]+-\d+: /, "")),
@@ -73,7 +75,16 @@ export function policyReference(): string {
         "`policies/config/<stack>.json` (`npm run policy-config`). Run them with `npm run plan -- --stack <stack>` or",
         "`pulumi preview --policy-pack policies --policy-pack-config policies/config/<stack>.json`.",
         "",
-        markdownTable([["Control", "Policy", "Severity", ...STACKS.map((s) => `Level (${s})`), "What it checks", "How to fix"], ...rows]),
+        "Kind: a **resource + stack** policy judges each resource it names (remote steps, servers' user data, firewalls;",
+        "the HostHardening component with every step it plans) as the engine registers it, before that resource is",
+        "created or its step runs, in every mode: `pulumi preview`, `pulumi up`, `pulumi up --skip-preview` and the",
+        "Automation API's `up()`. Its stack check adds what only the resources together show. A **stack** policy is",
+        "judged once every resource is registered: at `pulumi preview` (which `pulumi up` runs first unless told to",
+        "skip it) and at the end of an update, after its steps ran.",
+        "",
+        `${ALL_POLICIES.filter((p) => kind(p) === "resource + stack").length} resource + stack policies, ${ALL_POLICIES.filter((p) => kind(p) === "stack").length} stack policies.`,
+        "",
+        markdownTable([["Control", "Policy", "Kind", "Severity", ...STACKS.map((s) => `Level (${s})`), "What it checks", "How to fix"], ...rows]),
         "",
     ].join("\n");
 }

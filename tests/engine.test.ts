@@ -26,7 +26,8 @@ beforeAll(() => {
 });
 afterAll(() => engine?.dispose());
 
-type Case = { name: string; stack: string; config: Record<string, string> };
+/** `before`: a change to the program's code (tests/engine/programs), made in both runs. */
+type Case = { name: string; stack: string; config: Record<string, string>; before?: string };
 
 const levelOf = (stack: string, policy: string) => {
     const entry = packConfig(stack)[policy];
@@ -41,7 +42,7 @@ const engineFindings = (r: EngineResult): Key[] =>
         .sort();
 
 async function planFindings(c: Case): Promise<Key[]> {
-    const run = await runIsolated({ stack: c.stack, overrides: c.config, firstDeploy: true });
+    const run = await runIsolated({ stack: c.stack, overrides: c.config, firstDeploy: true }, c.before);
     if (run.error) throw run.error;
     const e = evaluate(run, ALL_POLICIES, packConfig(c.stack));
     return e.findings.map((f) => `${f.policy} | ${f.resource?.name ?? "stack"} | ${f.message}`).sort();
@@ -52,7 +53,7 @@ const configured = (c: Case): Case => ({ ...c, config: { ...ownValues(c.stack), 
 
 async function preview(c: Case): Promise<EngineResult> {
     engine.forget(c.stack);
-    const r = await engine.run({ stack: c.stack, op: "preview", config: c.config });
+    const r = await engine.run({ stack: c.stack, op: "preview", config: c.config, before: c.before });
     if (!r.ok && !/preview failed|mandatory policy violation|policy violation/i.test(r.error ?? "")) throw new Error(`${c.name}: the preview failed for another reason:\n${r.error}`);
     return r;
 }
@@ -109,6 +110,9 @@ describe("the engine and the offline plan agree on insecure changes", () => {
         { name: "RDS, nothing protected", stack: "prod", config: { "webapp:provider": "aws", "webapp:databaseEngine": "rds", "webapp:protect": "false" } },
         { name: "existing servers, short weekly retention", stack: "prod", config: { ...existing, "webapp:backupRetentionWeeklyDays": "30" } },
         { name: "staging without off-site copies and short retention", stack: "staging", config: { "webapp:backupRetentionDailyDays": "3" } },
+        // Judged by resource policies (on the HostHardening component and the step, on the firewall) as well.
+        { name: "the sshd renderer weakened to MaxAuthTries 6", stack: "prod", config: {}, before: path.join(__dirname, "engine/programs/sshd-max-auth-tries.ts") },
+        { name: "the public rule set opening SSH to the internet", stack: "prod", config: {}, before: path.join(__dirname, "engine/programs/world-open-ssh.ts") },
     ] as Case[]).map(configured);
     test.each(corpus)("$name", async (c) => {
         const r = await preview(c);
@@ -118,6 +122,52 @@ describe("the engine and the offline plan agree on insecure changes", () => {
         expect(fromEngine).toEqual(await planFindings(c));
         // A mandatory finding stops the preview, as it stops `pulumi up` before any step.
         if (policyEvents(r).some((p) => p.enforcementLevel === "mandatory")) expect(r.ok).toBe(false);
+    });
+});
+
+describe("pulumi up --skip-preview, which the Automation API's up() runs, stops an insecure change before any step", () => {
+    /** A file each stand-in appends to: the commands the command stand-in starts, the creates the cloud stand-ins get. */
+    const records = () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "skip-preview-"));
+        const runs = path.join(dir, "runs");
+        const creates = path.join(dir, "creates");
+        const read = (f: string) => (fs.existsSync(f) ? fs.readFileSync(f, "utf8").split("\n").filter(Boolean).map((u) => u.split("::").slice(-1)[0]) : []);
+        return { env: { COMMAND_STANDIN_RUNS: runs, PREVIEW_ONLY_RECORD_CREATES: creates }, runs: () => read(runs), creates: () => read(creates), dispose: () => fs.rmSync(dir, { recursive: true, force: true }) };
+    };
+    const mandatory = (r: EngineResult) => policyEvents(r).filter((p) => p.enforcementLevel === "mandatory").map((p) => `${p.policyName} | ${p.resourceUrn?.split("::").slice(-1)[0]} | ${p.message.split("\n").slice(1).join("\n").trimEnd()}`);
+
+    test("MaxAuthTries 6 in the ssh step's renderer: the host's hardening is refused as a whole, no step runs", async () => {
+        const rec = records();
+        try {
+            // Servers that exist (nothing to create at a provider); a port where nothing listens, should a step run.
+            const c = configured({ name: "sshd", stack: "prod", config: { ...existing, "webapp:existingHosts": '["127.0.0.1"]', "webapp:sshPort": "65533", "webapp:secretStore": "pulumi", "webapp:offsiteBackup": "false" } });
+            engine.forget(c.stack);
+            const r = await engine.run({ stack: c.stack, op: "up", skipPreview: true, config: c.config, before: path.join(__dirname, "engine/programs/sshd-max-auth-tries.ts"), env: rec.env });
+            expect(r.ok).toBe(false);
+            expect(r.error).toContain("[mandatory] [severity: high]  ssh-3-ssh-admin-only  (webapp:host:HostHardening: host-0)");
+            expect(mandatory(r)).toEqual(["ssh-3-ssh-admin-only | host-0 | /etc/ssh/sshd_config.d/10-hardening.conf: MaxAuthTries is 6, not <= 3 (host-0-ssh)"]);
+            expect(steps(r, "update").filter((s) => s.type === "command:remote:Command")).toEqual([]);
+            expect(rec.runs()).toEqual([]);
+        } finally {
+            rec.dispose();
+        }
+    });
+
+    test("SSH open to the internet in the cloud firewall's rule set: the firewall is refused before it is created, no step runs", async () => {
+        const rec = records();
+        try {
+            const c = configured({ name: "firewall", stack: "prod", config: {} });
+            engine.forget(c.stack);
+            const r = await engine.run({ stack: c.stack, op: "up", skipPreview: true, config: c.config, before: path.join(__dirname, "engine/programs/world-open-ssh.ts"), env: rec.env });
+            expect(r.ok).toBe(false);
+            expect(mandatory(r)).toEqual([expect.stringMatching(/^net-1-only-web-ports-public \| web-firewall \| web-firewall opens port 22 to 0\.0\.0\.0\/0, the whole internet/)]);
+            // The engine created what it had before the firewall (recorded, not made), never the firewall or a server.
+            expect(rec.creates()).not.toContain("web-firewall");
+            expect(rec.creates().filter((n) => /server/.test(n))).toEqual([]);
+            expect(rec.runs()).toEqual([]);
+        } finally {
+            rec.dispose();
+        }
     });
 });
 

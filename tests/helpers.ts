@@ -43,12 +43,16 @@ function shareSdk(): void {
 /**
  * Runs a program (default: index.ts) for a stack in a fresh module registry: the program's own modules load afresh
  * (its config is read at load), the SDK's are the file's (`SHARED_SDK_MODULES`). A `program` function runs inside
- * that registry: require components there, not at the top of the test file.
+ * that registry: require components there, not at the top of the test file. `before`: a module whose function
+ * runs first in that registry (a change to the code the program uses, as the engine tests' `before`).
  */
-export async function runIsolated(options: RunOptions): Promise<PlanRun> {
+export async function runIsolated(options: RunOptions, before?: string): Promise<PlanRun> {
     shareSdk();
     let result: PlanRun | undefined;
     await jest.isolateModulesAsync(async () => {
+        // A change to the code the program then uses (tests/engine/programs), in the run's own registry.
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        if (before) (require(before) as () => void)();
         // eslint-disable-next-line @typescript-eslint/no-require-imports
         const { runProgram } = require("../plan/run") as typeof import("../plan/run");
         result = await runProgram(options);

@@ -45,6 +45,16 @@ export type ApplyScript = {
     ensure?: string[];
 };
 
+/**
+ * What a component's steps will write and run, as data, carried among the component's inputs (`plan`): the engine
+ * registers a component before its children, so a resource policy on it judges every step before the first one
+ * runs, in every mode of `pulumi up`. The scripts take no values (nothing unknown before the update).
+ */
+export type HostPlan = { steps: ApplyScript[] };
+
+/** A planned step's resource name: `<component>-<script name>`. */
+export const plannedStepName = (component: string, script: Pick<ApplyScript, "name">) => `${component}-${script.name}`;
+
 const SAFE_PATH = /^\/[A-Za-z0-9._/@+-]+$/;
 /** The path with every character an apply script's path may not have (a shell would read it) as `_`. */
 export const safeFilePath = (p: string) => p.replace(/[^A-Za-z0-9._/@+-]/g, "_");

@@ -13,7 +13,11 @@
  *
  * spec: { projectDir, workDir, stack, op: "preview" | "up", config?: { key: value }, secretConfig?: { key: value },
  *         policyPacks?: [dir], policyPackConfigs?: [file], expectNoChanges?: bool, refresh?: bool, replace?: [urn], program?: "empty",
- *         extend?: module path, a function called with the program's exports (resources a user adds) }
+ *         extend?: module path, a function called with the program's exports (resources a user adds),
+ *         before?: module path, a function called before each program run loads the project's modules (a change to
+ *                  the code, e.g. a renderer, that the program then uses), skipPreview?: bool (op up: the
+ *                  Automation API's up() alone, which is `pulumi up --skip-preview`, instead of a preview and an
+ *                  update of its plan) }
  * result: { ok, error?, events: [engine events, each with its phase: "preview" or "update"], outputs?, summary?, ms, previewMs? }
  */
 "use strict";
@@ -49,6 +53,7 @@ async function main() {
         // afresh, as a new language host process would.
         const fresh = () => {
             for (const id of Object.keys(require.cache)) if (id.startsWith(spec.projectDir + path.sep) && !id.includes(`${path.sep}node_modules${path.sep}`)) delete require.cache[id];
+            if (spec.before) require(spec.before)();
             return require(spec.projectDir);
         };
         const extended = async () => {
@@ -88,7 +93,11 @@ async function main() {
         };
         const started = Date.now();
         let phase = "preview";
-        if (spec.op === "up") {
+        if (spec.op === "up" && spec.skipPreview) {
+            phase = "update";
+            const up = await stack.up(opts);
+            result.summary = up.summary;
+        } else if (spec.op === "up") {
             const plan = path.join(spec.workDir, `plan-${process.pid}.json`);
             const preview = await stack.preview({ ...opts, plan });
             result.previewMs = Date.now() - started;

@@ -49,6 +49,13 @@ export type RunSpec = {
      * has run: resources a user adds next to the stack's own, registered in the same program. Default: none.
      */
     extend?: string;
+    /**
+     * A test module (absolute path) whose exported function runs before each program run loads the project's
+     * modules: a change to the code the program then uses (a renderer). Default: none.
+     */
+    before?: string;
+    /** With op `up`: the Automation API's `up()` alone (`pulumi up --skip-preview`), no preview first. Default false. */
+    skipPreview?: boolean;
     /** Run the program with the clock moved this many days ahead (libfaketime), e.g. past a rotation period. */
     clockOffsetDays?: number;
     /** Environment variables for the program (and the CLI), e.g. WEBAPP_ROTATION_GENERATION. */
@@ -157,6 +164,8 @@ export class Engine {
                 replace: spec.replace,
                 program: spec.program,
                 extend: spec.extend,
+                before: spec.before,
+                skipPreview: spec.skipPreview,
             }),
         );
         return new Promise((resolve, reject) => {

@@ -118,11 +118,15 @@ function runLocal(urn: string, inputs: Inputs, cmd: string): Promise<Ran> {
     return run(shell, [...shellArgs, cmd], { stdin: inputs.stdin, env: { ...process.env, ...(inputs.environment ?? {}) }, cwd: inputs.dir, urn, logging: inputs.logging });
 }
 
+/** With COMMAND_STANDIN_RUNS set, every command this stand-in starts is recorded there (its URN, one per line). */
+const RUNS = process.env.COMMAND_STANDIN_RUNS;
+
 async function execute(urn: string, raw: Record<string, unknown>, cmd: string | undefined): Promise<Record<string, unknown>> {
     const inputs = reveal(raw) as Inputs;
     let stdout = "";
     let stderr = "";
     if (cmd) {
+        if (RUNS) fs.appendFileSync(RUNS, `${urn}\n`);
         const ran = typeOf(urn) === REMOTE ? await runRemote(urn, inputs, cmd) : await runLocal(urn, inputs, cmd);
         if (ran.code !== 0) throw new Error(`Process exited with status ${ran.code}: running ${JSON.stringify(cmd)}:\n${ran.both}`);
         stdout = ran.stdout.replace(/\n$/, "");

@@ -3,11 +3,13 @@
  * modules are not served here). `node preview-only.ts <hcloud|aws> <engine address>`.
  *
  * Check echoes the inputs; Diff compares them (any change is an update; nothing is replaced); Create, Update
- * and Delete are refused, so no `pulumi up` can pretend to have made a cloud resource. The data sources the
+ * and Delete are refused, so no `pulumi up` can pretend to have made a cloud resource (Create only records, where a
+ * test asks for it: PREVIEW_ONLY_RECORD_CREATES). The data sources the
  * program reads at preview answer with fixed values in the providers' forms (the AWS example account,
  * documentation-range ids). Differs from the real providers: no validation of inputs against the schema, no
  * computed defaults, no replacement on ForceNew properties, no real API.
  */
+import * as fs from "fs";
 import * as provider from "@pulumi/pulumi/provider";
 import { same } from "./support";
 
@@ -16,6 +18,13 @@ const VERSIONS: Record<string, string> = { hcloud: "1.41.0", aws: "7.48.0" };
 if (!VERSIONS[name]) throw new Error(`preview-only: unknown provider ${name}`);
 
 const ACCOUNT = "123456789012";
+
+/**
+ * With PREVIEW_ONLY_RECORD_CREATES naming a file, Create appends the resource's URN there and answers with its
+ * inputs and a made-up id, so an update runs on until the engine stops it (nothing is made; without it, Create is
+ * refused).
+ */
+const FAKE_CREATES = process.env.PREVIEW_ONLY_RECORD_CREATES;
 
 const INVOKES: Record<string, (inputs: Record<string, any>) => Record<string, unknown>> = {
     "aws:index/getCallerIdentity:getCallerIdentity": () => ({ id: ACCOUNT, accountId: ACCOUNT, arn: `arn:aws:iam::${ACCOUNT}:user/deployer`, userId: "AIDAEXAMPLEDEPLOYER01" }),
@@ -37,8 +46,11 @@ const previewOnly: provider.Provider = {
         const keys = [...new Set([...Object.keys(news), ...Object.keys(olds)])];
         return { changes: keys.some((k) => !same(olds[k], news[k])), replaces: [] };
     },
-    async create() {
-        return refuse("create");
+    async create(urn, inputs) {
+        // Recorded, not made: an update that must stop before a resource is created (tests/engine.test.ts).
+        if (!FAKE_CREATES) return refuse("create");
+        fs.appendFileSync(FAKE_CREATES, `${urn}\n`);
+        return { id: `${urn.split("::").slice(-1)[0]}-recorded`, outs: inputs };
     },
     async update() {
         return refuse("update");
