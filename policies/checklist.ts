@@ -4,6 +4,7 @@
  * pack enforces every control of that document.
  */
 import type { EnforcementLevel } from "@pulumi/policy";
+import { BACKUP_STALE_HOURS, HSTS_MIN_MAX_AGE, SSH_LOGIN_GRACE_SECONDS, SSH_MAX_AUTH_TRIES } from "../lib/controls";
 
 export const CHECKLIST = {
     "NET-1": "Public inbound traffic reaches only 80 and 443; SSH only from the admin CIDRs (never the world in prod)",
@@ -15,7 +16,7 @@ export const CHECKLIST = {
     "NET-7": "The load balancer health-checks each server on the app's health path and takes it out of rotation unless it answers 2xx",
     "SSH-1": "PermitRootLogin no",
     "SSH-2": "PasswordAuthentication no and KbdInteractiveAuthentication no; key-only login",
-    "SSH-3": "Login only for the admin user, MaxAuthTries <= 3, LoginGraceTime <= 30s, no agent/TCP/X11 forwarding",
+    "SSH-3": `Login only for the admin user, MaxAuthTries <= ${SSH_MAX_AUTH_TRIES}, LoginGraceTime <= ${SSH_LOGIN_GRACE_SECONDS}s, no agent/TCP/X11 forwarding`,
     "SSH-4": "fail2ban sshd jail: maxretry <= 5, findtime >= 600 s, bantime >= 3600 s",
     "SSH-5": "Host keys Ed25519 (plus RSA >= 3072 bits), no ECDSA key offered; no Diffie-Hellman group under 3072 bits",
     "SSH-6": "Compression no, MaxSessions <= 4",
@@ -32,7 +33,7 @@ export const CHECKLIST = {
     "TLS-1": "Port 80 answers only with a 301 to https (ACME challenge excepted)",
     "TLS-2": "ssl_protocols is TLSv1.2 and/or TLSv1.3 only",
     "TLS-3": "Ciphers: ECDHE with AEAD only (Mozilla intermediate)",
-    "TLS-4": "HSTS max-age >= 31536000 with includeSubDomains, sent always",
+    "TLS-4": `HSTS max-age >= ${HSTS_MIN_MAX_AGE} with includeSubDomains, sent always`,
     "TLS-5": "Let's Encrypt certificates (staging CA for staging) with automatic renewal and an nginx reload",
     "TLS-6": "TLS session cache on, ssl_session_tickets off",
     "TLS-7": "A load balancer redirects HTTP to HTTPS and passes TLS through to nginx (or terminates it with a TLS 1.2+ policy as strict)",
@@ -72,7 +73,7 @@ export const CHECKLIST = {
     "BK-5": "Prod copies every backup off-site (S3)",
     "BK-6": "The off-site bucket: public access blocked, encrypted, versioned, TLS-only, lifecycle expiry, put-only writer",
     "BK-7": "A scheduled restore drill restores the newest backup into a scratch database and checks it",
-    "BK-8": "A stale-backup check fails when the newest backup is older than 26 hours",
+    "BK-8": `A stale-backup check fails when the newest backup is older than ${BACKUP_STALE_HOURS} hours`,
     "LOG-1": "logrotate for the app logs: daily, >= 30 days (error logs >= 90), compressed, create 0640 for the app user",
     "LOG-2": "fail2ban app jail on the SECURITY[...] lines: maxretry 5, findtime 600, bantime 3600",
     "LOG-3": "auditd records changes to identity files, sudoers, sshd's configuration, the clock and kernel modules; its log is rotated at a bounded size",

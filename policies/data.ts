@@ -6,6 +6,7 @@ import { isWorldCidr } from "../lib/net";
 import { inboundRules, isLocalOrPrivate } from "./network";
 import { asList, HostFile, hostFiles, hostScripts, iamPatternMatches, parseHba, parseKeyValues, parseUnit, policyStatements, ResourceLike, systemdTrue, Unit, unitValue } from "./parse";
 import { ChecklistPolicy, Context, firstStep, hasHosts, stackPolicy } from "./support";
+import { BACKUP_STALE_HOURS } from "../lib/controls";
 
 const rdsInstances = (resources: readonly ResourceLike[]) => resources.filter((r) => r.type === "aws:rds/instance:Instance");
 const pgConfs = (resources: readonly ResourceLike[]) => hostFiles(resources).filter((f) => /^\/etc\/postgresql\/.*\.conf$/.test(f.path) && !f.path.endsWith("pg_hba.conf"));
@@ -519,7 +520,7 @@ export const bk7: ChecklistPolicy = stackPolicy({
 
 /**
  * The age in seconds above which the stale check fails: the number its `[ "$age" -gt N ]` (or -ge) compares with,
- * written as a number or shell arithmetic of numbers (`$((26 * 3600))`). Infinity when there is none.
+ * written as a number or shell arithmetic of numbers (`$((24 * 3600))`, say). Infinity when there is none.
  */
 export function staleLimit(script: string): number {
     const m = /\[\s+"?\$\{?age\}?"?\s+-(gt|ge)\s+("?)(\d+|\$\(\(\s*[\d\s*+]+\)\))\2\s+\]/.exec(script);
@@ -532,9 +533,9 @@ export function staleLimit(script: string): number {
 export const bk8: ChecklistPolicy = stackPolicy({
     id: "BK-8",
     slug: "stale-backup-check",
-    description: "A scheduled check fails when the newest backup is older than 26 hours.",
+    description: `A scheduled check fails when the newest backup is older than ${BACKUP_STALE_HOURS} hours.`,
     severity: "medium",
-    remediation: "Keep the Backups stale check (staleAfterHours <= 26) and its timer.",
+    remediation: `Keep the Backups stale check (staleAfterHours <= ${BACKUP_STALE_HOURS}) and its timer.`,
     check: (resources, ctx) => {
         if (!needsBackups(resources, ctx) && rdsInstances(resources).length === 0) return;
         const at = firstStep(resources) ?? rdsInstances(resources)[0];
@@ -545,7 +546,7 @@ export const bk8: ChecklistPolicy = stackPolicy({
             return;
         }
         const limit = staleLimit(check.content);
-        if (limit > 26 * 3600) ctx.report(`${check.path} (${check.from.name}) accepts backups ${limit / 3600} hours old; fail after 26 hours.`, check.from);
+        if (limit > BACKUP_STALE_HOURS * 3600) ctx.report(`${check.path} (${check.from.name}) accepts backups ${limit / 3600} hours old; fail after ${BACKUP_STALE_HOURS} hours.`, check.from);
     },
 });
 

@@ -4,6 +4,7 @@
 import { parse as parseYaml } from "yaml";
 import { aptConfig, AptSetting, asList, EffectiveSshd, effectiveSshd, fail2banJails, Fail2banSetting, fail2banSeconds, fail2banTrue, HostFile, hostFiles, hostIndex, hostScripts, parseUnit, ResourceLike, seconds, sysctlValue, unitValue } from "./parse";
 import { ChecklistPolicy, Context, firstStep, hasHosts, HOST_FILE_CARRIERS, isServer, stackPolicy } from "./support";
+import { SSH_LOGIN_GRACE_SECONDS, SSH_MAX_AUTH_TRIES } from "../lib/controls";
 
 /** Files under a directory; reports once when hosts exist but no step ships any. */
 function required(resources: readonly ResourceLike[], ctx: Context, match: (f: HostFile) => boolean, what: string): HostFile[] {
@@ -89,18 +90,18 @@ export const ssh2: ChecklistPolicy = stackPolicy({
 export const ssh3: ChecklistPolicy = stackPolicy({
     id: "SSH-3",
     slug: "ssh-admin-only",
-    description: "sshd lets in only the named admin user (AllowUsers), MaxAuthTries <= 3, LoginGraceTime <= 30 s, no agent, TCP or X11 forwarding, in the effective configuration and every Match block.",
+    description: `sshd lets in only the named admin user (AllowUsers), MaxAuthTries <= ${SSH_MAX_AUTH_TRIES}, LoginGraceTime <= ${SSH_LOGIN_GRACE_SECONDS} s, no agent, TCP or X11 forwarding, in the effective configuration and every Match block.`,
     severity: "high",
     resourceTypes: HOST_FILE_CARRIERS,
-    remediation: "Keep AllowUsers <admin>, MaxAuthTries 3, LoginGraceTime 30 and the forwarding switches off in the sshd drop-in, with nothing read before it or in a Match block loosening them.",
+    remediation: `Keep AllowUsers <admin>, MaxAuthTries ${SSH_MAX_AUTH_TRIES}, LoginGraceTime ${SSH_LOGIN_GRACE_SECONDS} and the forwarding switches off in the sshd drop-in, with nothing read before it or in a Match block loosening them.`,
     check: (resources, ctx) => {
         const report = reporter(ctx);
         for (const { sshd, fallback } of sshdHosts(resources, ctx)) {
             const users = (sshd.global.get("allowusers")?.value ?? "").split(/\s+/).filter(Boolean);
             if (users.length === 0) reporter(ctx, true)("AllowUsers is not set, so every account may try to log in; set AllowUsers <admin>", fallback);
             if (users.includes("root")) report("AllowUsers lets root in", sshd.global.get("allowusers")!.file ?? fallback);
-            sshdKeyword(sshd, fallback, "maxauthtries", "6", (v) => Number(v) <= 3, ctx, (v, where) => `${where}: MaxAuthTries is ${v}, not <= 3`);
-            sshdKeyword(sshd, fallback, "logingracetime", "120", (v) => (seconds(v) ?? 0) > 0 && (seconds(v) ?? 0) <= 30, ctx, (v, where) => `${where}: LoginGraceTime is ${v}, not <= 30`);
+            sshdKeyword(sshd, fallback, "maxauthtries", "6", (v) => Number(v) <= SSH_MAX_AUTH_TRIES, ctx, (v, where) => `${where}: MaxAuthTries is ${v}, not <= ${SSH_MAX_AUTH_TRIES}`);
+            sshdKeyword(sshd, fallback, "logingracetime", "120", (v) => (seconds(v) ?? 0) > 0 && (seconds(v) ?? 0) <= SSH_LOGIN_GRACE_SECONDS, ctx, (v, where) => `${where}: LoginGraceTime is ${v}, not <= ${SSH_LOGIN_GRACE_SECONDS}`);
             for (const k of ["allowagentforwarding", "allowtcpforwarding", "x11forwarding"]) sshdKeyword(sshd, fallback, k, "yes", (v) => v === "no", ctx, (v, where) => `${where}: ${k} is ${v}, not no`);
         }
     },

@@ -539,7 +539,7 @@ export function fail2banSeconds(value: string | undefined): number | undefined {
     const v = (value ?? "").trim().toLowerCase();
     if (/^-\d+$/.test(v)) return Infinity;
     if (!/^(\d+(\.\d+)?\s*[a-z]*\s*)+$/.test(v)) return undefined;
-    const unit: [RegExp, number][] = [[/^(y|years?)$/, 31536000], [/^(mo|months?)$/, 2592000], [/^(w|weeks?)$/, 604800], [/^(d|days?)$/, 86400], [/^(h|hours?)$/, 3600], [/^(m|mi|mins?|minutes?)$/, 60], [/^(|s|secs?|seconds?)$/, 1]];
+    const unit: [RegExp, number][] = [[/^(y|years?)$/, 365 * 86400], [/^(mo|months?)$/, 2592000], [/^(w|weeks?)$/, 604800], [/^(d|days?)$/, 86400], [/^(h|hours?)$/, 3600], [/^(m|mi|mins?|minutes?)$/, 60], [/^(|s|secs?|seconds?)$/, 1]];
     let total = 0;
     for (const [, n, u] of v.matchAll(/(\d+(?:\.\d+)?)\s*([a-z]*)/g)) {
         const factor = unit.find(([re]) => re.test(u))?.[1];

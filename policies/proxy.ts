@@ -8,6 +8,7 @@ import { appJails } from "./app";
 import { applicationLoadBalancers, AWS_TARGET_GROUPS, hcloudServices } from "./fleet";
 import { isLocalOrPrivate, isWideSource } from "./network";
 import { ChecklistPolicy, Context, firstStep, hasHosts, stackPolicy } from "./support";
+import { HSTS_MAX_AGE, HSTS_MIN_MAX_AGE } from "../lib/controls";
 
 type Site = { file: HostFile; https: NginxDirective[]; http: NginxDirective[] };
 
@@ -305,9 +306,9 @@ export const tls3: ChecklistPolicy = stackPolicy({
 export const tls4: ChecklistPolicy = stackPolicy({
     id: "TLS-4",
     slug: "hsts",
-    description: "HSTS with max-age >= 31536000 and includeSubDomains on every HTTPS response (always).",
+    description: `HSTS with max-age >= ${HSTS_MIN_MAX_AGE} and includeSubDomains on every HTTPS response (always).`,
     severity: "high",
-    remediation: 'add_header Strict-Transport-Security "max-age=63072000; includeSubDomains" always;',
+    remediation: `add_header Strict-Transport-Security "max-age=${HSTS_MAX_AGE}; includeSubDomains" always;`,
     check: (resources, ctx) =>
         eachHttps(resources, ctx, (server, _s, httpConf, report) =>
             eachHeaderScope(
@@ -318,8 +319,8 @@ export const tls4: ChecklistPolicy = stackPolicy({
                 (h, where) => {
                     const at = where === "server" ? "" : ` in ${where}`;
                     const maxAge = Number(/max-age=(\d+)/.exec(h?.value ?? "")?.[1] ?? 0);
-                    if (!h) return report(`Strict-Transport-Security is not sent${at}; add it with max-age=63072000; includeSubDomains, always.`);
-                    if (maxAge < 31536000) report(`HSTS max-age is ${maxAge}${at}; use at least 31536000.`);
+                    if (!h) return report(`Strict-Transport-Security is not sent${at}; add it with max-age=${HSTS_MAX_AGE}; includeSubDomains, always.`);
+                    if (maxAge < HSTS_MIN_MAX_AGE) report(`HSTS max-age is ${maxAge}${at}; use at least ${HSTS_MIN_MAX_AGE}.`);
                     if (!/includeSubDomains/i.test(h.value)) report(`HSTS lacks includeSubDomains${at}; add it.`);
                     if (!h.always) report(`HSTS is sent without always${at}; add always so error responses carry it.`);
                 },

@@ -218,6 +218,7 @@ describe("the live judges", () => {
 
     test.each([
         ["an earlier drop-in turns passwords on", { sshd: () => sshdT({ "00-local.conf": "PasswordAuthentication yes\n", "10-hardening.conf": renderSshdConfig({ adminUser: "deploy", port: 22 }) }) }, ["SSH-2 sshd runs with passwordauthentication yes (wanted no); a file under /etc/ssh changed since the deploy"]],
+        ["an earlier drop-in lengthens the login grace time (the real sshd -T prints seconds)", { sshd: () => sshdT({ "00-local.conf": "LoginGraceTime 2m\n", "10-hardening.conf": renderSshdConfig({ adminUser: "deploy", port: 22 }) }) }, ["SSH-3 sshd runs with logingracetime 120 (wanted 1 to 30 seconds); a file under /etc/ssh changed since the deploy"]],
         ["ufw admits 5432 by hand", { ufw: () => `${UFW_ACTIVE}5432                       ALLOW IN    Anywhere\n5432 (v6)                  ALLOW IN    Anywhere (v6)\n` }, ['NET-2 ufw admits port 5432 from anywhere ("5432 ALLOW IN Anywhere"), which the deploy does not open', 'NET-2 ufw admits port 5432 from anywhere ("5432 (v6) ALLOW IN Anywhere (v6)"), which the deploy does not open']],
         ["ufw admits SSH from anywhere", { ufw: () => `${UFW_ACTIVE}22/tcp                     LIMIT IN    Anywhere\n` }, ['NET-1 ufw admits port 22 from anywhere ("22/tcp LIMIT IN Anywhere"), which the deploy does not open']],
         ["ufw off", { ufw: () => "Status: inactive" }, ["NET-3 ufw is not active (Status: inactive)"]],

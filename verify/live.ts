@@ -8,6 +8,7 @@ import type { ChecklistId } from "../policies/checklist";
 import type { DeployedHost } from "./deployment";
 import { isLocalOrPrivate } from "../policies/network";
 import { ProbeResult, showBlocks } from "./probe";
+import { BACKUP_STALE_HOURS, SSH_LOGIN_GRACE_SECONDS, SSH_MAX_AUTH_TRIES } from "../lib/controls";
 
 export type LiveFinding = {
     id: ChecklistId;
@@ -18,8 +19,6 @@ export type LiveFinding = {
     command?: string;
 };
 
-/** How old the newest verified backup may be (BK-8's stale check). */
-export const MAX_BACKUP_AGE_HOURS = 26;
 /** A certificate must be valid this much longer (certbot renews 30 days before expiry). */
 export const MIN_CERTIFICATE_DAYS = 14;
 
@@ -47,7 +46,9 @@ function sshd(host: DeployedHost, text: string): LiveFinding[] {
     want("SSH-1", "permitrootlogin", (v) => v === "no", "no");
     want("SSH-2", "passwordauthentication", (v) => v === "no", "no");
     want("SSH-2", "kbdinteractiveauthentication", (v) => v === "no", "no");
-    want("SSH-3", "maxauthtries", (v) => Number(v) <= 3, "3 or less");
+    want("SSH-3", "maxauthtries", (v) => Number(v) <= SSH_MAX_AUTH_TRIES, `${SSH_MAX_AUTH_TRIES} or less`);
+    // sshd -T prints LoginGraceTime in seconds.
+    want("SSH-3", "logingracetime", (v) => Number(v) > 0 && Number(v) <= SSH_LOGIN_GRACE_SECONDS, `1 to ${SSH_LOGIN_GRACE_SECONDS} seconds`);
     want("SSH-3", "allowtcpforwarding", (v) => v === "no", "no");
     want("SSH-3", "x11forwarding", (v) => v === "no", "no");
     want("SSH-3", "allowagentforwarding", (v) => v === "no", "no");
@@ -116,8 +117,8 @@ function backups(newest: string, now: number, appName: string): LiveFinding[] {
     const command = `sudo systemctl start ${appName}-backup@daily.service`;
     if (!m) return [{ id: "BK-8", message: "no verified backup (a dump with its .sha256) on the host", command }];
     const hours = (now - Number(m[1])) / 3600;
-    if (hours <= MAX_BACKUP_AGE_HOURS) return [];
-    return [{ id: "BK-8", message: `the newest verified backup is ${hours.toFixed(1)} h old (${m[2].replace(/\.sha256$/, "")}), more than ${MAX_BACKUP_AGE_HOURS} h`, command }];
+    if (hours <= BACKUP_STALE_HOURS) return [];
+    return [{ id: "BK-8", message: `the newest verified backup is ${hours.toFixed(1)} h old (${m[2].replace(/\.sha256$/, "")}), more than ${BACKUP_STALE_HOURS} h`, command }];
 }
 
 function drill(text: string, appName: string): LiveFinding[] {

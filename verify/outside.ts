@@ -11,6 +11,7 @@ import * as net from "net";
 import type { ChecklistId } from "../policies/checklist";
 import type { LiveFinding } from "./live";
 import { MIN_CERTIFICATE_DAYS } from "./live";
+import { HSTS_MIN_MAX_AGE } from "../lib/controls";
 
 export type SiteTarget = {
     /** The domain: SNI and Host header. */
@@ -135,7 +136,7 @@ export function siteFindings(p: SiteProbe, now: number, o: { nginxStep?: string 
         out.push({ id: "RL-1", message: `${p.rateLimit.statuses.length} requests in a row to ${p.rateLimit.path} got no 429 (statuses ${[...new Set(p.rateLimit.statuses)].join(", ")}): the login path is not rate limited per client`, step });
     }
     const checks: [ChecklistId, string, (v: string | undefined) => boolean, string][] = [
-        ["TLS-4", "Strict-Transport-Security", (v) => !!v && Number(/max-age=(\d+)/.exec(v)?.[1] ?? 0) >= 31536000 && /includeSubDomains/i.test(v), "max-age >= 31536000; includeSubDomains"],
+        ["TLS-4", "Strict-Transport-Security", (v) => !!v && Number(/max-age=(\d+)/.exec(v)?.[1] ?? 0) >= HSTS_MIN_MAX_AGE && /includeSubDomains/i.test(v), `max-age >= ${HSTS_MIN_MAX_AGE}; includeSubDomains`],
         ["HDR-1", "X-Content-Type-Options", (v) => v === "nosniff", "nosniff"],
         ["HDR-2", "X-Frame-Options", (v) => v === "DENY" || v === "SAMEORIGIN", "DENY"],
         ["HDR-3", "Referrer-Policy", (v) => ["no-referrer", "same-origin", "strict-origin", "strict-origin-when-cross-origin"].includes(v ?? ""), "strict-origin-when-cross-origin"],

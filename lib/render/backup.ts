@@ -10,6 +10,7 @@
  */
 import { shq } from "./apply-script";
 import { credentialDir } from "./systemd";
+import { BACKUP_STALE_HOURS } from "../controls";
 
 export type BackupOptions = {
     appName: string;
@@ -28,7 +29,7 @@ export type BackupOptions = {
     uploadsDir?: string;
     /** Off-site copy (BK-5): bucket and key prefix; credentials arrive as the `backup-aws` credential. */
     offsite?: { bucket: string; prefix: string; region: string };
-    /** Hours after which the newest daily backup is stale (BK-8). Default 26. */
+    /** Hours after which the newest daily backup is stale (BK-8). Default {@link BACKUP_STALE_HOURS}. */
     staleAfterHours?: number;
     /** Local time `HH:MM` of the daily backup; the other jobs follow it (see {@link backupSchedule}). Default `02:00`. */
     time?: string;
@@ -311,7 +312,7 @@ export function renderRestoreDrillScript(o: BackupOptions): string {
 /** `backup-stale-check`: fails when the newest daily backup is older than the limit (BK-8). */
 export function renderStaleCheckScript(o: BackupOptions): string {
     check(o);
-    const hours = o.staleAfterHours ?? 26;
+    const hours = o.staleAfterHours ?? BACKUP_STALE_HOURS;
     return [
         ...header(`fail when the newest daily backup is older than ${hours} hours (BK-8).`),
         backupRoot(o),

@@ -6,6 +6,7 @@
  * TLS settings are per server, overriding Debian's http-level `ssl_protocols TLSv1 TLSv1.1 ...` default.
  */
 import { bannedMapFile } from "./fail2ban";
+import { HSTS_MAX_AGE, HSTS_MIN_MAX_AGE } from "../controls";
 
 /** Mozilla "intermediate" (TLS 1.2 ciphers), ECDHE key exchange only (TLS-3); TLS 1.3 suites are fixed. */
 export const MOZILLA_INTERMEDIATE_CIPHERS = [
@@ -53,7 +54,7 @@ export type ReverseProxyOptions = {
     contentSecurityPolicy?: string;
     /** X-Frame-Options (HDR-2). Default `DENY`. */
     frameOptions?: "DENY" | "SAMEORIGIN";
-    /** HSTS max-age in seconds (TLS-4: >= 31536000). Default 63072000 (two years). */
+    /** HSTS max-age in seconds (TLS-4: at least {@link HSTS_MIN_MAX_AGE}). Default {@link HSTS_MAX_AGE} (two years). */
     hstsMaxAge?: number;
     /** Request body limit (PX-3), nginx size syntax. Default `10m`. */
     clientMaxBodySize?: string;
@@ -112,7 +113,7 @@ export function withDefaults(o: ReverseProxyOptions): Required<Omit<ReverseProxy
         apiBurst: 20,
         contentSecurityPolicy: DEFAULT_CSP,
         frameOptions: "DENY",
-        hstsMaxAge: 63072000,
+        hstsMaxAge: HSTS_MAX_AGE,
         clientMaxBodySize: "10m",
         proxyTimeoutSeconds: 60,
         ports: { http: 80, https: 443 },

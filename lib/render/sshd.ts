@@ -3,6 +3,7 @@
  * `/etc/ssh/sshd_config.d/*.conf` before its own settings and sshd keeps the first value it reads, so a drop-in
  * named before cloud-init's `50-cloud-init.conf` wins over everything else.
  */
+import { SSH_LOGIN_GRACE_SECONDS, SSH_MAX_AUTH_TRIES } from "../controls";
 export const SSHD_DROPIN_PATH = "/etc/ssh/sshd_config.d/10-hardening.conf";
 
 export type SshdOptions = {
@@ -58,8 +59,8 @@ export function renderSshdConfig(opts: SshdOptions): string {
         "PubkeyAuthentication yes",
         "AuthenticationMethods publickey",
         `AllowUsers ${opts.adminUser}`,
-        "MaxAuthTries 3",
-        "LoginGraceTime 30",
+        `MaxAuthTries ${SSH_MAX_AUTH_TRIES}`,
+        `LoginGraceTime ${SSH_LOGIN_GRACE_SECONDS}`,
         "MaxStartups 10:30:60",
         "AllowAgentForwarding no",
         "AllowTcpForwarding no",
