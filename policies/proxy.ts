@@ -8,7 +8,7 @@ import { appJails } from "./app";
 import { applicationLoadBalancers, AWS_TARGET_GROUPS, hcloudServices } from "./fleet";
 import { isLocalOrPrivate, isWideSource } from "./network";
 import { ChecklistPolicy, Context, firstStep, hasHosts, stackPolicy } from "./support";
-import { HSTS_MAX_AGE, HSTS_MIN_MAX_AGE } from "../lib/controls";
+import { HSTS_MIN_MAX_AGE, hstsIncludesSubDomains, hstsMaxAge, REQUIRED_HEADERS } from "../lib/controls";
 
 type Site = { file: HostFile; https: NginxDirective[]; http: NginxDirective[] };
 
@@ -215,7 +215,9 @@ function eachHeaderScope(server: NginxDirective, httpConf: NginxDirective[], hea
     }
 }
 
-function headerPolicy(id: "HDR-1" | "HDR-2" | "HDR-3" | "HDR-4", slug: string, header: string, ok: (v: string) => boolean, expected: string, severity: "high" | "medium"): ChecklistPolicy {
+/** HDR-1..4: the header lib/controls.ts names, judged there, with the value the proxy sends as the fix. */
+function headerPolicy(id: "HDR-1" | "HDR-2" | "HDR-3" | "HDR-4", slug: string, severity: "high" | "medium"): ChecklistPolicy {
+    const { name: header, wants: expected, ok } = REQUIRED_HEADERS[id];
     return stackPolicy({
         id,
         slug,
@@ -308,7 +310,7 @@ export const tls4: ChecklistPolicy = stackPolicy({
     slug: "hsts",
     description: `HSTS with max-age >= ${HSTS_MIN_MAX_AGE} and includeSubDomains on every HTTPS response (always).`,
     severity: "high",
-    remediation: `add_header Strict-Transport-Security "max-age=${HSTS_MAX_AGE}; includeSubDomains" always;`,
+    remediation: `add_header Strict-Transport-Security "${REQUIRED_HEADERS["TLS-4"].sent}" always;`,
     check: (resources, ctx) =>
         eachHttps(resources, ctx, (server, _s, httpConf, report) =>
             eachHeaderScope(
@@ -318,10 +320,10 @@ export const tls4: ChecklistPolicy = stackPolicy({
                 report,
                 (h, where) => {
                     const at = where === "server" ? "" : ` in ${where}`;
-                    const maxAge = Number(/max-age=(\d+)/.exec(h?.value ?? "")?.[1] ?? 0);
-                    if (!h) return report(`Strict-Transport-Security is not sent${at}; add it with max-age=${HSTS_MAX_AGE}; includeSubDomains, always.`);
+                    if (!h) return report(`Strict-Transport-Security is not sent${at}; add it with ${REQUIRED_HEADERS["TLS-4"].sent}, always.`);
+                    const maxAge = hstsMaxAge(h.value);
                     if (maxAge < HSTS_MIN_MAX_AGE) report(`HSTS max-age is ${maxAge}${at}; use at least ${HSTS_MIN_MAX_AGE}.`);
-                    if (!/includeSubDomains/i.test(h.value)) report(`HSTS lacks includeSubDomains${at}; add it.`);
+                    if (!hstsIncludesSubDomains(h.value)) report(`HSTS lacks includeSubDomains${at}; add it.`);
                     if (!h.always) report(`HSTS is sent without always${at}; add always so error responses carry it.`);
                 },
                 (where) => `${where} drops HSTS with its own add_header; repeat it there.`,
@@ -390,25 +392,10 @@ export const tls6: ChecklistPolicy = stackPolicy({
         }),
 });
 
-export const hdr1 = headerPolicy("HDR-1", "nosniff", "X-Content-Type-Options", (v) => v === "nosniff", "nosniff", "medium");
-export const hdr2 = headerPolicy("HDR-2", "frame-options", "X-Frame-Options", (v) => /^(DENY|SAMEORIGIN)$/i.test(v), "DENY", "medium");
-const REFERRER_OK = ["strict-origin-when-cross-origin", "strict-origin", "same-origin", "no-referrer"];
-const REFERRER_KNOWN = [...REFERRER_OK, "no-referrer-when-downgrade", "origin", "origin-when-cross-origin", "unsafe-url"];
-/**
- * The policy a browser applies from a Referrer-Policy value: a comma list is a fallback list, and the browser
- * uses the last token it knows (W3C Referrer Policy, "parse a referrer policy from a header").
- */
-export const effectiveReferrerPolicy = (v: string) => v.split(",").map((t) => t.trim().toLowerCase()).filter((t) => REFERRER_KNOWN.includes(t)).slice(-1)[0];
-export const hdr3 = headerPolicy("HDR-3", "referrer-policy", "Referrer-Policy", (v) => REFERRER_OK.includes(effectiveReferrerPolicy(v) ?? ""), "strict-origin-when-cross-origin", "medium");
-/**
- * Whether a Permissions-Policy denies a feature to every origin: its last entry for the feature (a structured
- * dictionary keeps the last of a repeated key) is `feature=()`, in any spacing.
- */
-const deniesFeature = (v: string, f: string) => {
-    const entry = v.split(",").map((d) => d.trim()).filter((d) => d.split("=")[0].trim().toLowerCase() === f).slice(-1)[0];
-    return entry !== undefined && /^[^=]+=\s*\(\s*\)$/.test(entry);
-};
-export const hdr4 = headerPolicy("HDR-4", "permissions-policy", "Permissions-Policy", (v) => ["camera", "microphone", "geolocation"].every((f) => deniesFeature(v, f)), "camera=(), microphone=(), geolocation=()", "medium");
+export const hdr1 = headerPolicy("HDR-1", "nosniff", "medium");
+export const hdr2 = headerPolicy("HDR-2", "frame-options", "medium");
+export const hdr3 = headerPolicy("HDR-3", "referrer-policy", "medium");
+export const hdr4 = headerPolicy("HDR-4", "permissions-policy", "medium");
 
 export const hdr5: ChecklistPolicy = stackPolicy({
     id: "HDR-5",

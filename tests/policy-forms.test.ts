@@ -352,7 +352,10 @@ const forms: Form[] = [
     ["HDR-3", "pass: a fallback list whose last known token is strict", P, site((c) => c.replace('Referrer-Policy "strict-origin-when-cross-origin"', 'Referrer-Policy "no-referrer, strict-origin-when-cross-origin, x-future-policy"')), null],
     ["HDR-4", "the camera allowed to the site itself", P, site((c) => c.replace("camera=()", "camera=(self)")), /Permissions-Policy is "camera=\(self\)/],
     ["HDR-4", "a later entry for the same feature wins", P, site((c) => c.replace("usb=()", "usb=(), microphone=*")), /Permissions-Policy is ".*microphone=\*"/],
-    ["HDR-4", "pass: spaces inside the entries", P, site((c) => c.replace("camera=(), microphone=(), geolocation=()", "camera = ( ), microphone=(),geolocation=()")), null],
+    ["HDR-4", "pass: spaces inside the parentheses and around the members", P, site((c) => c.replace("camera=(), microphone=(), geolocation=()", "camera=( ), microphone=() ,geolocation=()")), null],
+    // A structured-field dictionary (RFC 8941) allows no space between a key and its `=`: a browser drops the header.
+    ["HDR-4", "a space before = makes the whole header unreadable", P, site((c) => c.replace("camera=(), microphone=(), geolocation=()", "camera = (), microphone=(), geolocation=()")), /Permissions-Policy is "camera = \(\)/],
+    ["HDR-4", "an uppercase key makes the whole header unreadable", P, site((c) => c.replace("camera=()", "Camera=()")), /Permissions-Policy is "Camera=\(\)/],
     // PX-2: the location nginx picks for a dotfile.
     ["PX-2", "a ^~ prefix that serves files skips the dotfile regex", P, site((c) => c.replace("    location / {\n        proxy_pass", "    location ^~ /static/ {\n        alias /var/www/static/;\n        types { }\n        default_type application/octet-stream;\n    }\n\n    location / {\n        proxy_pass")), /\/static\/\.git\/HEAD is answered by location \^~ \/static\/, which does not refuse it \(\^~ stops nginx/],
     ["PX-2", "an earlier regex location answers dotfiles first", P, site((c) => c.replace("    location ~ /\\. {", "    location ~ \\.(env|php)$ {\n        proxy_pass http://127.0.0.1:8000;\n    }\n\n    location ~ /\\. {")), /\/\.env is answered by location ~ \\\.\(env\|php\)\$, which does not refuse it/],

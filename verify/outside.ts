@@ -11,7 +11,7 @@ import * as net from "net";
 import type { ChecklistId } from "../policies/checklist";
 import type { LiveFinding } from "./live";
 import { MIN_CERTIFICATE_DAYS } from "./live";
-import { HSTS_MIN_MAX_AGE } from "../lib/controls";
+import { REQUIRED_HEADERS } from "../lib/controls";
 
 export type SiteTarget = {
     /** The domain: SNI and Host header. */
@@ -136,11 +136,10 @@ export function siteFindings(p: SiteProbe, now: number, o: { nginxStep?: string 
         out.push({ id: "RL-1", message: `${p.rateLimit.statuses.length} requests in a row to ${p.rateLimit.path} got no 429 (statuses ${[...new Set(p.rateLimit.statuses)].join(", ")}): the login path is not rate limited per client`, step });
     }
     const checks: [ChecklistId, string, (v: string | undefined) => boolean, string][] = [
-        ["TLS-4", "Strict-Transport-Security", (v) => !!v && Number(/max-age=(\d+)/.exec(v)?.[1] ?? 0) >= HSTS_MIN_MAX_AGE && /includeSubDomains/i.test(v), `max-age >= ${HSTS_MIN_MAX_AGE}; includeSubDomains`],
-        ["HDR-1", "X-Content-Type-Options", (v) => v === "nosniff", "nosniff"],
-        ["HDR-2", "X-Frame-Options", (v) => v === "DENY" || v === "SAMEORIGIN", "DENY"],
-        ["HDR-3", "Referrer-Policy", (v) => ["no-referrer", "same-origin", "strict-origin", "strict-origin-when-cross-origin"].includes(v ?? ""), "strict-origin-when-cross-origin"],
-        ["HDR-4", "Permissions-Policy", (v) => ["camera=()", "microphone=()", "geolocation=()"].every((d) => (v ?? "").includes(d)), "camera=(), microphone=(), geolocation=()"],
+        ...(["TLS-4", "HDR-1", "HDR-2", "HDR-3", "HDR-4"] as const).map((id): [ChecklistId, string, (v: string | undefined) => boolean, string] => {
+            const h = REQUIRED_HEADERS[id];
+            return [id, h.name, (v) => v !== undefined && h.ok(v), h.wants];
+        }),
         ["HDR-5", "Content-Security-Policy", (v) => !!v, "a policy"],
     ];
     for (const [what, r] of [["a 200", p.ok], ["an error page", p.error]] as const) {

@@ -6,7 +6,7 @@
  * TLS settings are per server, overriding Debian's http-level `ssl_protocols TLSv1 TLSv1.1 ...` default.
  */
 import { bannedMapFile } from "./fail2ban";
-import { HSTS_MAX_AGE, HSTS_MIN_MAX_AGE } from "../controls";
+import { HSTS_MAX_AGE, HSTS_MIN_MAX_AGE, REQUIRED_HEADERS } from "../controls";
 
 /** Mozilla "intermediate" (TLS 1.2 ciphers), ECDHE key exchange only (TLS-3); TLS 1.3 suites are fixed. */
 export const MOZILLA_INTERMEDIATE_CIPHERS = [
@@ -99,7 +99,7 @@ export const HEALTH_CHECK_PORT = 8404;
 /** While this file exists the health listener answers 503, so the load balancer drains the server. */
 export const drainFile = (name: string) => `/run/nginx-${name}.drain`;
 
-export const PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=()";
+export const PERMISSIONS_POLICY = REQUIRED_HEADERS["HDR-4"].sent;
 
 /** Resolves defaults. */
 export function withDefaults(o: ReverseProxyOptions): Required<Omit<ReverseProxyOptions, "uploads" | "loadBalancer">> & Pick<ReverseProxyOptions, "uploads" | "loadBalancer"> {
@@ -303,9 +303,9 @@ export function renderNginxSite(opts: ReverseProxyOptions): string {
         "    # Sent on every response, errors included (always). No location below adds headers of its own, so all",
         "    # of them inherit these.",
         `    add_header Strict-Transport-Security "${hsts}" always;`,
-        '    add_header X-Content-Type-Options "nosniff" always;',
+        `    add_header X-Content-Type-Options "${REQUIRED_HEADERS["HDR-1"].sent}" always;`,
         `    add_header X-Frame-Options "${o.frameOptions}" always;`,
-        '    add_header Referrer-Policy "strict-origin-when-cross-origin" always;',
+        `    add_header Referrer-Policy "${REQUIRED_HEADERS["HDR-3"].sent}" always;`,
         `    add_header Permissions-Policy "${PERMISSIONS_POLICY}" always;`,
         `    add_header Content-Security-Policy "${o.contentSecurityPolicy}" always;`,
         "",
