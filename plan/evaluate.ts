@@ -163,7 +163,9 @@ export function evaluate(run: PlanRun, policies: readonly Policy[], config: Pack
                         type: r.type,
                         name: r.name,
                         urn: r.urn,
-                        props: propsOf(r),
+                        // The stack's own view of the properties: the engine deserializes them per policy, but
+                        // they are the same values, and a policy only reads them.
+                        props: pr.props,
                         opts: pr.opts,
                         stackTags: args.stackTags,
                         getConfig: args.getConfig,

@@ -199,9 +199,16 @@ export const HOST_PLAN_CARRIERS = ["webapp:host:HostHardening"] as const;
 
 function resourceViews(args: ResourceValidationArgs): ResourceLike | ResourceLike[] {
     if (!(HOST_PLAN_CARRIERS as readonly string[]).includes(args.type)) return resourceView(args);
-    const steps = (args.props.plan?.steps ?? []) as ApplyScript[];
-    return steps.map((script) => ({ type: "command:remote:Command", name: plannedStepName(args.name, script), urn: args.urn, props: { create: stepCommand(renderApplyScript(script)) }, deps: {} }));
+    // Rendered once per properties object (the offline plan passes every policy the same one).
+    let views = plannedViews.get(args.props);
+    if (!views) {
+        const steps = (args.props.plan?.steps ?? []) as ApplyScript[];
+        views = steps.map((script) => ({ type: "command:remote:Command", name: plannedStepName(args.name, script), urn: args.urn, props: { create: stepCommand(renderApplyScript(script)) }, deps: {} }));
+        plannedViews.set(args.props, views);
+    }
+    return views;
 }
+const plannedViews = new WeakMap<object, ResourceLike[]>();
 
 type StackResource = ResourceLike & { opts: StackValidationArgs["resources"][number]["opts"] };
 
