@@ -1,10 +1,12 @@
 /**
  * The real Pulumi engine (CLI built by .ci/run from tools/pulumi) judges the program with the policy pack at a
- * first `pulumi preview`, on an empty state, with stand-in providers (tests/engine). Two promises are checked:
+ * first `pulumi preview`, on an empty state, with stand-in providers (tests/engine). Three promises are checked:
  * - every mandatory control is judged before the first deploy: no mandatory policy is reported as
  *   "can't run … during preview", and a compliant stack passes;
  * - the offline plan (first-deploy phase) reports exactly the engine's findings, compliant or not, over a corpus
- *   of insecure configurations: it can never say PASSED where the engine could not judge.
+ *   of insecure configurations (and changes to the code): it can never say PASSED where the engine could not judge;
+ * - without a preview (`pulumi up --skip-preview`, the Automation API's `up()`), the resource policies stop an
+ *   insecure host step or firewall before any step runs.
  */
 import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
