@@ -58,6 +58,7 @@ export const deniesFeature = (v: string, feature: string) => {
 
 /** The features HDR-4 wants denied to every origin. */
 export const DENIED_FEATURES = ["camera", "microphone", "geolocation"] as const;
+const DENIED = DENIED_FEATURES.map((f) => `${f}=()`).join(", ");
 
 /**
  * The headers TLS-4 and HDR-1..4 require on every HTTPS response, as a browser reads them. The pack judges the
@@ -75,8 +76,8 @@ export const REQUIRED_HEADERS = {
     "HDR-3": { name: "Referrer-Policy", wants: "strict-origin-when-cross-origin", sent: "strict-origin-when-cross-origin", ok: (v: string) => REFERRER_OK.includes(effectiveReferrerPolicy(v) ?? "") },
     "HDR-4": {
         name: "Permissions-Policy",
-        wants: DENIED_FEATURES.map((f) => `${f}=()`).join(", "),
-        sent: `${DENIED_FEATURES.map((f) => `${f}=()`).join(", ")}, payment=(), usb=()`,
+        wants: DENIED,
+        sent: `${DENIED}, payment=(), usb=()`,
         ok: (v: string) => DENIED_FEATURES.every((f) => deniesFeature(v, f)),
     },
 } as const satisfies Record<string, RequiredHeader>;

@@ -143,7 +143,7 @@ export function stackPolicy(c: Common & { check: Check; resourceTypes?: readonly
         const collect = ((message: string, urn?: string) => said.add(`${message}\0${urn}`)) as Reporter;
         collect.waived = (message, _w, urn) => said.add(`${message}\0${urn}`);
         // As the engine registers it: no dependencies known (the properties object stays, and with it the parse).
-        judgeAlone(c.check, { type: r.type, name: r.name, urn: r.urn, props: r.props, deps: {} }, context(c.id, config, collect, "resource"));
+        judgeAlone(c.check, [{ type: r.type, name: r.name, urn: r.urn, props: r.props, deps: {} }], context(c.id, config, collect, "resource"));
         return said;
     };
     return {
@@ -177,19 +177,13 @@ export function stackPolicy(c: Common & { check: Check; resourceTypes?: readonly
 }
 
 /** Runs a check on one resource alone; a value the engine does not know yet ends it (the stack check judges then). */
-function judgeAlone(check: Check, r: ResourceLike | readonly ResourceLike[], ctx: Context): void {
+function judgeAlone(check: Check, resources: readonly ResourceLike[], ctx: Context): void {
     try {
-        check(Array.isArray(r) ? r : [r as ResourceLike], ctx);
+        check(resources, ctx);
     } catch (err) {
         if (!(err instanceof UnknownValueError)) throw err;
     }
 }
-
-/**
- * A registered resource as the checks read it: no dependencies (a resource policy is not told them). Its files are
- * parsed once per script text (policies/parse.ts), though the analyzer deserializes the properties per policy.
- */
-const resourceView = (args: ResourceValidationArgs): ResourceLike => ({ type: args.type, name: args.name, urn: args.urn, props: args.props, deps: {} });
 
 /**
  * The components that carry their steps' plan (lib/render/apply-script.ts `HostPlan`): judged as those steps
@@ -197,8 +191,13 @@ const resourceView = (args: ResourceValidationArgs): ResourceLike => ({ type: ar
  */
 export const HOST_PLAN_CARRIERS = ["webapp:host:HostHardening"] as const;
 
-function resourceViews(args: ResourceValidationArgs): ResourceLike | ResourceLike[] {
-    if (!(HOST_PLAN_CARRIERS as readonly string[]).includes(args.type)) return resourceView(args);
+/**
+ * A registered resource as the checks read it, with no dependencies (a resource policy is not told them); its files
+ * are parsed once per script text (policies/parse.ts), though the analyzer deserializes the properties per policy.
+ * A plan carrier reads as its planned steps.
+ */
+function resourceViews(args: ResourceValidationArgs): ResourceLike[] {
+    if (!(HOST_PLAN_CARRIERS as readonly string[]).includes(args.type)) return [{ type: args.type, name: args.name, urn: args.urn, props: args.props, deps: {} }];
     // Rendered once per properties object (the offline plan passes every policy the same one).
     let views = plannedViews.get(args.props);
     if (!views) {
@@ -241,11 +240,14 @@ function stackResources(list: StackValidationArgs["resources"]): StackResource[]
 }
 const viewOf = new WeakMap<object, StackResource[]>();
 
+/** The cloud servers' types. */
+const SERVER_TYPES = ["hcloud:index/server:Server", "aws:ec2/instance:Instance"] as const;
+
 /** The resources that ship files to a host: remote steps (their scripts) and servers (cloud-init user data). */
-export const HOST_FILE_CARRIERS = ["command:remote:Command", "hcloud:index/server:Server", "aws:ec2/instance:Instance"] as const;
+export const HOST_FILE_CARRIERS = ["command:remote:Command", ...SERVER_TYPES] as const;
 
 /** The servers of a stack: cloud servers, and the hosts the remote steps configure. */
-export const isServer = (r: ResourceLike) => r.type === "hcloud:index/server:Server" || r.type === "aws:ec2/instance:Instance";
+export const isServer = (r: ResourceLike) => (SERVER_TYPES as readonly string[]).includes(r.type);
 export const hasHosts = (resources: readonly ResourceLike[]) => resources.some((r) => isServer(r) || r.type === "command:remote:Command");
 
 /** Where a stack-level finding about a missing host step is reported: the first remote step (or server). */
